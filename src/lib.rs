@@ -1,0 +1,1 @@
+//! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
