@@ -1,1 +1,5 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
+
+pub mod crd;
+pub mod graph;
+pub mod phone;
