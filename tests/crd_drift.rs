@@ -24,4 +24,12 @@ fn crds_directory_matches_the_crd_command() {
         "crds/whatsapp-operator.io.yaml is stale: run `cargo run -- crd > crds/whatsapp-operator.io.yaml`"
     );
     assert_eq!(printed.matches("kind: CustomResourceDefinition").count(), 2);
+
+    // Helm installs CRDs from the chart's own crds/ folder, which must carry the same text.
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/whatsapp-operator/crds/whatsapp-operator.io.yaml");
+    let chart_copy = std::fs::read_to_string(chart).expect("read the chart's CRDs");
+    assert!(
+        printed == chart_copy,
+        "charts/whatsapp-operator/crds/whatsapp-operator.io.yaml is stale: copy crds/whatsapp-operator.io.yaml there"
+    );
 }
