@@ -1,1 +1,3 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
+
+pub mod sim;
