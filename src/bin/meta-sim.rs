@@ -9,7 +9,10 @@ use clap::Parser;
 use whatsapp_operator::sim::{self, State};
 
 #[derive(Parser)]
-#[command(name = "meta-sim", about = "Simulator of Meta's WhatsApp Graph API (see docs/meta-sim.md)")]
+#[command(
+    name = "meta-sim",
+    about = "Simulator of Meta's WhatsApp Graph API (see docs/meta-sim.md)"
+)]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]

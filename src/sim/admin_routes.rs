@@ -20,12 +20,19 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
+fn boxed_fail(status: StatusCode, message: impl Into<String>) -> Box<Response> {
+    Box::new(fail(status, message))
+}
+
 fn ok(body: Value) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
 pub async fn not_found() -> Response {
-    fail(StatusCode::NOT_FOUND, "unknown admin endpoint; see docs/meta-sim.md")
+    fail(
+        StatusCode::NOT_FOUND,
+        "unknown admin endpoint; see docs/meta-sim.md",
+    )
 }
 
 pub async fn get_state(AxState(ctx): AxState<Shared>) -> Response {
@@ -110,7 +117,10 @@ pub async fn add_number(
     };
     let mut sim = ctx.lock();
     if sim.state.number(&number.id).is_some() || sim.state.waba(&number.id).is_some() {
-        return fail(StatusCode::CONFLICT, format!("id {} already exists", number.id));
+        return fail(
+            StatusCode::CONFLICT,
+            format!("id {} already exists", number.id),
+        );
     }
     let Some(waba) = sim.state.waba_mut(&id) else {
         return fail(StatusCode::NOT_FOUND, format!("no WABA {id}"));
@@ -251,12 +261,12 @@ struct Prepared {
     body: Vec<u8>,
 }
 
-fn prepare_delivery(ctx: &Shared, req: Delivery) -> Result<Prepared, Response> {
+fn prepare_delivery(ctx: &Shared, req: Delivery) -> Result<Prepared, Box<Response>> {
     let sim = ctx.lock();
     let app = sim
         .state
         .app(&req.app_id)
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no app {}", req.app_id)))?;
+        .ok_or_else(|| boxed_fail(StatusCode::NOT_FOUND, format!("no app {}", req.app_id)))?;
     let default_url = app.webhook_url.clone();
     let (payload, url) = match (req.payload, req.waba_id, req.field) {
         (Some(payload), None, None) => (payload, default_url),
@@ -264,10 +274,10 @@ fn prepare_delivery(ctx: &Shared, req: Delivery) -> Result<Prepared, Response> {
             let waba = sim
                 .state
                 .waba(&waba_id)
-                .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no WABA {waba_id}")))?;
+                .ok_or_else(|| boxed_fail(StatusCode::NOT_FOUND, format!("no WABA {waba_id}")))?;
             let subscription = waba.subscribed_apps.iter().find(|s| s.app_id == app.id);
             if subscription.is_none() && !req.force {
-                return Err(fail(
+                return Err(boxed_fail(
                     StatusCode::CONFLICT,
                     format!(
                         "app {} is not subscribed to WABA {waba_id} (POST /{{waba-id}}/subscribed_apps); Meta would not deliver. Pass \"force\": true to deliver anyway",
@@ -283,14 +293,20 @@ fn prepare_delivery(ctx: &Shared, req: Delivery) -> Result<Prepared, Response> {
             (payload, override_url.or(default_url))
         }
         _ => {
-            return Err(fail(
+            return Err(boxed_fail(
                 StatusCode::BAD_REQUEST,
                 "give either \"payload\" or \"waba_id\" + \"field\" (+ \"value\")",
             ));
         }
     };
-    let url = url.ok_or_else(|| fail(StatusCode::CONFLICT, format!("app {} has no webhook_url", app.id)))?;
-    let body = serde_json::to_vec(&payload).map_err(|e| fail(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let url = url.ok_or_else(|| {
+        boxed_fail(
+            StatusCode::CONFLICT,
+            format!("app {} has no webhook_url", app.id),
+        )
+    })?;
+    let body = serde_json::to_vec(&payload)
+        .map_err(|e| boxed_fail(StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(Prepared {
         url,
         secret: app.secret.expose().as_bytes().to_vec(),
@@ -301,7 +317,7 @@ fn prepare_delivery(ctx: &Shared, req: Delivery) -> Result<Prepared, Response> {
 pub async fn deliver_webhook(AxState(ctx): AxState<Shared>, Json(req): Json<Delivery>) -> Response {
     let prepared = match prepare_delivery(&ctx, req) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let url = match webhook::check_loopback(&prepared.url) {
         Ok(u) => u,
@@ -338,19 +354,29 @@ pub async fn verify_webhook(AxState(ctx): AxState<Shared>, Json(req): Json<Verif
                     .and_then(|w| w.subscribed_apps.iter().find(|s| s.app_id == app.id));
                 match subscription {
                     Some(s) => (s.override_callback_uri.clone(), s.verify_token.clone()),
-                    None => return fail(StatusCode::NOT_FOUND, "the app is not subscribed to that WABA"),
+                    None => {
+                        return fail(
+                            StatusCode::NOT_FOUND,
+                            "the app is not subscribed to that WABA",
+                        );
+                    }
                 }
             }
         }
     };
     let (Some(raw_url), Some(verify_token)) = target else {
-        return fail(StatusCode::CONFLICT, "no callback URL and verify token configured");
+        return fail(
+            StatusCode::CONFLICT,
+            "no callback URL and verify token configured",
+        );
     };
     let url = match webhook::check_loopback(&raw_url) {
         Ok(u) => u,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let challenge = rand::rng().random_range(100_000_000u64..1_000_000_000).to_string();
+    let challenge = rand::rng()
+        .random_range(100_000_000u64..1_000_000_000)
+        .to_string();
     match webhook::handshake(&ctx.http, url, verify_token.expose(), &challenge).await {
         Ok(outcome) => {
             let echoed = outcome.body == challenge;

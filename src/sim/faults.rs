@@ -80,7 +80,10 @@ fn has_prefix(path: &str, prefix: &str) -> bool {
     if prefix.is_empty() {
         return true;
     }
-    path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[derive(Debug, Default)]
@@ -123,7 +126,10 @@ mod tests {
     use super::*;
 
     fn fault(prefix: &str, count: u32) -> Fault {
-        serde_json::from_value(serde_json::json!({"path_prefix": prefix, "count": count, "http_status": 503})).unwrap()
+        serde_json::from_value(
+            serde_json::json!({"path_prefix": prefix, "count": count, "http_status": 503}),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -131,7 +137,10 @@ mod tests {
         let mut f = Faults::default();
         f.add(fault("/123", 2));
         assert!(f.take("GET", "/v24.0/1234", "/1234").is_none());
-        assert!(f.take("GET", "/v24.0/123/register", "/123/register").is_some());
+        assert!(
+            f.take("GET", "/v24.0/123/register", "/123/register")
+                .is_some()
+        );
         assert!(f.take("POST", "/v25.0/123", "/123").is_some());
         assert!(f.take("GET", "/v25.0/123", "/123").is_none());
         f.add(fault("/v24.0/9", 1));

@@ -173,7 +173,9 @@ pub fn project(value: &Value, children: Option<&[FieldSel]>) -> Value {
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| project(v, Some(children))).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| project(v, Some(children))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -216,7 +218,8 @@ fn encode_cursor(index: usize) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<usize, GraphError> {
-    let invalid = || GraphError::new(100, "Invalid cursor").details("The cursor is not valid for this edge.");
+    let invalid =
+        || GraphError::new(100, "Invalid cursor").details("The cursor is not valid for this edge.");
     let bytes = hex::decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     text.strip_prefix("sim-cursor:")
@@ -267,14 +270,23 @@ mod tests {
 
     #[test]
     fn parses_nested_and_modifiers() {
-        let f = parse("id,name,phone_numbers.limit(2){id,health_status{can_send_message}},x{y}.limit(3)").unwrap();
+        let f = parse(
+            "id,name,phone_numbers.limit(2){id,health_status{can_send_message}},x{y}.limit(3)",
+        )
+        .unwrap();
         assert_eq!(f.len(), 4);
         assert_eq!(f[2].name, "phone_numbers");
         assert_eq!(f[2].modifier("limit"), Some("2"));
         let kids = f[2].children.as_ref().unwrap();
-        assert_eq!(kids[1].children.as_ref().unwrap()[0].name, "can_send_message");
+        assert_eq!(
+            kids[1].children.as_ref().unwrap()[0].name,
+            "can_send_message"
+        );
         assert_eq!(f[3].modifier("limit"), Some("3"));
-        assert_eq!(join(&f), "id,name,phone_numbers.limit(2){id,health_status{can_send_message}},x.limit(3){y}");
+        assert_eq!(
+            join(&f),
+            "id,name,phone_numbers.limit(2){id,health_status{can_send_message}},x.limit(3){y}"
+        );
     }
 
     #[test]
@@ -287,15 +299,43 @@ mod tests {
     #[test]
     fn pages_walk_the_whole_list() {
         let items: Vec<Value> = (0..7).map(|i| json!(i)).collect();
-        let req = PageRequest { limit: 3, after: None, before: None };
+        let req = PageRequest {
+            limit: 3,
+            after: None,
+            before: None,
+        };
         let p1 = page(items.clone(), &req, |k, c| format!("{k}={c}")).unwrap();
         assert_eq!(p1["data"], json!([0, 1, 2]));
-        let after = p1["paging"]["cursors"]["after"].as_str().unwrap().to_owned();
-        let p2 = page(items.clone(), &PageRequest { limit: 3, after: Some(&after), before: None }, |k, c| format!("{k}={c}")).unwrap();
+        let after = p1["paging"]["cursors"]["after"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let p2 = page(
+            items.clone(),
+            &PageRequest {
+                limit: 3,
+                after: Some(&after),
+                before: None,
+            },
+            |k, c| format!("{k}={c}"),
+        )
+        .unwrap();
         assert_eq!(p2["data"], json!([3, 4, 5]));
         assert!(p2["paging"]["previous"].is_string());
-        let after = p2["paging"]["cursors"]["after"].as_str().unwrap().to_owned();
-        let p3 = page(items, &PageRequest { limit: 3, after: Some(&after), before: None }, |k, c| format!("{k}={c}")).unwrap();
+        let after = p2["paging"]["cursors"]["after"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let p3 = page(
+            items,
+            &PageRequest {
+                limit: 3,
+                after: Some(&after),
+                before: None,
+            },
+            |k, c| format!("{k}={c}"),
+        )
+        .unwrap();
         assert_eq!(p3["data"], json!([6]));
         assert!(p3["paging"].get("next").is_none());
     }

@@ -3,9 +3,13 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-/// One Graph API error, serialised as `{"error": {...}}` exactly like Meta does.
+/// One Graph API error, serialised as `{"error": {...}}` exactly like Meta does. Boxed so the
+/// many `Result<_, GraphError>` stay small.
 #[derive(Clone, Debug, PartialEq)]
-pub struct GraphError {
+pub struct GraphError(Box<GraphErrorBody>);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphErrorBody {
     pub code: i64,
     pub subcode: Option<i64>,
     pub message: String,
@@ -17,6 +21,19 @@ pub struct GraphError {
     pub http: StatusCode,
 }
 
+impl std::ops::Deref for GraphError {
+    type Target = GraphErrorBody;
+    fn deref(&self) -> &GraphErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for GraphError {
+    fn deref_mut(&mut self) -> &mut GraphErrorBody {
+        &mut self.0
+    }
+}
+
 impl GraphError {
     /// An `OAuthException` with Meta's `(#code) message` prefix and the code's usual status.
     pub fn new(code: i64, message: &str) -> Self {
@@ -25,7 +42,7 @@ impl GraphError {
 
     /// An `OAuthException` whose message is used verbatim (Meta omits the prefix for some codes).
     pub fn raw(code: i64, message: String) -> Self {
-        Self {
+        Self(Box::new(GraphErrorBody {
             code,
             subcode: None,
             message,
@@ -35,7 +52,7 @@ impl GraphError {
             user_msg: None,
             is_transient: None,
             http: status_for_code(code),
-        }
+        }))
     }
 
     pub fn details(mut self, details: impl Into<String>) -> Self {
@@ -146,10 +163,16 @@ pub fn for_http_status(http: StatusCode) -> GraphError {
     let err = if http == StatusCode::TOO_MANY_REQUESTS {
         GraphError::new(4, "Application request limit reached").transient()
     } else if http.is_server_error() {
-        GraphError::raw(2, "An unexpected error has occurred. Please retry your request later.".to_owned())
-            .transient()
+        GraphError::raw(
+            2,
+            "An unexpected error has occurred. Please retry your request later.".to_owned(),
+        )
+        .transient()
     } else if http == StatusCode::UNAUTHORIZED {
-        GraphError::raw(190, "Invalid OAuth access token - Cannot parse access token".to_owned())
+        GraphError::raw(
+            190,
+            "Invalid OAuth access token - Cannot parse access token".to_owned(),
+        )
     } else {
         GraphError::raw(1, "An unknown error occurred".to_owned())
     };

@@ -187,7 +187,11 @@ fn base_headers(response: &mut Response, version: &str) {
 fn error_response(err: &GraphError, version: &str) -> Response {
     let body = err.body(&trace_id());
     let mut response = (err.http, axum::Json(body)).into_response();
-    let kind = if err.code == 190 { "invalid_token" } else { "invalid_request" };
+    let kind = if err.code == 190 {
+        "invalid_token"
+    } else {
+        "invalid_request"
+    };
     let challenge = format!("OAuth \"Facebook Platform\" \"{kind}\" \"{}\"", err.message);
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -208,7 +212,9 @@ fn render(reply: Reply, version: &str) -> Response {
     if let Some(usage) = reply.usage
         && let Ok(v) = HeaderValue::from_str(&usage.header_value())
     {
-        response.headers_mut().insert("x-business-use-case-usage", v);
+        response
+            .headers_mut()
+            .insert("x-business-use-case-usage", v);
     }
     response
 }
@@ -242,12 +248,13 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
         base_headers(&mut r, version);
         return Some(r);
     }
-    let http = fault
-        .http_status
-        .and_then(|s| StatusCode::from_u16(s).ok());
+    let http = fault.http_status.and_then(|s| StatusCode::from_u16(s).ok());
     let err = match (&fault.graph_error, http) {
         (Some(g), http) => {
-            let message = g.message.clone().unwrap_or_else(|| "An unknown error occurred".to_owned());
+            let message = g
+                .message
+                .clone()
+                .unwrap_or_else(|| "An unknown error occurred".to_owned());
             let mut err = GraphError::raw(g.code, message);
             if let Some(sub) = g.error_subcode {
                 err = err.subcode(sub);
@@ -351,17 +358,23 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
 }
 
 fn authenticate(sim: &Sim, req: &GraphRequest) -> Result<Caller, GraphError> {
-    let Some(value) = req.token.clone().or_else(|| param(&req.params, "access_token")) else {
+    let Some(value) = req
+        .token
+        .clone()
+        .or_else(|| param(&req.params, "access_token"))
+    else {
         return Err(GraphError::raw(
             104,
             "An access token is required to request this resource.".to_owned(),
         ));
     };
     let now = sim.clock.now();
-    let token = sim
-        .state
-        .token(&value)
-        .ok_or_else(|| GraphError::raw(190, "Invalid OAuth access token - Cannot parse access token".to_owned()))?;
+    let token = sim.state.token(&value).ok_or_else(|| {
+        GraphError::raw(
+            190,
+            "Invalid OAuth access token - Cannot parse access token".to_owned(),
+        )
+    })?;
     if token.invalidated {
         return Err(GraphError::raw(
             190,
@@ -395,7 +408,11 @@ fn expired_error(expires_at: i64, now: i64) -> GraphError {
 }
 
 fn check_permission(token: &Token, waba_id: &str) -> Result<(), GraphError> {
-    if !token.scopes.iter().any(|s| s == "whatsapp_business_management") {
+    if !token
+        .scopes
+        .iter()
+        .any(|s| s == "whatsapp_business_management")
+    {
         return Err(GraphError::new(
             200,
             "Requires whatsapp_business_management permission to manage the object",
@@ -445,10 +462,17 @@ fn serve_simple_node(sim: &Sim, req: &GraphRequest, id: &str) -> Result<Value, G
     };
     let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
     let known = ["id", "name", "health_status"];
-    Ok(Value::Object(fields::select_node(&view, &sels, &known, "Node")?))
+    Ok(Value::Object(fields::select_node(
+        &view, &sels, &known, "Node",
+    )?))
 }
 
-fn serve_waba(sim: &mut Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Result<Value, GraphError> {
+fn serve_waba(
+    sim: &mut Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    waba_id: &str,
+) -> Result<Value, GraphError> {
     let edge = req.segments.get(1).map(String::as_str);
     let method = &req.method;
     match (edge, method.as_str()) {
@@ -462,7 +486,8 @@ fn serve_waba(sim: &mut Sim, req: &GraphRequest, caller: &Caller, waba_id: &str)
         (Some("subscribed_apps"), "POST") => subscribe(sim, req, caller, waba_id),
         (Some("subscribed_apps"), "DELETE") => {
             let waba = waba_mut(sim, waba_id)?;
-            waba.subscribed_apps.retain(|s| s.app_id != caller.token.app_id);
+            waba.subscribed_apps
+                .retain(|s| s.app_id != caller.token.app_id);
             Ok(json!({ "success": true }))
         }
         (Some("message_templates"), "GET") => Ok(json!({ "data": [] })),
@@ -481,14 +506,21 @@ fn waba_mut<'a>(sim: &'a mut Sim, waba_id: &str) -> Result<&'a mut Waba, GraphEr
 
 fn new_id(sim: &Sim) -> String {
     loop {
-        let id = rand::rng().random_range(100_000_000_000_000u64..1_000_000_000_000_000).to_string();
+        let id = rand::rng()
+            .random_range(100_000_000_000_000u64..1_000_000_000_000_000)
+            .to_string();
         if sim.state.waba(&id).is_none() && sim.state.number(&id).is_none() {
             return id;
         }
     }
 }
 
-fn get_waba(sim: &Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Result<Value, GraphError> {
+fn get_waba(
+    sim: &Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    waba_id: &str,
+) -> Result<Value, GraphError> {
     let waba = sim
         .state
         .waba(waba_id)
@@ -518,7 +550,12 @@ fn get_waba(sim: &Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Re
             q.append_pair("fields", &link_fields);
             q.append_pair("limit", &limit.to_string());
             q.append_pair(key, cursor);
-            format!("{}/{}/{waba_id}/phone_numbers?{}", req.base_url, req.version(), q.finish())
+            format!(
+                "{}/{}/{waba_id}/phone_numbers?{}",
+                req.base_url,
+                req.version(),
+                q.finish()
+            )
         };
         let items = number_items(sim, waba, &children, caller, &Params::new())?;
         out.insert("phone_numbers".into(), fields::page(items, &page, link)?);
@@ -529,11 +566,11 @@ fn get_waba(sim: &Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Re
 fn page_limit(raw: Option<String>) -> Result<usize, GraphError> {
     match raw {
         None => Ok(DEFAULT_PAGE_SIZE),
-        Some(s) => s
-            .trim()
-            .parse::<usize>()
-            .map(|n| n.min(1000))
-            .map_err(|_| GraphError::invalid_param("Param limit must be a non-negative integer")),
+        Some(s) => {
+            s.trim().parse::<usize>().map(|n| n.min(1000)).map_err(|_| {
+                GraphError::invalid_param("Param limit must be a non-negative integer")
+            })
+        }
     }
 }
 
@@ -552,9 +589,14 @@ fn number_items(
         .map(|n| views::number_view(&sim.state, waba, n, Some(&caller.token.app_id)))
         .filter(|v| filters.iter().all(|f| f.keeps(v)))
         .collect();
-    match param(params, "sort").as_deref().map(|s| s.trim_matches(|c| "[]\"' ".contains(c))) {
-        Some("last_onboarded_time_ascending") => views.sort_by(|a, b| onboarded(a).cmp(&onboarded(b))),
-        Some("last_onboarded_time_descending") => views.sort_by(|a, b| onboarded(b).cmp(&onboarded(a))),
+    match param(params, "sort")
+        .as_deref()
+        .map(|s| s.trim_matches(|c| "[]\"' ".contains(c)))
+    {
+        Some("last_onboarded_time_ascending") => views.sort_by_key(onboarded),
+        Some("last_onboarded_time_descending") => {
+            views.sort_by_key(|v| std::cmp::Reverse(onboarded(v)))
+        }
         _ => {}
     }
     views
@@ -594,15 +636,22 @@ fn list_filters(params: &Params) -> Result<Vec<ListFilter>, GraphError> {
             .map_err(|_| GraphError::invalid_param("Param filtering must be a JSON array"))?,
         other => other.clone(),
     };
-    let invalid = || GraphError::invalid_param("Param filtering[] must be {field, operator, value}");
+    let invalid =
+        || GraphError::invalid_param("Param filtering[] must be {field, operator, value}");
     let Value::Array(items) = parsed else {
         return Err(invalid());
     };
     items
         .iter()
         .map(|item| {
-            let field = item.get("field").and_then(Value::as_str).ok_or_else(invalid)?;
-            let operator = item.get("operator").and_then(Value::as_str).ok_or_else(invalid)?;
+            let field = item
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(invalid)?;
+            let operator = item
+                .get("operator")
+                .and_then(Value::as_str)
+                .ok_or_else(invalid)?;
             let value = item.get("value").cloned().ok_or_else(invalid)?;
             let equal = match operator {
                 "EQUAL" => true,
@@ -618,7 +667,12 @@ fn list_filters(params: &Params) -> Result<Vec<ListFilter>, GraphError> {
         .collect()
 }
 
-fn list_numbers(sim: &Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Result<Value, GraphError> {
+fn list_numbers(
+    sim: &Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    waba_id: &str,
+) -> Result<Value, GraphError> {
     let waba = sim
         .state
         .waba(waba_id)
@@ -646,7 +700,12 @@ fn list_numbers(sim: &Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -
             q.append_pair("limit", &limit.to_string());
         }
         q.append_pair(key, cursor);
-        format!("{}/{}/{waba_id}/phone_numbers?{}", req.base_url, req.version(), q.finish())
+        format!(
+            "{}/{}/{waba_id}/phone_numbers?{}",
+            req.base_url,
+            req.version(),
+            q.finish()
+        )
     };
     let items = number_items(sim, waba, &sels, caller, &req.params)?;
     fields::page(items, &page, link)
@@ -660,7 +719,11 @@ fn subscribed_apps(sim: &Sim, waba_id: &str) -> Value {
         .subscribed_apps
         .iter()
         .map(|s| {
-            let name = sim.state.app(&s.app_id).map(|a| a.name.clone()).unwrap_or_default();
+            let name = sim
+                .state
+                .app(&s.app_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
             let mut entry = json!({
                 "whatsapp_business_api_data": {
                     "id": s.app_id,
@@ -677,12 +740,19 @@ fn subscribed_apps(sim: &Sim, waba_id: &str) -> Value {
     json!({ "data": data })
 }
 
-fn subscribe(sim: &mut Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) -> Result<Value, GraphError> {
+fn subscribe(
+    sim: &mut Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    waba_id: &str,
+) -> Result<Value, GraphError> {
     let uri = param(&req.params, "override_callback_uri").filter(|u| !u.is_empty());
     let verify_token = param(&req.params, "verify_token").filter(|t| !t.is_empty());
     if let Some(u) = &uri {
         if u.chars().count() > 200 {
-            return Err(GraphError::invalid_param("Param override_callback_uri must be at most 200 characters long."));
+            return Err(GraphError::invalid_param(
+                "Param override_callback_uri must be at most 200 characters long.",
+            ));
         }
         if verify_token.is_none() {
             return Err(GraphError::missing_param("verify_token"));
@@ -699,14 +769,22 @@ fn subscribe(sim: &mut Sim, req: &GraphRequest, caller: &Caller, waba_id: &str) 
     Ok(json!({ "success": true }))
 }
 
-fn serve_number(sim: &mut Sim, req: &GraphRequest, caller: &Caller, id: &str) -> Result<Value, GraphError> {
+fn serve_number(
+    sim: &mut Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    id: &str,
+) -> Result<Value, GraphError> {
     let edge = req.segments.get(1).map(String::as_str);
     let now = sim.clock.now();
     if (edge, req.method.as_str()) == (None, "GET") {
         return get_number(sim, req, caller, id);
     }
     if (edge, req.method.as_str()) == (Some("whatsapp_business_profile"), "GET") {
-        let (_, number) = sim.state.number(id).ok_or_else(|| GraphError::unsupported("GET", id))?;
+        let (_, number) = sim
+            .state
+            .number(id)
+            .ok_or_else(|| GraphError::unsupported("GET", id))?;
         let wanted: Option<Vec<String>> = param(&req.params, "fields")
             .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
         return Ok(rules::business_profile(number, wanted.as_deref()));
@@ -722,21 +800,43 @@ fn serve_number(sim: &mut Sim, req: &GraphRequest, caller: &Caller, id: &str) ->
         (Some("verify_code"), "POST") => rules::verify_code(number, &req.params, now),
         (Some("register"), "POST") => rules::register(number, &req.params, now),
         (Some("deregister"), "POST") => rules::deregister(number, now),
-        (Some("whatsapp_business_profile"), "POST") => rules::update_business_profile(number, &req.params),
+        (Some("whatsapp_business_profile"), "POST") => {
+            rules::update_business_profile(number, &req.params)
+        }
         (
-            None | Some("request_code" | "verify_code" | "register" | "deregister" | "whatsapp_business_profile"),
+            None
+            | Some(
+                "request_code"
+                | "verify_code"
+                | "register"
+                | "deregister"
+                | "whatsapp_business_profile",
+            ),
             m,
         ) => Err(GraphError::unsupported(m, id)),
         (Some(other), _) => Err(GraphError::unknown_path(&format!("/{other}"))),
     }
 }
 
-fn get_number(sim: &Sim, req: &GraphRequest, caller: &Caller, id: &str) -> Result<Value, GraphError> {
-    let (waba, number) = sim.state.number(id).ok_or_else(|| GraphError::unsupported("GET", id))?;
+fn get_number(
+    sim: &Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    id: &str,
+) -> Result<Value, GraphError> {
+    let (waba, number) = sim
+        .state
+        .number(id)
+        .ok_or_else(|| GraphError::unsupported("GET", id))?;
     let view = views::number_view(&sim.state, waba, number, Some(&caller.token.app_id));
     let sels = parse_fields(req)?.unwrap_or_else(|| defaults(views::NUMBER_DEFAULT));
     let known = views::known_fields(views::NUMBER_KNOWN, &view);
-    Ok(Value::Object(fields::select_node(&view, &sels, &known, views::NUMBER_TYPE)?))
+    Ok(Value::Object(fields::select_node(
+        &view,
+        &sels,
+        &known,
+        views::NUMBER_TYPE,
+    )?))
 }
 
 /// `GET /debug_token?input_token=...`: callable with any valid token or an app token
@@ -745,14 +845,23 @@ fn debug_token(sim: &Sim, req: &GraphRequest) -> Result<Value, GraphError> {
     if req.method != Method::GET {
         return Err(GraphError::unsupported(req.method.as_str(), "debug_token"));
     }
-    let caller = req.token.clone().or_else(|| param(&req.params, "access_token"));
-    let app_token_ok = caller.as_deref().and_then(|t| t.split_once('|')).is_some_and(|(app, secret)| {
-        sim.state.app(app).is_some_and(|a| a.secret.expose() == secret)
-    });
+    let caller = req
+        .token
+        .clone()
+        .or_else(|| param(&req.params, "access_token"));
+    let app_token_ok = caller
+        .as_deref()
+        .and_then(|t| t.split_once('|'))
+        .is_some_and(|(app, secret)| {
+            sim.state
+                .app(app)
+                .is_some_and(|a| a.secret.expose() == secret)
+        });
     if !app_token_ok {
         authenticate(sim, req)?;
     }
-    let input = param(&req.params, "input_token").ok_or_else(|| GraphError::missing_param("input_token"))?;
+    let input = param(&req.params, "input_token")
+        .ok_or_else(|| GraphError::missing_param("input_token"))?;
     let now = sim.clock.now();
     let Some(token) = sim.state.token(&input) else {
         return Ok(json!({ "data": {
@@ -761,7 +870,11 @@ fn debug_token(sim: &Sim, req: &GraphRequest) -> Result<Value, GraphError> {
             "scopes": [],
         }}));
     };
-    let application = sim.state.app(&token.app_id).map(|a| a.name.clone()).unwrap_or_default();
+    let application = sim
+        .state
+        .app(&token.app_id)
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
     let mut data = json!({
         "app_id": token.app_id,
         "type": token.kind,
@@ -778,7 +891,10 @@ fn debug_token(sim: &Sim, req: &GraphRequest) -> Result<Value, GraphError> {
         }
         if token.is_expired(now) {
             let err = expired_error(token.expires_at, now);
-            obj.insert("error".into(), json!({ "code": 190, "message": err.message, "subcode": 463 }));
+            obj.insert(
+                "error".into(),
+                json!({ "code": 190, "message": err.message, "subcode": 463 }),
+            );
         } else if token.invalidated {
             obj.insert(
                 "error".into(),

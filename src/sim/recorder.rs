@@ -65,7 +65,9 @@ impl Recorder {
         let by_route: Vec<Value> = self
             .by_route
             .iter()
-            .map(|((path, method), count)| json!({ "method": method, "path": path, "count": count }))
+            .map(
+                |((path, method), count)| json!({ "method": method, "path": path, "count": count }),
+            )
             .collect();
         json!({ "total": self.total, "by_route": by_route, "log": self.log })
     }

@@ -24,9 +24,25 @@ const PROFILE_FIELDS: &[&str] = &[
 ];
 
 const VERTICALS: &[&str] = &[
-    "UNDEFINED", "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE",
-    "GROCERY", "GOVT", "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL",
-    "RESTAURANT", "NOT_A_BIZ",
+    "UNDEFINED",
+    "OTHER",
+    "AUTO",
+    "BEAUTY",
+    "APPAREL",
+    "EDU",
+    "ENTERTAIN",
+    "EVENT_PLAN",
+    "FINANCE",
+    "GROCERY",
+    "GOVT",
+    "HOTEL",
+    "HEALTH",
+    "NONPROFIT",
+    "PROF_SERVICES",
+    "RETAIL",
+    "TRAVEL",
+    "RESTAURANT",
+    "NOT_A_BIZ",
 ];
 
 pub fn param(params: &Params, name: &str) -> Option<String> {
@@ -64,7 +80,9 @@ pub fn add_number(
     let local = digits_of(&required(params, "phone_number")?);
     let verified_name = required(params, "verified_name")?;
     if cc.is_empty() || local.is_empty() {
-        return Err(GraphError::invalid_param("Param phone_number must be a valid phone number"));
+        return Err(GraphError::invalid_param(
+            "Param phone_number must be a valid phone number",
+        ));
     }
     let full = if local.starts_with(&cc) && local.len() > 10 {
         local.clone()
@@ -74,24 +92,32 @@ pub fn add_number(
     let national = &full[cc.len()..];
 
     let mut in_use_on_app = false;
-    for waba in &state.wabas {
-        for number in waba.phone_numbers.iter().filter(|n| n.digits() == full) {
-            let other_business = waba.owner_business_id
-                != state.waba(waba_id).map(|w| w.owner_business_id.clone()).unwrap_or_default();
-            if waba.id == waba_id && !number.owned_by_other_business {
-                return Err(GraphError::new(100, "Invalid parameter").details(
-                    "This phone number already exists in this WhatsApp Business Account.",
-                ));
-            }
-            if other_business || number.owned_by_other_business {
-                return Err(owned_elsewhere());
-            }
-            return Err(GraphError::new(100, "Invalid parameter").details(
-                "This phone number is already in another WhatsApp Business Account of this business. Migrate it instead of adding it.",
-            ));
+    let own_business = state
+        .waba(waba_id)
+        .map(|w| w.owner_business_id.clone())
+        .unwrap_or_default();
+    let existing = state.wabas.iter().find_map(|w| {
+        w.phone_numbers
+            .iter()
+            .find(|n| n.digits() == full)
+            .map(|n| (w, n))
+    });
+    if let Some((waba, number)) = existing {
+        if number.owned_by_other_business || waba.owner_business_id != own_business {
+            return Err(owned_elsewhere());
         }
+        let details = if waba.id == waba_id {
+            "This phone number already exists in this WhatsApp Business Account."
+        } else {
+            "This phone number is already in another WhatsApp Business Account of this business. Migrate it instead of adding it."
+        };
+        return Err(GraphError::new(100, "Invalid parameter").details(details));
     }
-    for outside in state.outside_numbers.iter().filter(|o| digits_of(&o.phone_number) == full) {
+    for outside in state
+        .outside_numbers
+        .iter()
+        .filter(|o| digits_of(&o.phone_number) == full)
+    {
         if outside.owned_by_other_business {
             return Err(owned_elsewhere());
         }
@@ -166,11 +192,15 @@ pub fn verify_code(number: &mut Number, params: &Params, now: i64) -> Result<Val
         GraphError::new(136025, "Code couldn't be verified").details(details.to_owned())
     };
     let Some(pending) = number.verification_code.as_ref() else {
-        return Err(not_verified("No verification code was requested for this phone number. Request a code first."));
+        return Err(not_verified(
+            "No verification code was requested for this phone number. Request a code first.",
+        ));
     };
     if now >= pending.expires_at {
         number.verification_code = None;
-        return Err(not_verified("The verification code has expired. Request a new code."));
+        return Err(not_verified(
+            "The verification code has expired. Request a new code.",
+        ));
     }
     if pending.code.expose() != given {
         return Err(not_verified("You entered an incorrect verification code."));
@@ -182,7 +212,9 @@ pub fn verify_code(number: &mut Number, params: &Params, now: i64) -> Result<Val
 
 fn check_pin_format(pin: &str) -> Result<(), GraphError> {
     if pin.len() != 6 || !pin.chars().all(|c| c.is_ascii_digit()) {
-        return Err(GraphError::invalid_param("Param pin must be a 6-digit number."));
+        return Err(GraphError::invalid_param(
+            "Param pin must be a 6-digit number.",
+        ));
     }
     Ok(())
 }
@@ -221,7 +253,11 @@ pub fn register(number: &mut Number, params: &Params, now: i64) -> Result<Value,
         return Err(in_use_on_app_error());
     }
     if number.status == "PENDING" && number.code_verification_status != "VERIFIED" {
-        return Err(GraphError::new(133006, "Phone number needs to be verified before registering").details(
+        return Err(GraphError::new(
+            133006,
+            "Phone number needs to be verified before registering",
+        )
+        .details(
             "Verify the phone number with request_code and verify_code before registering it.",
         ));
     }
@@ -238,8 +274,10 @@ pub fn register(number: &mut Number, params: &Params, now: i64) -> Result<Value,
         && let Some(existing) = &number.pin
         && existing.expose() != pin
     {
-        return Err(GraphError::new(133005, "Two step verification PIN Mismatch")
-            .details("Two step verification PIN incorrect. Verify the PIN and try again."));
+        return Err(
+            GraphError::new(133005, "Two step verification PIN Mismatch")
+                .details("Two step verification PIN incorrect. Verify the PIN and try again."),
+        );
     }
     number.pin = Some(SimSecret::new(pin));
     number.is_pin_enabled = true;
@@ -289,14 +327,17 @@ pub fn update_number(number: &mut Number, params: &Params) -> Result<Value, Grap
         if uri.is_empty() {
             number.extra.remove("webhook_configuration");
         } else {
-            number
-                .extra
-                .insert("webhook_configuration".into(), json!({ "phone_number": uri }));
+            number.extra.insert(
+                "webhook_configuration".into(),
+                json!({ "phone_number": uri }),
+            );
         }
         touched = true;
     }
     if let Some(visibility) = param(params, "search_visibility") {
-        number.extra.insert("search_visibility".into(), json!(visibility));
+        number
+            .extra
+            .insert("search_visibility".into(), json!(visibility));
         touched = true;
     }
     if !touched {
@@ -320,7 +361,12 @@ pub fn business_profile(number: &Number, fields: Option<&[String]>) -> Value {
 /// `POST /{phone-number-id}/whatsapp_business_profile`: merges the given fields.
 pub fn update_business_profile(number: &mut Number, params: &Params) -> Result<Value, GraphError> {
     check_messaging_product(params)?;
-    let limits = [("about", 139), ("address", 256), ("description", 512), ("email", 128)];
+    let limits = [
+        ("about", 139),
+        ("address", 256),
+        ("description", 512),
+        ("email", 128),
+    ];
     for (key, max) in limits {
         if let Some(text) = param(params, key)
             && text.chars().count() > max
@@ -331,9 +377,9 @@ pub fn update_business_profile(number: &mut Number, params: &Params) -> Result<V
         }
     }
     if let Some(websites) = params.get("websites") {
-        let ok = websites
-            .as_array()
-            .is_some_and(|w| w.len() <= 2 && w.iter().all(|s| s.as_str().is_some_and(|s| s.len() <= 256)));
+        let ok = websites.as_array().is_some_and(|w| {
+            w.len() <= 2 && w.iter().all(|s| s.as_str().is_some_and(|s| s.len() <= 256))
+        });
         if !ok {
             return Err(GraphError::invalid_param(
                 "Param websites must be a list of at most 2 URLs of up to 256 characters.",
@@ -343,7 +389,9 @@ pub fn update_business_profile(number: &mut Number, params: &Params) -> Result<V
     if let Some(vertical) = param(params, "vertical")
         && !VERTICALS.contains(&vertical.as_str())
     {
-        return Err(GraphError::invalid_param(&format!("Param vertical is not valid: {vertical}")));
+        return Err(GraphError::invalid_param(&format!(
+            "Param vertical is not valid: {vertical}"
+        )));
     }
     for key in PROFILE_FIELDS {
         if let Some(value) = params.get(*key) {
@@ -353,7 +401,9 @@ pub fn update_business_profile(number: &mut Number, params: &Params) -> Result<V
                     json!(format!("https://pps.whatsapp.net/sim/{}", number.id)),
                 );
             } else {
-                number.business_profile.insert((*key).to_owned(), value.clone());
+                number
+                    .business_profile
+                    .insert((*key).to_owned(), value.clone());
             }
         }
     }
@@ -365,7 +415,8 @@ mod tests {
     use super::*;
 
     fn number() -> Number {
-        serde_json::from_value(json!({"id": "1", "display_phone_number": "+1 555-000-0001"})).unwrap()
+        serde_json::from_value(json!({"id": "1", "display_phone_number": "+1 555-000-0001"}))
+            .unwrap()
     }
 
     fn params(v: Value) -> Params {
@@ -391,7 +442,10 @@ mod tests {
         n.status = "DISCONNECTED".into();
         let reg = |pin: &str| params(json!({"messaging_product": "whatsapp", "pin": pin}));
         register(&mut n, &reg("111111"), 0).unwrap();
-        assert_eq!(register(&mut n, &reg("222222"), 1).unwrap_err().code, 133005);
+        assert_eq!(
+            register(&mut n, &reg("222222"), 1).unwrap_err().code,
+            133005
+        );
         assert_eq!(n.pin.as_ref().unwrap().expose(), "111111");
     }
 

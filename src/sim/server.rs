@@ -142,14 +142,23 @@ pub fn start(state: State, listen: SocketAddr) -> Result<SimHandle, SimError> {
 
 fn router(ctx: Shared) -> Router {
     Router::new()
-        .route("/_sim/state", get(admin_routes::get_state).put(admin_routes::put_state))
+        .route(
+            "/_sim/state",
+            get(admin_routes::get_state).put(admin_routes::put_state),
+        )
         .route("/_sim/numbers/{id}", post(admin_routes::merge_number))
         .route("/_sim/wabas/{id}", post(admin_routes::merge_waba))
-        .route("/_sim/wabas/{id}/phone_numbers", post(admin_routes::add_number))
+        .route(
+            "/_sim/wabas/{id}/phone_numbers",
+            post(admin_routes::add_number),
+        )
         .route("/_sim/businesses/{id}", post(admin_routes::merge_business))
         .route("/_sim/apps/{id}", post(admin_routes::merge_app))
         .route("/_sim/tokens", post(admin_routes::add_token))
-        .route("/_sim/tokens/{token}/expire", post(admin_routes::expire_token))
+        .route(
+            "/_sim/tokens/{token}/expire",
+            post(admin_routes::expire_token),
+        )
         .route(
             "/_sim/faults",
             get(admin_routes::list_faults)
@@ -162,7 +171,10 @@ fn router(ctx: Shared) -> Router {
         )
         .route("/_sim/clock", get(admin_routes::get_clock))
         .route("/_sim/clock/advance", post(admin_routes::advance_clock))
-        .route("/_sim/webhooks/deliver", post(admin_routes::deliver_webhook))
+        .route(
+            "/_sim/webhooks/deliver",
+            post(admin_routes::deliver_webhook),
+        )
         .route("/_sim/webhooks/verify", post(admin_routes::verify_webhook))
         .route("/_sim/{*rest}", any(admin_routes::not_found))
         .fallback(graph_routes::handle)

@@ -378,7 +378,11 @@ impl State {
             .map(|a| &a.id)
             .chain(self.businesses.iter().map(|b| &b.id))
             .chain(self.wabas.iter().map(|w| &w.id))
-            .chain(self.wabas.iter().flat_map(|w| w.phone_numbers.iter().map(|n| &n.id)));
+            .chain(
+                self.wabas
+                    .iter()
+                    .flat_map(|w| w.phone_numbers.iter().map(|n| &n.id)),
+            );
         for id in all_ids {
             if !ids.insert(id.as_str()) {
                 return Err(StateError::Invalid(format!("id {id} is used twice")));

@@ -11,33 +11,83 @@ pub const WABA_TYPE: &str = "WhatsAppBusinessAccount";
 
 /// Phone-number fields Meta documents; requested ones without a value are simply omitted.
 pub const NUMBER_KNOWN: &[&str] = &[
-    "id", "display_phone_number", "verified_name", "quality_rating", "quality_score", "status",
-    "messaging_limit_tier", "whatsapp_business_manager_messaging_limit", "name_status",
-    "new_name_status", "certificate", "new_certificate", "code_verification_status",
-    "is_pin_enabled", "account_mode", "platform_type", "throughput", "is_official_business_account",
-    "is_on_biz_app", "last_onboarded_time", "health_status", "webhook_configuration",
-    "search_visibility", "eligibility_for_api_business_global_search", "conversational_automation",
-    "is_preverified_number", "new_display_name",
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "quality_rating",
+    "quality_score",
+    "status",
+    "messaging_limit_tier",
+    "whatsapp_business_manager_messaging_limit",
+    "name_status",
+    "new_name_status",
+    "certificate",
+    "new_certificate",
+    "code_verification_status",
+    "is_pin_enabled",
+    "account_mode",
+    "platform_type",
+    "throughput",
+    "is_official_business_account",
+    "is_on_biz_app",
+    "last_onboarded_time",
+    "health_status",
+    "webhook_configuration",
+    "search_visibility",
+    "eligibility_for_api_business_global_search",
+    "conversational_automation",
+    "is_preverified_number",
+    "new_display_name",
 ];
 
 /// Default fields of `GET /{phone-number-id}` without `fields`.
-pub const NUMBER_DEFAULT: &[&str] = &["id", "display_phone_number", "verified_name", "quality_rating"];
+pub const NUMBER_DEFAULT: &[&str] = &[
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "quality_rating",
+];
 
 /// Default fields of `GET /{waba-id}/phone_numbers` without `fields`.
 pub const NUMBER_LIST_DEFAULT: &[&str] = &[
-    "id", "verified_name", "code_verification_status", "display_phone_number", "quality_rating",
-    "platform_type", "throughput", "webhook_configuration",
+    "id",
+    "verified_name",
+    "code_verification_status",
+    "display_phone_number",
+    "quality_rating",
+    "platform_type",
+    "throughput",
+    "webhook_configuration",
 ];
 
 pub const WABA_KNOWN: &[&str] = &[
-    "id", "name", "account_review_status", "business_verification_status", "health_status",
-    "whatsapp_business_manager_messaging_limit", "ownership_type", "on_behalf_of_business_info",
-    "owner_business_info", "owner_business", "message_template_namespace", "currency",
-    "timezone_id", "country", "primary_business_location", "primary_funding_id",
-    "purchase_order_number", "status", "auth_international_rate_eligibility",
-    "is_enabled_for_insights", "is_shared_with_partners", "template_auto_archival_enabled",
-    "disable_marketing_messages_on_cloud_api", "marketing_messages_lite_api_status",
-    "marketing_messages_onboarding_status", "creation_time", "phone_numbers",
+    "id",
+    "name",
+    "account_review_status",
+    "business_verification_status",
+    "health_status",
+    "whatsapp_business_manager_messaging_limit",
+    "ownership_type",
+    "on_behalf_of_business_info",
+    "owner_business_info",
+    "owner_business",
+    "message_template_namespace",
+    "currency",
+    "timezone_id",
+    "country",
+    "primary_business_location",
+    "primary_funding_id",
+    "purchase_order_number",
+    "status",
+    "auth_international_rate_eligibility",
+    "is_enabled_for_insights",
+    "is_shared_with_partners",
+    "template_auto_archival_enabled",
+    "disable_marketing_messages_on_cloud_api",
+    "marketing_messages_lite_api_status",
+    "marketing_messages_onboarding_status",
+    "creation_time",
+    "phone_numbers",
 ];
 
 pub const WABA_DEFAULT: &[&str] = &["id", "name", "timezone_id", "message_template_namespace"];
@@ -54,7 +104,8 @@ fn object_without<T: Serialize>(entity: &T, private: &[&str]) -> Map<String, Val
 }
 
 fn entity(kind: &str, id: &str, health: &Health) -> Value {
-    let mut e = json!({ "entity_type": kind, "id": id, "can_send_message": health.can_send_message });
+    let mut e =
+        json!({ "entity_type": kind, "id": id, "can_send_message": health.can_send_message });
     if let Some(obj) = e.as_object_mut() {
         if !health.errors.is_empty() {
             obj.insert("errors".into(), json!(health.errors));
@@ -76,7 +127,12 @@ fn rank(can_send: &str) -> u8 {
 
 /// `health_status` of a WABA or of one of its numbers (when `number` is given), with the APP
 /// entity of the calling token's app.
-pub fn health_status(state: &State, waba: &Waba, number: Option<&Number>, app_id: Option<&str>) -> Value {
+pub fn health_status(
+    state: &State,
+    waba: &Waba,
+    number: Option<&Number>,
+    app_id: Option<&str>,
+) -> Value {
     let mut entities = Vec::new();
     if let Some(n) = number {
         entities.push(entity("PHONE_NUMBER", &n.id, &n.health));
@@ -97,9 +153,17 @@ pub fn health_status(state: &State, waba: &Waba, number: Option<&Number>, app_id
     json!({ "can_send_message": overall, "entities": entities })
 }
 
-pub fn number_view(state: &State, waba: &Waba, number: &Number, app_id: Option<&str>) -> Map<String, Value> {
+pub fn number_view(
+    state: &State,
+    waba: &Waba,
+    number: &Number,
+    app_id: Option<&str>,
+) -> Map<String, Value> {
     let mut view = object_without(number, NUMBER_PRIVATE_KEYS);
-    view.insert("health_status".into(), health_status(state, waba, Some(number), app_id));
+    view.insert(
+        "health_status".into(),
+        health_status(state, waba, Some(number), app_id),
+    );
     view
 }
 
@@ -107,9 +171,15 @@ pub fn number_view(state: &State, waba: &Waba, number: &Number, app_id: Option<&
 pub fn waba_view(state: &State, waba: &Waba, app_id: Option<&str>) -> Map<String, Value> {
     let mut view = object_without(waba, WABA_PRIVATE_KEYS);
     if let Some(b) = state.business(&waba.owner_business_id) {
-        view.insert("owner_business_info".into(), json!({ "id": b.id, "name": b.name }));
+        view.insert(
+            "owner_business_info".into(),
+            json!({ "id": b.id, "name": b.name }),
+        );
     }
-    view.insert("health_status".into(), health_status(state, waba, None, app_id));
+    view.insert(
+        "health_status".into(),
+        health_status(state, waba, None, app_id),
+    );
     view
 }
 

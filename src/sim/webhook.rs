@@ -10,7 +10,9 @@ use sha2::Sha256;
 pub enum WebhookError {
     #[error("webhook URL is not valid: {0}")]
     BadUrl(String),
-    #[error("webhook URL {0} is not a loopback address; meta-sim only calls 127.0.0.1, ::1 or localhost")]
+    #[error(
+        "webhook URL {0} is not a loopback address; meta-sim only calls 127.0.0.1, ::1 or localhost"
+    )]
     NotLoopback(String),
     #[error("webhook request to {url} failed: {source}")]
     Request { url: String, source: reqwest::Error },
@@ -32,7 +34,10 @@ pub fn signature_header(app_secret: &[u8], body: &[u8]) -> String {
 pub fn check_loopback(raw: &str) -> Result<url::Url, WebhookError> {
     let url = url::Url::parse(raw).map_err(|e| WebhookError::BadUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(WebhookError::BadUrl(format!("unsupported scheme {}", url.scheme())));
+        return Err(WebhookError::BadUrl(format!(
+            "unsupported scheme {}",
+            url.scheme()
+        )));
     }
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -103,7 +108,10 @@ pub async fn deliver(
     let body = response
         .text()
         .await
-        .map_err(|source| WebhookError::Request { url: target, source })?;
+        .map_err(|source| WebhookError::Request {
+            url: target,
+            source,
+        })?;
     Ok(Outcome { status, body })
 }
 
@@ -117,7 +125,12 @@ pub async fn handshake(
         .append_pair("hub.mode", "subscribe")
         .append_pair("hub.verify_token", verify_token)
         .append_pair("hub.challenge", challenge);
-    let target = format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or_default(), url.path());
+    let target = format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.path()
+    );
     let response = http
         .get(url)
         .send()
@@ -130,7 +143,10 @@ pub async fn handshake(
     let body = response
         .text()
         .await
-        .map_err(|source| WebhookError::Request { url: target, source })?;
+        .map_err(|source| WebhookError::Request {
+            url: target,
+            source,
+        })?;
     Ok(Outcome { status, body })
 }
 
