@@ -163,7 +163,7 @@ async fn lifecycle_from_added_number_to_connected() {
     assert_eq!(n["code_verification_status"], "NOT_VERIFIED");
     assert_eq!(n["name_status"], "PENDING_REVIEW");
     assert_eq!(n["platform_type"], "NOT_APPLICABLE");
-    assert_eq!(n["display_phone_number"], "+1 5550100200");
+    assert_eq!(n["display_phone_number"], "+1 555-010-0200");
 
     // Query-string parameters, as in Meta's own example.
     let r = graph(
@@ -1182,4 +1182,23 @@ fn binary_prints_its_listening_line() {
     assert_eq!(now["now"].as_i64().unwrap() / 1000, 1_767_225_600 / 1000);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn binary_refuses_a_broken_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    std::fs::write(
+        &path,
+        r#"{"wabas": [{"id": "1", "owner_business_id": "missing"}]}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meta-sim"))
+        .args(["--listen", "127.0.0.1:0", "--state"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown business"));
 }

@@ -126,7 +126,7 @@ pub fn add_number(
 
     let mut number: Number = serde_json::from_value(json!({
         "id": new_id,
-        "display_phone_number": format!("+{cc} {national}"),
+        "display_phone_number": display_format(&cc, national),
         "verified_name": verified_name,
         "status": "PENDING",
         "quality_rating": "UNKNOWN",
@@ -146,6 +146,21 @@ pub fn add_number(
         .ok_or_else(|| GraphError::unsupported("POST", waba_id))?;
     waba.phone_numbers.push(number);
     Ok(json!({ "id": new_id }))
+}
+
+/// Meta shows numbers formatted for humans (`+1 555-078-3881`); only NANP numbers get the
+/// grouping here, others keep `+cc national`.
+fn display_format(cc: &str, national: &str) -> String {
+    if cc == "1" && national.len() == 10 {
+        format!(
+            "+1 {}-{}-{}",
+            &national[..3],
+            &national[3..6],
+            &national[6..]
+        )
+    } else {
+        format!("+{cc} {national}")
+    }
 }
 
 fn owned_elsewhere() -> GraphError {

@@ -60,6 +60,7 @@ pub enum SimError {
 }
 
 /// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
 pub struct SimHandle {
     pub addr: SocketAddr,
     shutdown: CancellationToken,

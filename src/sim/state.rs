@@ -497,3 +497,51 @@ fn not_applicable() -> String {
 fn live() -> String {
     "LIVE".to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_state_round_trips() {
+        let text = include_str!("../../examples/meta-sim/state.json");
+        let state = State::from_json(text).unwrap();
+        let waba = state.waba("102290129340398").unwrap();
+        assert_eq!(waba.phone_numbers.len(), 4);
+        assert_eq!(waba.hourly_budget, 200);
+        let again = State::from_json(&serde_json::to_string(&state).unwrap()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&state).unwrap()
+        );
+    }
+
+    #[test]
+    fn rejects_broken_references_and_typos() {
+        let dup = r#"{"apps":[{"id":"1","secret":"s"}],"businesses":[{"id":"1"}]}"#;
+        assert!(matches!(State::from_json(dup), Err(StateError::Invalid(_))));
+        let orphan = r#"{"tokens":[{"token":"t","app_id":"9"}]}"#;
+        assert!(matches!(
+            State::from_json(orphan),
+            Err(StateError::Invalid(_))
+        ));
+        let typo = r#"{"wabaz":[]}"#;
+        assert!(matches!(State::from_json(typo), Err(StateError::Parse(_))));
+    }
+
+    #[test]
+    fn merge_keeps_id_and_validates() {
+        let mut n: Number =
+            serde_json::from_value(serde_json::json!({"id": "1", "display_phone_number": "1"}))
+                .unwrap();
+        let patch = |v: Value| v.as_object().unwrap().clone();
+        merge_fields(&mut n, &patch(serde_json::json!({"status": "FLAGGED", "webhook_configuration": {"application": "x"}}))).unwrap();
+        assert_eq!(n.status, "FLAGGED");
+        assert!(n.extra.contains_key("webhook_configuration"));
+        assert!(merge_fields(&mut n, &patch(serde_json::json!({"id": "2"}))).is_err());
+        assert!(
+            merge_fields(&mut n, &patch(serde_json::json!({"is_pin_enabled": "yes"}))).is_err()
+        );
+        assert_eq!(n.status, "FLAGGED");
+    }
+}

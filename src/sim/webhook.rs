@@ -96,6 +96,7 @@ pub async fn deliver(
     let response = http
         .post(url)
         .header("content-type", "application/json")
+        .header("user-agent", "facebookexternalua")
         .header("x-hub-signature-256", signature)
         .body(body)
         .send()
@@ -133,6 +134,10 @@ pub async fn handshake(
     );
     let response = http
         .get(url)
+        .header(
+            "user-agent",
+            "facebookplatform/1.0 (+http://developers.facebook.com)",
+        )
         .send()
         .await
         .map_err(|source| WebhookError::Request {
