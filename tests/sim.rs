@@ -1085,43 +1085,46 @@ async fn business_profile_reads_and_merges() {
 }
 
 #[tokio::test]
-async fn subscribed_apps_override_and_unsubscribe() {
+async fn subscribed_apps_override_is_verified_then_stored() {
     let h = start().await;
+    let (url, _seen, task) = receiver().await;
+    let path = format!("/v24.0/{WABA}/subscribed_apps");
+    let r = post(&h, &path, json!({"override_callback_uri": url})).await;
+    assert_graph_error(&r, 400, 100);
     let r = post(
         &h,
-        &format!("/v24.0/{WABA}/subscribed_apps"),
-        json!({"override_callback_uri": "http://127.0.0.1:9/alt"}),
+        &path,
+        json!({"override_callback_uri": url, "verify_token": "wrong"}),
     )
     .await;
-    assert_graph_error(&r, 400, 100);
-    post(
+    assert_graph_error(&r, 400, 2200);
+    assert_eq!(get(&h, &path).await.body, json!({"data": []}));
+    let r = post(
         &h,
-        &format!("/v24.0/{WABA}/subscribed_apps"),
-        json!({"override_callback_uri": "http://127.0.0.1:9/alt", "verify_token": "t"}),
-    )
-    .await;
-    let subs = get(&h, &format!("/v24.0/{WABA}/subscribed_apps"))
-        .await
-        .body;
-    assert_eq!(
-        subs["data"][0]["override_callback_uri"],
-        "http://127.0.0.1:9/alt"
-    );
-    let r = graph(
-        &h,
-        Method::DELETE,
-        &format!("/v24.0/{WABA}/subscribed_apps"),
-        Some(TOKEN),
-        None,
+        &path,
+        json!({"override_callback_uri": url, "verify_token": "sim-verify-token"}),
     )
     .await;
     assert_eq!(r.body, json!({"success": true}));
+    let subs = get(&h, &path).await.body;
+    assert_eq!(subs["data"][0]["override_callback_uri"], url.as_str());
     assert_eq!(
-        get(&h, &format!("/v24.0/{WABA}/subscribed_apps"))
-            .await
-            .body,
-        json!({"data": []})
+        subs["data"][0]["whatsapp_business_api_data"]["name"],
+        "Acme Operator"
     );
+    let verify = admin(
+        &h,
+        Method::POST,
+        "/webhooks/verify",
+        Some(json!({"app_id": APP, "waba_id": WABA})),
+    )
+    .await;
+    assert_eq!(verify["verified"], true);
+
+    let r = graph(&h, Method::DELETE, &path, Some(TOKEN), None).await;
+    assert_eq!(r.body, json!({"success": true}));
+    assert_eq!(get(&h, &path).await.body, json!({"data": []}));
+    task.abort();
 }
 
 #[test]
@@ -1201,4 +1204,26 @@ fn binary_refuses_a_broken_state_file() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown business"));
+}
+
+#[tokio::test]
+async fn business_lists_its_wabas() {
+    let h = start().await;
+    let r = get(&h, &format!("/v24.0/{BUSINESS}/owned_whatsapp_business_accounts?fields=id,name,account_review_status")).await;
+    assert_eq!(
+        r.body["data"],
+        json!([{"id": WABA, "name": "Acme", "account_review_status": "APPROVED"}])
+    );
+    let r = get(
+        &h,
+        &format!("/v24.0/{BUSINESS}/client_whatsapp_business_accounts"),
+    )
+    .await;
+    assert_eq!(r.body, json!({"data": []}));
+    let r = get(&h, &format!("/v24.0/{BUSINESS}?fields=name,health_status")).await;
+    assert_eq!(r.body["name"], "Acme Inc.");
+    assert_eq!(
+        r.body["health_status"]["entities"][0]["entity_type"],
+        "BUSINESS"
+    );
 }

@@ -19,6 +19,7 @@ use super::rules::{self, Params, param};
 use super::server::{Shared, Sim};
 use super::state::{Token, Waba};
 use super::views;
+use super::webhook;
 
 /// Version used in `next` links and headers when the caller used an unversioned path.
 const DEFAULT_VERSION: &str = "v25.0";
@@ -33,6 +34,8 @@ struct GraphRequest {
     query: Vec<(String, String)>,
     token: Option<String>,
     base_url: String,
+    /// Outcome of the handshake Meta performs before accepting an override callback URL.
+    override_verification: Option<Result<(), String>>,
 }
 
 impl GraphRequest {
@@ -76,7 +79,7 @@ pub async fn handle(
     let response = match response {
         Some(r) => r,
         None => {
-            let req = GraphRequest {
+            let mut req = GraphRequest {
                 token: bearer(&headers),
                 params: params(&uri, &headers, &body, &method),
                 query: query_pairs(&uri),
@@ -84,7 +87,9 @@ pub async fn handle(
                 method,
                 version,
                 segments,
+                override_verification: None,
             };
+            req.override_verification = verify_override(&ctx, &req).await;
             let reply = {
                 let mut sim = ctx.lock();
                 serve(&mut sim, &req)
@@ -94,6 +99,43 @@ pub async fn handle(
     };
     ctx.lock().recorder.finish(seq, response.status().as_u16());
     response
+}
+
+/// Meta calls an override callback URL (hub.mode=subscribe) before storing it; the handshake
+/// runs here, outside the state lock, and `subscribe` turns a failure into error 2200.
+async fn verify_override(ctx: &Shared, req: &GraphRequest) -> Option<Result<(), String>> {
+    let is_subscribe = req.method == Method::POST
+        && req.segments.get(1).is_some_and(|e| e == "subscribed_apps")
+        && req.segments.len() == 2;
+    if !is_subscribe {
+        return None;
+    }
+    let uri = param(&req.params, "override_callback_uri").filter(|u| !u.is_empty())?;
+    let verify_token = param(&req.params, "verify_token").filter(|t| !t.is_empty())?;
+    let authorised = {
+        let sim = ctx.lock();
+        authenticate(&sim, req).is_ok()
+    };
+    if !authorised {
+        return None;
+    }
+    let url = match webhook::check_loopback(&uri) {
+        Ok(url) => url,
+        Err(e) => return Some(Err(format!("HTTP Status Code = 0; HTTP Message = {e}"))),
+    };
+    let challenge = rand::rng()
+        .random_range(100_000_000u64..1_000_000_000)
+        .to_string();
+    Some(
+        match webhook::handshake(&ctx.http, url, &verify_token, &challenge).await {
+            Ok(out) if out.status == 200 && out.body == challenge => Ok(()),
+            Ok(out) => Err(format!(
+                "HTTP Status Code = {}; HTTP Message = the response was not the challenge",
+                out.status
+            )),
+            Err(e) => Err(format!("HTTP Status Code = 0; HTTP Message = {e}")),
+        },
+    )
 }
 
 fn split_version(path: &str) -> (Option<String>, Vec<String>) {
@@ -331,7 +373,7 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         Node::Business | Node::App => None,
     };
     let Some(waba_id) = waba_id else {
-        return plain(serve_simple_node(sim, req, &id));
+        return plain(serve_simple_node(sim, req, &caller, &id));
     };
     if let Err(e) = check_permission(&caller.token, &waba_id) {
         return plain(Err(e));
@@ -446,9 +488,26 @@ fn defaults(names: &[&str]) -> Vec<FieldSel> {
         .collect()
 }
 
-fn serve_simple_node(sim: &Sim, req: &GraphRequest, id: &str) -> Result<Value, GraphError> {
-    if req.segments.len() > 1 {
-        return Err(GraphError::unknown_path(&format!("/{}", req.segments[1])));
+fn serve_simple_node(
+    sim: &Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    id: &str,
+) -> Result<Value, GraphError> {
+    let is_business = sim.state.business(id).is_some();
+    match req.segments.get(1).map(String::as_str) {
+        None => {}
+        Some("owned_whatsapp_business_accounts" | "client_whatsapp_business_accounts")
+            if is_business && req.method == Method::GET =>
+        {
+            return business_wabas(sim, req, caller, id);
+        }
+        Some("owned_whatsapp_business_accounts" | "client_whatsapp_business_accounts")
+            if is_business =>
+        {
+            return Err(GraphError::unsupported(req.method.as_str(), id));
+        }
+        Some(other) => return Err(GraphError::unknown_path(&format!("/{other}"))),
     }
     if req.method != Method::GET {
         return Err(GraphError::unsupported(req.method.as_str(), id));
@@ -465,6 +524,73 @@ fn serve_simple_node(sim: &Sim, req: &GraphRequest, id: &str) -> Result<Value, G
     Ok(Value::Object(fields::select_node(
         &view, &sels, &known, "Node",
     )?))
+}
+
+/// `GET /{business-id}/owned_whatsapp_business_accounts`: the business's WABAs the token may
+/// see. Shared (client) WABAs are not modelled, so that edge is always empty.
+fn business_wabas(
+    sim: &Sim,
+    req: &GraphRequest,
+    caller: &Caller,
+    business_id: &str,
+) -> Result<Value, GraphError> {
+    let owned = req
+        .segments
+        .get(1)
+        .is_some_and(|e| e == "owned_whatsapp_business_accounts");
+    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
+    if sels.iter().any(|s| s.name == "phone_numbers") {
+        return Err(GraphError::invalid_param(
+            "Expand phone_numbers on the WhatsApp Business Account itself.",
+        ));
+    }
+    let items = sim
+        .state
+        .wabas
+        .iter()
+        .filter(|w| owned && w.owner_business_id == business_id)
+        .filter(|w| check_permission(&caller.token, &w.id).is_ok())
+        .map(|w| {
+            let view = views::waba_view(&sim.state, w, Some(&caller.token.app_id));
+            let known = views::known_fields(views::WABA_KNOWN, &view);
+            fields::select_node(&view, &sels, &known, views::WABA_TYPE).map(Value::Object)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let limit = page_limit(param(&req.params, "limit"))?;
+    let after = param(&req.params, "after");
+    let before = param(&req.params, "before");
+    let page = PageRequest {
+        limit,
+        after: after.as_deref(),
+        before: before.as_deref(),
+    };
+    let edge = req.segments.get(1).cloned().unwrap_or_default();
+    fields::page(items, &page, |key, cursor| {
+        next_link(req, &format!("{business_id}/{edge}"), limit, key, cursor)
+    })
+}
+
+/// Absolute link to another page of a list edge: the original query with the cursor replaced.
+fn next_link(req: &GraphRequest, edge_path: &str, limit: usize, key: &str, cursor: &str) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    let mut has_limit = false;
+    for (k, v) in &req.query {
+        if k == "after" || k == "before" {
+            continue;
+        }
+        has_limit |= k == "limit";
+        q.append_pair(k, v);
+    }
+    if !has_limit {
+        q.append_pair("limit", &limit.to_string());
+    }
+    q.append_pair(key, cursor);
+    format!(
+        "{}/{}/{edge_path}?{}",
+        req.base_url,
+        req.version(),
+        q.finish()
+    )
 }
 
 fn serve_waba(
@@ -686,27 +812,8 @@ fn list_numbers(
         after: after.as_deref(),
         before: before.as_deref(),
     };
-    let link = |key: &str, cursor: &str| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        let mut has_limit = false;
-        for (k, v) in &req.query {
-            if k == "after" || k == "before" {
-                continue;
-            }
-            has_limit |= k == "limit";
-            q.append_pair(k, v);
-        }
-        if !has_limit {
-            q.append_pair("limit", &limit.to_string());
-        }
-        q.append_pair(key, cursor);
-        format!(
-            "{}/{}/{waba_id}/phone_numbers?{}",
-            req.base_url,
-            req.version(),
-            q.finish()
-        )
-    };
+    let edge_path = format!("{waba_id}/phone_numbers");
+    let link = |key: &str, cursor: &str| next_link(req, &edge_path, limit, key, cursor);
     let items = number_items(sim, waba, &sels, caller, &req.params)?;
     fields::page(items, &page, link)
 }
@@ -756,6 +863,12 @@ fn subscribe(
         }
         if verify_token.is_none() {
             return Err(GraphError::missing_param("verify_token"));
+        }
+        if let Some(Err(reason)) = &req.override_verification {
+            return Err(GraphError::new(
+                2200,
+                &format!("Callback verification failed with the following errors: {reason}"),
+            ));
         }
     }
     let app_id = caller.token.app_id.clone();
