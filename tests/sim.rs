@@ -1227,3 +1227,61 @@ async fn business_lists_its_wabas() {
         "BUSINESS"
     );
 }
+
+#[tokio::test]
+async fn only_override_capable_fields_follow_the_waba_override() {
+    let h = start().await;
+    let (app_url, app_seen, app_task) = receiver().await;
+    let (waba_url, waba_seen, waba_task) = receiver().await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/apps/{APP}"),
+        Some(json!({"webhook_url": app_url})),
+    )
+    .await;
+    let r = post(
+        &h,
+        &format!("/v24.0/{WABA}/subscribed_apps"),
+        json!({"override_callback_uri": waba_url, "verify_token": "sim-verify-token"}),
+    )
+    .await;
+    assert_eq!(r.body, json!({"success": true}));
+
+    let deliver = |field: &str| json!({"app_id": APP, "waba_id": WABA, "field": field, "value": {"messaging_product": "whatsapp"}});
+    admin(
+        &h,
+        Method::POST,
+        "/webhooks/deliver",
+        Some(deliver("messages")),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        "/webhooks/deliver",
+        Some(deliver("account_update")),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        "/webhooks/deliver",
+        Some(deliver("message_template_status_update")),
+    )
+    .await;
+    assert_eq!(
+        waba_seen.lock().unwrap().len(),
+        1,
+        "messages honour the WABA override"
+    );
+    assert_eq!(
+        app_seen.lock().unwrap().len(),
+        2,
+        "account and template fields go to the app URL"
+    );
+    let body: Value = serde_json::from_slice(&waba_seen.lock().unwrap()[0].1).unwrap();
+    assert_eq!(body["entry"][0]["changes"][0]["field"], "messages");
+    app_task.abort();
+    waba_task.abort();
+}
