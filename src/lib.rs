@@ -3,3 +3,4 @@
 pub mod crd;
 pub mod graph;
 pub mod phone;
+pub mod sim;
