@@ -881,3 +881,111 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
         }
     }
 }
+
+/// What the hand-written Graph stub below saw.
+#[derive(Default)]
+struct StubSeen {
+    queries: Mutex<Vec<String>>,
+    auth: Mutex<Vec<String>>,
+}
+
+/// A paging link to another origin must not receive the token: the client asks the configured
+/// base for the same cursor instead. The stub also sends the usage headers the simulator does
+/// not (app usage, BUC keyed by the owning business).
+#[tokio::test]
+async fn foreign_paging_links_fall_back_to_cursors_and_usage_headers_are_read() {
+    use axum::extract::{RawQuery, State as AxState};
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+
+    let seen = Arc::new(StubSeen::default());
+    async fn waba(
+        AxState(seen): AxState<Arc<StubSeen>>,
+        headers: HeaderMap,
+        RawQuery(q): RawQuery,
+    ) -> impl IntoResponse {
+        seen.queries.lock().unwrap().push(q.unwrap_or_default());
+        seen.auth
+            .lock()
+            .unwrap()
+            .push(headers["authorization"].to_str().unwrap().to_owned());
+        let body = json!({"id": WABA, "name": "Stub", "phone_numbers": {
+            "data": [{"id": "1", "status": "CONNECTED"}],
+            "paging": {"cursors": {"after": "c1"},
+                       "next": format!("http://127.0.0.2:9/v24.0/{WABA}/phone_numbers?after=c1&access_token=x")}}});
+        (
+            [
+                (
+                    "x-app-usage",
+                    r#"{"call_count":28,"total_time":25,"total_cputime":25}"#.to_owned(),
+                ),
+                (
+                    "x-business-use-case-usage",
+                    format!(
+                        r#"{{"{BUSINESS}":[{{"type":"whatsapp","call_count":7,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":0}}]}}"#
+                    ),
+                ),
+            ],
+            axum::Json(body),
+        )
+    }
+    async fn numbers(
+        AxState(seen): AxState<Arc<StubSeen>>,
+        RawQuery(q): RawQuery,
+    ) -> axum::Json<Value> {
+        seen.queries.lock().unwrap().push(q.unwrap_or_default());
+        axum::Json(json!({"data": [{"id": "2", "status": "PENDING"}]}))
+    }
+    let app = axum::Router::new()
+        .route(&format!("/v24.0/{WABA}"), axum::routing::get(waba))
+        .route(
+            &format!("/v24.0/{WABA}/phone_numbers"),
+            axum::routing::get(numbers),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let recorder = Arc::new(Recorder::default());
+    let client = GraphClient::new(GraphConfig {
+        base_url: base,
+        observer: Some(recorder.clone()),
+        ..GraphConfig::default()
+    })
+    .unwrap();
+    let snapshot = client
+        .session(WABA, SecretString::from(TOKEN))
+        .read_waba()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = snapshot
+        .phone_numbers
+        .iter()
+        .map(|n| n.id.as_str())
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+
+    let queries = seen.queries.lock().unwrap().clone();
+    assert_eq!(queries.len(), 2);
+    assert!(queries[0].contains("phone_numbers%7B"), "{}", queries[0]);
+    assert!(queries[1].contains("after=c1"), "{}", queries[1]);
+    assert!(queries[1].contains("health_status"), "{}", queries[1]);
+    assert!(queries.iter().all(|q| !q.contains("access_token")));
+    assert_eq!(seen.auth.lock().unwrap()[0], format!("Bearer {TOKEN}"));
+
+    let own = client.usage(WABA).unwrap();
+    assert_eq!(own.app.as_ref().unwrap().call_count, 28);
+    assert_eq!(own.percent(), 28);
+    let business = client.usage(BUSINESS).unwrap();
+    assert_eq!(business.business_use_case.as_ref().unwrap().call_count, 7);
+    let reported: Vec<String> = recorder
+        .usage
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(reported.contains(&WABA.to_owned()) && reported.contains(&BUSINESS.to_owned()));
+    server.abort();
+}
