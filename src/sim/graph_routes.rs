@@ -312,12 +312,11 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
     Some(error_response(&err, version))
 }
 
-/// What a path's first segment names.
+/// What a path's first segment names; numbers carry the WABA whose budget they spend.
 enum Node {
     Waba(String),
     Number { waba: String },
-    Business,
-    App,
+    Other,
 }
 
 fn resolve(sim: &Sim, id: &str) -> Option<Node> {
@@ -328,10 +327,8 @@ fn resolve(sim: &Sim, id: &str) -> Option<Node> {
         Some(Node::Number {
             waba: waba.id.clone(),
         })
-    } else if state.business(id).is_some() {
-        Some(Node::Business)
-    } else if state.app(id).is_some() {
-        Some(Node::App)
+    } else if state.business(id).is_some() || state.app(id).is_some() {
+        Some(Node::Other)
     } else {
         None
     }
@@ -362,12 +359,8 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         return plain(Err(GraphError::unsupported(req.method.as_str(), &id)));
     };
     let waba_id = match &node {
-        Node::Waba(w) => Some(w.clone()),
-        Node::Number { waba } => Some(waba.clone()),
-        Node::Business | Node::App => None,
-    };
-    let Some(waba_id) = waba_id else {
-        return plain(serve_simple_node(sim, req, &caller, &id));
+        Node::Waba(w) | Node::Number { waba: w } => w.clone(),
+        Node::Other => return plain(serve_simple_node(sim, req, &caller, &id)),
     };
     if let Err(e) = check_permission(&caller.token, &waba_id) {
         return plain(Err(e));
@@ -377,15 +370,13 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         .state
         .waba(&waba_id)
         .map_or(super::state::DEFAULT_HOURLY_BUDGET, |w| w.hourly_budget);
-    let spent = sim.budgets.spend(&waba_id, budget, now);
-    let result = match spent {
-        Err(e) => Err(e),
-        Ok(()) => match node {
-            Node::Waba(_) => serve_waba(sim, req, &caller, &waba_id),
+    let result = sim
+        .budgets
+        .spend(&waba_id, budget, now)
+        .and_then(|()| match node {
             Node::Number { .. } => serve_number(sim, req, &caller, &id),
-            Node::Business | Node::App => Err(GraphError::unsupported(req.method.as_str(), &id)),
-        },
-    };
+            _ => serve_waba(sim, req, &caller, &waba_id),
+        });
     let now = sim.clock.now();
     Reply {
         result,
