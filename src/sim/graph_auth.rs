@@ -150,3 +150,9 @@ pub(super) fn debug_token(sim: &Sim, req: &GraphRequest) -> Result<Value, GraphE
     }
     Ok(json!({ "data": data }))
 }
+
+/// `GET /me`: the user (system user) behind the token, as Graph answers it without `fields`.
+pub(super) fn me(caller: &Caller) -> Value {
+    let id = caller.token.user_id.clone().unwrap_or_default();
+    json!({ "id": id, "name": format!("System user {id}") })
+}

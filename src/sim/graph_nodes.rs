@@ -55,17 +55,25 @@ pub(super) fn serve_simple_node(
     if req.method != Method::GET {
         return Err(GraphError::unsupported(req.method.as_str(), id));
     }
-    let view = if let Some(b) = sim.state.business(id) {
-        views::simple_node_view(&b.id, &b.name, "BUSINESS", &b.health)
+    let (mut view, node_type) = if let Some(b) = sim.state.business(id) {
+        let mut view = views::simple_node_view(&b.id, &b.name, "BUSINESS", &b.health);
+        if let Some(status) = &b.verification_status {
+            view.insert("verification_status".into(), json!(status));
+        }
+        (view, "Business")
     } else if let Some(a) = sim.state.app(id) {
-        views::simple_node_view(&a.id, &a.name, "APP", &a.health)
+        (
+            views::simple_node_view(&a.id, &a.name, "APP", &a.health),
+            "Application",
+        )
     } else {
         return Err(GraphError::unsupported("GET", id));
     };
+    view.retain(|_, v| !v.is_null());
     let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
-    let known = ["id", "name", "health_status"];
+    let known = ["id", "name", "health_status", "verification_status"];
     Ok(Value::Object(fields::select_node(
-        &view, &sels, &known, "Node",
+        &view, &sels, &known, node_type,
     )?))
 }
 
@@ -178,7 +186,11 @@ fn new_id(sim: &Sim) -> String {
         let id = rand::rng()
             .random_range(100_000_000_000_000u64..1_000_000_000_000_000)
             .to_string();
-        if sim.state.waba(&id).is_none() && sim.state.number(&id).is_none() {
+        let taken = sim.state.waba(&id).is_some()
+            || sim.state.number(&id).is_some()
+            || sim.state.business(&id).is_some()
+            || sim.state.app(&id).is_some();
+        if !taken {
             return id;
         }
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::budget::Usage;
 use super::faults::Fault;
-use super::graph_auth::{authenticate, check_permission, debug_token};
+use super::graph_auth::{authenticate, check_permission, debug_token, me};
 use super::graph_error::{self, GraphError};
 use super::graph_nodes::{serve_number, serve_simple_node, serve_waba};
 use super::rules::{Params, param};
@@ -208,10 +208,9 @@ fn trace_id() -> String {
         .collect()
 }
 
-fn base_headers(response: &mut Response, version: &str) {
+fn base_headers(response: &mut Response, version: &str, trace: &str) {
     let headers = response.headers_mut();
-    let trace = trace_id();
-    if let Ok(v) = HeaderValue::from_str(&trace) {
+    if let Ok(v) = HeaderValue::from_str(trace) {
         headers.insert("x-fb-trace-id", v.clone());
         headers.insert("x-fb-request-id", v);
     }
@@ -221,7 +220,8 @@ fn base_headers(response: &mut Response, version: &str) {
 }
 
 fn error_response(err: &GraphError, version: &str) -> Response {
-    let body = err.body(&trace_id());
+    let trace = trace_id();
+    let body = err.body(&trace);
     let mut response = (err.http, axum::Json(body)).into_response();
     let kind = if err.code == 190 {
         "invalid_token"
@@ -232,7 +232,7 @@ fn error_response(err: &GraphError, version: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    base_headers(&mut response, version);
+    base_headers(&mut response, version, &trace);
     response
 }
 
@@ -240,7 +240,7 @@ fn render(reply: Reply, version: &str) -> Response {
     let mut response = match reply.result {
         Ok(body) => {
             let mut r = (StatusCode::OK, axum::Json(body)).into_response();
-            base_headers(&mut r, version);
+            base_headers(&mut r, version, &trace_id());
             r
         }
         Err(err) => error_response(&err, version),
@@ -281,7 +281,7 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=UTF-8"),
         );
-        base_headers(&mut r, version);
+        base_headers(&mut r, version, &trace_id());
         return Some(r);
     }
     let http = fault.http_status.and_then(|s| StatusCode::from_u16(s).ok());
@@ -355,6 +355,9 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         Ok(c) => c,
         Err(e) => return plain(Err(e)),
     };
+    if id == "me" && req.segments.len() == 1 && req.method == Method::GET {
+        return plain(Ok(me(&caller)));
+    }
     let Some(node) = resolve(sim, &id) else {
         return plain(Err(GraphError::unsupported(req.method.as_str(), &id)));
     };
