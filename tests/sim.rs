@@ -1285,3 +1285,14 @@ async fn only_override_capable_fields_follow_the_waba_override() {
     app_task.abort();
     waba_task.abort();
 }
+
+#[tokio::test]
+async fn error_trace_ids_match_the_header() {
+    let h = start().await;
+    let r = get(&h, "/v24.0/404404").await;
+    let header = r.headers.get("x-fb-trace-id").unwrap().to_str().unwrap();
+    assert_eq!(r.body["error"]["fbtrace_id"], header);
+    assert_eq!(r.headers.get("facebook-api-version").unwrap(), "v24.0");
+    let r = get(&h, "/v25.0/me").await;
+    assert_eq!(r.body["id"], "10222270944537964");
+}

@@ -64,7 +64,8 @@ impl Budgets {
         let calls = self.window(waba_id, now);
         let used = calls.len() as u64;
         let budget = u64::from(budget.max(1));
-        let percent = u32::try_from((used * 100 / budget).min(100)).unwrap_or(100);
+        // Rounded up so that any use shows, as Meta's header does after a single call.
+        let percent = u32::try_from((used * 100).div_ceil(budget).min(100)).unwrap_or(100);
         let regain_minutes = if used >= budget {
             calls
                 .front()

@@ -147,4 +147,18 @@ mod tests {
         assert!(f.take("GET", "/v25.0/9", "/9").is_none());
         assert!(f.take("GET", "/v24.0/9", "/9").is_some());
     }
+
+    #[test]
+    fn ratio_zero_never_fires_and_one_always_does() {
+        let mut f = Faults::default();
+        let rule = |ratio: f64| -> Fault {
+            serde_json::from_value(serde_json::json!({"ratio": ratio, "latency_ms": 1})).unwrap()
+        };
+        f.add(rule(0.0));
+        assert!((0..50).all(|_| f.take("GET", "/v24.0/1", "/1").is_none()));
+        f.clear();
+        f.add(rule(1.0));
+        assert!((0..50).all(|_| f.take("GET", "/v24.0/1", "/1").is_some()));
+        assert!(rule(1.5).validate().is_err());
+    }
 }

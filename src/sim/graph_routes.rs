@@ -9,16 +9,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::budget::Usage;
 use super::faults::Fault;
-use super::fields::{self, DEFAULT_PAGE_SIZE, FieldSel, PageRequest};
+use super::graph_auth::{authenticate, check_permission, debug_token, me};
 use super::graph_error::{self, GraphError};
-use super::rules::{self, Params, param};
+use super::graph_nodes::{serve_number, serve_simple_node, serve_waba};
+use super::rules::{Params, param};
 use super::server::{Shared, Sim};
-use super::state::{Token, Waba};
-use super::views;
 use super::webhook;
 
 /// Version used in `next` links and headers when the caller used an unversioned path.
@@ -26,27 +25,22 @@ const DEFAULT_VERSION: &str = "v25.0";
 /// How long a `timeout` fault holds a request when the fault does not say.
 const DEFAULT_HOLD_MS: u64 = 300_000;
 
-struct GraphRequest {
-    method: Method,
-    version: Option<String>,
-    segments: Vec<String>,
-    params: Params,
-    query: Vec<(String, String)>,
-    token: Option<String>,
-    base_url: String,
+pub(super) struct GraphRequest {
+    pub(super) method: Method,
+    pub(super) version: Option<String>,
+    pub(super) segments: Vec<String>,
+    pub(super) params: Params,
+    pub(super) query: Vec<(String, String)>,
+    pub(super) token: Option<String>,
+    pub(super) base_url: String,
     /// Outcome of the handshake Meta performs before accepting an override callback URL.
-    override_verification: Option<Result<(), String>>,
+    pub(super) override_verification: Option<Result<(), String>>,
 }
 
 impl GraphRequest {
-    fn version(&self) -> &str {
+    pub(super) fn version(&self) -> &str {
         self.version.as_deref().unwrap_or(DEFAULT_VERSION)
     }
-}
-
-/// The identity behind a valid token.
-struct Caller {
-    token: Token,
 }
 
 struct Reply {
@@ -214,10 +208,9 @@ fn trace_id() -> String {
         .collect()
 }
 
-fn base_headers(response: &mut Response, version: &str) {
+fn base_headers(response: &mut Response, version: &str, trace: &str) {
     let headers = response.headers_mut();
-    let trace = trace_id();
-    if let Ok(v) = HeaderValue::from_str(&trace) {
+    if let Ok(v) = HeaderValue::from_str(trace) {
         headers.insert("x-fb-trace-id", v.clone());
         headers.insert("x-fb-request-id", v);
     }
@@ -227,7 +220,8 @@ fn base_headers(response: &mut Response, version: &str) {
 }
 
 fn error_response(err: &GraphError, version: &str) -> Response {
-    let body = err.body(&trace_id());
+    let trace = trace_id();
+    let body = err.body(&trace);
     let mut response = (err.http, axum::Json(body)).into_response();
     let kind = if err.code == 190 {
         "invalid_token"
@@ -238,7 +232,7 @@ fn error_response(err: &GraphError, version: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    base_headers(&mut response, version);
+    base_headers(&mut response, version, &trace);
     response
 }
 
@@ -246,7 +240,7 @@ fn render(reply: Reply, version: &str) -> Response {
     let mut response = match reply.result {
         Ok(body) => {
             let mut r = (StatusCode::OK, axum::Json(body)).into_response();
-            base_headers(&mut r, version);
+            base_headers(&mut r, version, &trace_id());
             r
         }
         Err(err) => error_response(&err, version),
@@ -287,7 +281,7 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=UTF-8"),
         );
-        base_headers(&mut r, version);
+        base_headers(&mut r, version, &trace_id());
         return Some(r);
     }
     let http = fault.http_status.and_then(|s| StatusCode::from_u16(s).ok());
@@ -318,12 +312,11 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
     Some(error_response(&err, version))
 }
 
-/// What a path's first segment names.
+/// What a path's first segment names; numbers carry the WABA whose budget they spend.
 enum Node {
     Waba(String),
     Number { waba: String },
-    Business,
-    App,
+    Other,
 }
 
 fn resolve(sim: &Sim, id: &str) -> Option<Node> {
@@ -334,10 +327,8 @@ fn resolve(sim: &Sim, id: &str) -> Option<Node> {
         Some(Node::Number {
             waba: waba.id.clone(),
         })
-    } else if state.business(id).is_some() {
-        Some(Node::Business)
-    } else if state.app(id).is_some() {
-        Some(Node::App)
+    } else if state.business(id).is_some() || state.app(id).is_some() {
+        Some(Node::Other)
     } else {
         None
     }
@@ -364,16 +355,15 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         Ok(c) => c,
         Err(e) => return plain(Err(e)),
     };
+    if id == "me" && req.segments.len() == 1 && req.method == Method::GET {
+        return plain(Ok(me(&caller)));
+    }
     let Some(node) = resolve(sim, &id) else {
         return plain(Err(GraphError::unsupported(req.method.as_str(), &id)));
     };
     let waba_id = match &node {
-        Node::Waba(w) => Some(w.clone()),
-        Node::Number { waba } => Some(waba.clone()),
-        Node::Business | Node::App => None,
-    };
-    let Some(waba_id) = waba_id else {
-        return plain(serve_simple_node(sim, req, &caller, &id));
+        Node::Waba(w) | Node::Number { waba: w } => w.clone(),
+        Node::Other => return plain(serve_simple_node(sim, req, &caller, &id)),
     };
     if let Err(e) = check_permission(&caller.token, &waba_id) {
         return plain(Err(e));
@@ -383,637 +373,16 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         .state
         .waba(&waba_id)
         .map_or(super::state::DEFAULT_HOURLY_BUDGET, |w| w.hourly_budget);
-    let spent = sim.budgets.spend(&waba_id, budget, now);
-    let result = match spent {
-        Err(e) => Err(e),
-        Ok(()) => match node {
-            Node::Waba(_) => serve_waba(sim, req, &caller, &waba_id),
+    let result = sim
+        .budgets
+        .spend(&waba_id, budget, now)
+        .and_then(|()| match node {
             Node::Number { .. } => serve_number(sim, req, &caller, &id),
-            Node::Business | Node::App => Err(GraphError::unsupported(req.method.as_str(), &id)),
-        },
-    };
+            _ => serve_waba(sim, req, &caller, &waba_id),
+        });
     let now = sim.clock.now();
     Reply {
         result,
         usage: Some(sim.budgets.usage(&waba_id, budget, now)),
     }
-}
-
-fn authenticate(sim: &Sim, req: &GraphRequest) -> Result<Caller, GraphError> {
-    let Some(value) = req
-        .token
-        .clone()
-        .or_else(|| param(&req.params, "access_token"))
-    else {
-        return Err(GraphError::raw(
-            104,
-            "An access token is required to request this resource.".to_owned(),
-        ));
-    };
-    let now = sim.clock.now();
-    let token = sim.state.token(&value).ok_or_else(|| {
-        GraphError::raw(
-            190,
-            "Invalid OAuth access token - Cannot parse access token".to_owned(),
-        )
-    })?;
-    if token.invalidated {
-        return Err(GraphError::raw(
-            190,
-            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.".to_owned(),
-        )
-        .subcode(460));
-    }
-    if token.is_expired(now) {
-        return Err(expired_error(token.expires_at, now));
-    }
-    Ok(Caller {
-        token: token.clone(),
-    })
-}
-
-fn expired_error(expires_at: i64, now: i64) -> GraphError {
-    let fmt = |t: i64| {
-        jiff::Timestamp::from_second(t)
-            .map(|ts| ts.strftime("%A, %d-%b-%y %H:%M:%S UTC").to_string())
-            .unwrap_or_default()
-    };
-    GraphError::raw(
-        190,
-        format!(
-            "Error validating access token: Session has expired on {}. The current time is {}.",
-            fmt(expires_at),
-            fmt(now)
-        ),
-    )
-    .subcode(463)
-}
-
-fn check_permission(token: &Token, waba_id: &str) -> Result<(), GraphError> {
-    if !token
-        .scopes
-        .iter()
-        .any(|s| s == "whatsapp_business_management")
-    {
-        return Err(GraphError::new(
-            200,
-            "Requires whatsapp_business_management permission to manage the object",
-        ));
-    }
-    if let Some(targets) = token.management_targets()
-        && !targets.iter().any(|t| t == waba_id)
-    {
-        return Err(GraphError::new(200, "Permissions error").details(
-            "The access token has not been granted access to this WhatsApp Business Account.",
-        ));
-    }
-    Ok(())
-}
-
-fn parse_fields(req: &GraphRequest) -> Result<Option<Vec<FieldSel>>, GraphError> {
-    match param(&req.params, "fields") {
-        Some(f) if !f.trim().is_empty() => Ok(Some(fields::parse(&f)?)),
-        _ => Ok(None),
-    }
-}
-
-fn defaults(names: &[&str]) -> Vec<FieldSel> {
-    names
-        .iter()
-        .map(|n| FieldSel {
-            name: (*n).to_owned(),
-            modifiers: Vec::new(),
-            children: None,
-        })
-        .collect()
-}
-
-fn serve_simple_node(
-    sim: &Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    id: &str,
-) -> Result<Value, GraphError> {
-    let is_business = sim.state.business(id).is_some();
-    match req.segments.get(1).map(String::as_str) {
-        None => {}
-        Some("owned_whatsapp_business_accounts" | "client_whatsapp_business_accounts")
-            if is_business && req.method == Method::GET =>
-        {
-            return business_wabas(sim, req, caller, id);
-        }
-        Some("owned_whatsapp_business_accounts" | "client_whatsapp_business_accounts")
-            if is_business =>
-        {
-            return Err(GraphError::unsupported(req.method.as_str(), id));
-        }
-        Some(other) => return Err(GraphError::unknown_path(&format!("/{other}"))),
-    }
-    if req.method != Method::GET {
-        return Err(GraphError::unsupported(req.method.as_str(), id));
-    }
-    let view = if let Some(b) = sim.state.business(id) {
-        views::simple_node_view(&b.id, &b.name, "BUSINESS", &b.health)
-    } else if let Some(a) = sim.state.app(id) {
-        views::simple_node_view(&a.id, &a.name, "APP", &a.health)
-    } else {
-        return Err(GraphError::unsupported("GET", id));
-    };
-    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
-    let known = ["id", "name", "health_status"];
-    Ok(Value::Object(fields::select_node(
-        &view, &sels, &known, "Node",
-    )?))
-}
-
-/// `GET /{business-id}/owned_whatsapp_business_accounts`: the business's WABAs the token may
-/// see. Shared (client) WABAs are not modelled, so that edge is always empty.
-fn business_wabas(
-    sim: &Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    business_id: &str,
-) -> Result<Value, GraphError> {
-    let owned = req
-        .segments
-        .get(1)
-        .is_some_and(|e| e == "owned_whatsapp_business_accounts");
-    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
-    if sels.iter().any(|s| s.name == "phone_numbers") {
-        return Err(GraphError::invalid_param(
-            "Expand phone_numbers on the WhatsApp Business Account itself.",
-        ));
-    }
-    let items = sim
-        .state
-        .wabas
-        .iter()
-        .filter(|w| owned && w.owner_business_id == business_id)
-        .filter(|w| check_permission(&caller.token, &w.id).is_ok())
-        .map(|w| {
-            let view = views::waba_view(&sim.state, w, Some(&caller.token.app_id));
-            let known = views::known_fields(views::WABA_KNOWN, &view);
-            fields::select_node(&view, &sels, &known, views::WABA_TYPE).map(Value::Object)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let limit = page_limit(param(&req.params, "limit"))?;
-    let after = param(&req.params, "after");
-    let before = param(&req.params, "before");
-    let page = PageRequest {
-        limit,
-        after: after.as_deref(),
-        before: before.as_deref(),
-    };
-    let edge = req.segments.get(1).cloned().unwrap_or_default();
-    fields::page(items, &page, |key, cursor| {
-        next_link(req, &format!("{business_id}/{edge}"), limit, key, cursor)
-    })
-}
-
-/// Absolute link to another page of a list edge: the original query with the cursor replaced.
-fn next_link(req: &GraphRequest, edge_path: &str, limit: usize, key: &str, cursor: &str) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    let mut has_limit = false;
-    for (k, v) in &req.query {
-        if k == "after" || k == "before" {
-            continue;
-        }
-        has_limit |= k == "limit";
-        q.append_pair(k, v);
-    }
-    if !has_limit {
-        q.append_pair("limit", &limit.to_string());
-    }
-    q.append_pair(key, cursor);
-    format!(
-        "{}/{}/{edge_path}?{}",
-        req.base_url,
-        req.version(),
-        q.finish()
-    )
-}
-
-fn serve_waba(
-    sim: &mut Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    waba_id: &str,
-) -> Result<Value, GraphError> {
-    let edge = req.segments.get(1).map(String::as_str);
-    let method = &req.method;
-    match (edge, method.as_str()) {
-        (None, "GET") => get_waba(sim, req, caller, waba_id),
-        (Some("phone_numbers"), "GET") => list_numbers(sim, req, caller, waba_id),
-        (Some("phone_numbers"), "POST") => {
-            let id = new_id(sim);
-            rules::add_number(&mut sim.state, waba_id, &req.params, id)
-        }
-        (Some("subscribed_apps"), "GET") => Ok(subscribed_apps(sim, waba_id)),
-        (Some("subscribed_apps"), "POST") => subscribe(sim, req, caller, waba_id),
-        (Some("subscribed_apps"), "DELETE") => {
-            let waba = waba_mut(sim, waba_id)?;
-            waba.subscribed_apps
-                .retain(|s| s.app_id != caller.token.app_id);
-            Ok(json!({ "success": true }))
-        }
-        (Some("message_templates"), "GET") => Ok(json!({ "data": [] })),
-        (None | Some("phone_numbers" | "subscribed_apps" | "message_templates"), m) => {
-            Err(GraphError::unsupported(m, waba_id))
-        }
-        (Some(other), _) => Err(GraphError::unknown_path(&format!("/{other}"))),
-    }
-}
-
-fn waba_mut<'a>(sim: &'a mut Sim, waba_id: &str) -> Result<&'a mut Waba, GraphError> {
-    sim.state
-        .waba_mut(waba_id)
-        .ok_or_else(|| GraphError::unsupported("POST", waba_id))
-}
-
-fn new_id(sim: &Sim) -> String {
-    loop {
-        let id = rand::rng()
-            .random_range(100_000_000_000_000u64..1_000_000_000_000_000)
-            .to_string();
-        if sim.state.waba(&id).is_none() && sim.state.number(&id).is_none() {
-            return id;
-        }
-    }
-}
-
-fn get_waba(
-    sim: &Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    waba_id: &str,
-) -> Result<Value, GraphError> {
-    let waba = sim
-        .state
-        .waba(waba_id)
-        .ok_or_else(|| GraphError::unsupported("GET", waba_id))?;
-    let view = views::waba_view(&sim.state, waba, Some(&caller.token.app_id));
-    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(views::WABA_DEFAULT));
-    let known = views::known_fields(views::WABA_KNOWN, &view);
-    let mut out = fields::select_node(&view, &sels, &known, views::WABA_TYPE)?;
-    for sel in sels.iter().filter(|s| s.name == "phone_numbers") {
-        let children = sel
-            .children
-            .clone()
-            .unwrap_or_else(|| defaults(views::NUMBER_LIST_DEFAULT));
-        let limit = page_limit(sel.modifier("limit").map(str::to_owned))?;
-        let page = PageRequest {
-            limit,
-            after: sel.modifier("after"),
-            before: sel.modifier("before"),
-        };
-        let link_fields = fields::join(&children);
-        let token_in_query = param(&req.params, "access_token");
-        let link = |key: &str, cursor: &str| {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            if let Some(t) = &token_in_query {
-                q.append_pair("access_token", t);
-            }
-            q.append_pair("fields", &link_fields);
-            q.append_pair("limit", &limit.to_string());
-            q.append_pair(key, cursor);
-            format!(
-                "{}/{}/{waba_id}/phone_numbers?{}",
-                req.base_url,
-                req.version(),
-                q.finish()
-            )
-        };
-        let items = number_items(sim, waba, &children, caller, &Params::new())?;
-        out.insert("phone_numbers".into(), fields::page(items, &page, link)?);
-    }
-    Ok(Value::Object(out))
-}
-
-fn page_limit(raw: Option<String>) -> Result<usize, GraphError> {
-    match raw {
-        None => Ok(DEFAULT_PAGE_SIZE),
-        Some(s) => {
-            s.trim().parse::<usize>().map(|n| n.min(1000)).map_err(|_| {
-                GraphError::invalid_param("Param limit must be a non-negative integer")
-            })
-        }
-    }
-}
-
-/// Number views for a list, after Meta's `filtering` and `sort` parameters.
-fn number_items(
-    sim: &Sim,
-    waba: &Waba,
-    sels: &[FieldSel],
-    caller: &Caller,
-    params: &Params,
-) -> Result<Vec<Value>, GraphError> {
-    let filters = list_filters(params)?;
-    let mut views: Vec<Map<String, Value>> = waba
-        .phone_numbers
-        .iter()
-        .map(|n| views::number_view(&sim.state, waba, n, Some(&caller.token.app_id)))
-        .filter(|v| filters.iter().all(|f| f.keeps(v)))
-        .collect();
-    match param(params, "sort")
-        .as_deref()
-        .map(|s| s.trim_matches(|c| "[]\"' ".contains(c)))
-    {
-        Some("last_onboarded_time_ascending") => views.sort_by_key(onboarded),
-        Some("last_onboarded_time_descending") => {
-            views.sort_by_key(|v| std::cmp::Reverse(onboarded(v)))
-        }
-        _ => {}
-    }
-    views
-        .iter()
-        .map(|v| {
-            let known = views::known_fields(views::NUMBER_KNOWN, v);
-            fields::select_node(v, sels, &known, views::NUMBER_TYPE).map(Value::Object)
-        })
-        .collect()
-}
-
-fn onboarded(view: &Map<String, Value>) -> String {
-    view.get("last_onboarded_time")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-struct ListFilter {
-    field: String,
-    equal: bool,
-    value: Value,
-}
-
-impl ListFilter {
-    fn keeps(&self, view: &Map<String, Value>) -> bool {
-        (view.get(&self.field) == Some(&self.value)) == self.equal
-    }
-}
-
-fn list_filters(params: &Params) -> Result<Vec<ListFilter>, GraphError> {
-    let Some(raw) = params.get("filtering") else {
-        return Ok(Vec::new());
-    };
-    let parsed = match raw {
-        Value::String(s) => serde_json::from_str::<Value>(s)
-            .map_err(|_| GraphError::invalid_param("Param filtering must be a JSON array"))?,
-        other => other.clone(),
-    };
-    let invalid =
-        || GraphError::invalid_param("Param filtering[] must be {field, operator, value}");
-    let Value::Array(items) = parsed else {
-        return Err(invalid());
-    };
-    items
-        .iter()
-        .map(|item| {
-            let field = item
-                .get("field")
-                .and_then(Value::as_str)
-                .ok_or_else(invalid)?;
-            let operator = item
-                .get("operator")
-                .and_then(Value::as_str)
-                .ok_or_else(invalid)?;
-            let value = item.get("value").cloned().ok_or_else(invalid)?;
-            let equal = match operator {
-                "EQUAL" => true,
-                "NOT_EQUAL" => false,
-                _ => return Err(invalid()),
-            };
-            Ok(ListFilter {
-                field: field.to_owned(),
-                equal,
-                value,
-            })
-        })
-        .collect()
-}
-
-fn list_numbers(
-    sim: &Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    waba_id: &str,
-) -> Result<Value, GraphError> {
-    let waba = sim
-        .state
-        .waba(waba_id)
-        .ok_or_else(|| GraphError::unsupported("GET", waba_id))?;
-    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(views::NUMBER_LIST_DEFAULT));
-    let limit = page_limit(param(&req.params, "limit"))?;
-    let after = param(&req.params, "after");
-    let before = param(&req.params, "before");
-    let page = PageRequest {
-        limit,
-        after: after.as_deref(),
-        before: before.as_deref(),
-    };
-    let edge_path = format!("{waba_id}/phone_numbers");
-    let link = |key: &str, cursor: &str| next_link(req, &edge_path, limit, key, cursor);
-    let items = number_items(sim, waba, &sels, caller, &req.params)?;
-    fields::page(items, &page, link)
-}
-
-fn subscribed_apps(sim: &Sim, waba_id: &str) -> Value {
-    let Some(waba) = sim.state.waba(waba_id) else {
-        return json!({ "data": [] });
-    };
-    let data: Vec<Value> = waba
-        .subscribed_apps
-        .iter()
-        .map(|s| {
-            let name = sim
-                .state
-                .app(&s.app_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default();
-            let mut entry = json!({
-                "whatsapp_business_api_data": {
-                    "id": s.app_id,
-                    "link": format!("https://www.facebook.com/games/?app_id={}", s.app_id),
-                    "name": name,
-                }
-            });
-            if let (Some(uri), Some(obj)) = (&s.override_callback_uri, entry.as_object_mut()) {
-                obj.insert("override_callback_uri".into(), json!(uri));
-            }
-            entry
-        })
-        .collect();
-    json!({ "data": data })
-}
-
-fn subscribe(
-    sim: &mut Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    waba_id: &str,
-) -> Result<Value, GraphError> {
-    let uri = param(&req.params, "override_callback_uri").filter(|u| !u.is_empty());
-    let verify_token = param(&req.params, "verify_token").filter(|t| !t.is_empty());
-    if let Some(u) = &uri {
-        if u.chars().count() > 200 {
-            return Err(GraphError::invalid_param(
-                "Param override_callback_uri must be at most 200 characters long.",
-            ));
-        }
-        if verify_token.is_none() {
-            return Err(GraphError::missing_param("verify_token"));
-        }
-        if let Some(Err(reason)) = &req.override_verification {
-            return Err(GraphError::new(
-                2200,
-                &format!("Callback verification failed with the following errors: {reason}"),
-            ));
-        }
-    }
-    let app_id = caller.token.app_id.clone();
-    let waba = waba_mut(sim, waba_id)?;
-    waba.subscribed_apps.retain(|s| s.app_id != app_id);
-    waba.subscribed_apps.push(super::state::Subscription {
-        app_id,
-        override_callback_uri: uri,
-        verify_token: verify_token.map(super::state::SimSecret::new),
-    });
-    Ok(json!({ "success": true }))
-}
-
-fn serve_number(
-    sim: &mut Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    id: &str,
-) -> Result<Value, GraphError> {
-    let edge = req.segments.get(1).map(String::as_str);
-    let now = sim.clock.now();
-    if (edge, req.method.as_str()) == (None, "GET") {
-        return get_number(sim, req, caller, id);
-    }
-    if (edge, req.method.as_str()) == (Some("whatsapp_business_profile"), "GET") {
-        let (_, number) = sim
-            .state
-            .number(id)
-            .ok_or_else(|| GraphError::unsupported("GET", id))?;
-        let wanted: Option<Vec<String>> = param(&req.params, "fields")
-            .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
-        return Ok(rules::business_profile(number, wanted.as_deref()));
-    }
-    let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-    let number = sim
-        .state
-        .number_mut(id)
-        .ok_or_else(|| GraphError::unsupported(req.method.as_str(), id))?;
-    match (edge, req.method.as_str()) {
-        (None, "POST") => rules::update_number(number, &req.params),
-        (Some("request_code"), "POST") => rules::request_code(number, &req.params, now, code),
-        (Some("verify_code"), "POST") => rules::verify_code(number, &req.params, now),
-        (Some("register"), "POST") => rules::register(number, &req.params, now),
-        (Some("deregister"), "POST") => rules::deregister(number, now),
-        (Some("whatsapp_business_profile"), "POST") => {
-            rules::update_business_profile(number, &req.params)
-        }
-        (
-            None
-            | Some(
-                "request_code"
-                | "verify_code"
-                | "register"
-                | "deregister"
-                | "whatsapp_business_profile",
-            ),
-            m,
-        ) => Err(GraphError::unsupported(m, id)),
-        (Some(other), _) => Err(GraphError::unknown_path(&format!("/{other}"))),
-    }
-}
-
-fn get_number(
-    sim: &Sim,
-    req: &GraphRequest,
-    caller: &Caller,
-    id: &str,
-) -> Result<Value, GraphError> {
-    let (waba, number) = sim
-        .state
-        .number(id)
-        .ok_or_else(|| GraphError::unsupported("GET", id))?;
-    let view = views::number_view(&sim.state, waba, number, Some(&caller.token.app_id));
-    let sels = parse_fields(req)?.unwrap_or_else(|| defaults(views::NUMBER_DEFAULT));
-    let known = views::known_fields(views::NUMBER_KNOWN, &view);
-    Ok(Value::Object(fields::select_node(
-        &view,
-        &sels,
-        &known,
-        views::NUMBER_TYPE,
-    )?))
-}
-
-/// `GET /debug_token?input_token=...`: callable with any valid token or an app token
-/// (`app_id|app_secret`).
-fn debug_token(sim: &Sim, req: &GraphRequest) -> Result<Value, GraphError> {
-    if req.method != Method::GET {
-        return Err(GraphError::unsupported(req.method.as_str(), "debug_token"));
-    }
-    let caller = req
-        .token
-        .clone()
-        .or_else(|| param(&req.params, "access_token"));
-    let app_token_ok = caller
-        .as_deref()
-        .and_then(|t| t.split_once('|'))
-        .is_some_and(|(app, secret)| {
-            sim.state
-                .app(app)
-                .is_some_and(|a| a.secret.expose() == secret)
-        });
-    if !app_token_ok {
-        authenticate(sim, req)?;
-    }
-    let input = param(&req.params, "input_token")
-        .ok_or_else(|| GraphError::missing_param("input_token"))?;
-    let now = sim.clock.now();
-    let Some(token) = sim.state.token(&input) else {
-        return Ok(json!({ "data": {
-            "error": { "code": 190, "message": "Invalid OAuth access token - Cannot parse access token" },
-            "is_valid": false,
-            "scopes": [],
-        }}));
-    };
-    let application = sim
-        .state
-        .app(&token.app_id)
-        .map(|a| a.name.clone())
-        .unwrap_or_default();
-    let mut data = json!({
-        "app_id": token.app_id,
-        "type": token.kind,
-        "application": application,
-        "data_access_expires_at": token.data_access_expires_at,
-        "expires_at": token.expires_at,
-        "is_valid": !token.invalidated && !token.is_expired(now),
-        "scopes": token.scopes,
-        "granular_scopes": token.granular_scopes,
-    });
-    if let Some(obj) = data.as_object_mut() {
-        if let Some(user) = &token.user_id {
-            obj.insert("user_id".into(), json!(user));
-        }
-        if token.is_expired(now) {
-            let err = expired_error(token.expires_at, now);
-            obj.insert(
-                "error".into(),
-                json!({ "code": 190, "message": err.message, "subcode": 463 }),
-            );
-        } else if token.invalidated {
-            obj.insert(
-                "error".into(),
-                json!({ "code": 190, "message": "The session has been invalidated.", "subcode": 460 }),
-            );
-        }
-    }
-    Ok(json!({ "data": data }))
 }

@@ -55,6 +55,8 @@ pub enum SimError {
     },
     #[error("cannot build the webhook HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -76,10 +78,7 @@ impl SimHandle {
     pub async fn shutdown(mut self) -> Result<(), SimError> {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
-            task.await?.map_err(|source| SimError::Bind {
-                addr: self.addr,
-                source,
-            })?;
+            task.await?.map_err(SimError::Serve)?;
         }
         Ok(())
     }
