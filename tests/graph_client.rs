@@ -989,3 +989,47 @@ async fn foreign_paging_links_fall_back_to_cursors_and_usage_headers_are_read() 
     assert!(reported.contains(&WABA.to_owned()) && reported.contains(&BUSINESS.to_owned()));
     server.abort();
 }
+
+/// A pager that keeps linking to the same page must not spin the client forever.
+#[tokio::test]
+async fn a_paging_loop_is_cut_short() {
+    use axum::extract::State as AxState;
+    let hits = Arc::new(Mutex::new(0u32));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let next = format!("{base}/v24.0/{WABA}/phone_numbers?after=same");
+    let page =
+        json!({"data": [{"id": "1"}], "paging": {"cursors": {"after": "same"}, "next": next}});
+    let first = json!({"id": WABA, "phone_numbers": page.clone()});
+    let app = axum::Router::new()
+        .route(
+            &format!("/v24.0/{WABA}"),
+            axum::routing::get(move |AxState(hits): AxState<Arc<Mutex<u32>>>| async move {
+                *hits.lock().unwrap() += 1;
+                axum::Json(first)
+            }),
+        )
+        .route(
+            &format!("/v24.0/{WABA}/phone_numbers"),
+            axum::routing::get(move |AxState(hits): AxState<Arc<Mutex<u32>>>| async move {
+                *hits.lock().unwrap() += 1;
+                axum::Json(page)
+            }),
+        )
+        .with_state(hits.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = GraphClient::new(GraphConfig {
+        base_url: base,
+        ..GraphConfig::default()
+    })
+    .unwrap();
+    let err = client
+        .session(WABA, SecretString::from(TOKEN))
+        .read_waba()
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Other);
+    assert!(err.message.contains("paging"), "{}", err.message);
+    assert_eq!(*hits.lock().unwrap(), 2);
+    server.abort();
+}
