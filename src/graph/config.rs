@@ -19,7 +19,8 @@ pub trait GraphObserver: Send + Sync {
     /// [`ErrorClass`](super::ErrorClass) label. Called once per logical call, after retries,
     /// including calls the local limiter refused.
     fn request_finished(&self, endpoint: &'static str, outcome: &str);
-    /// Called whenever a response carried usage for `waba_id`.
+    /// Called whenever a response carried usage; `waba_id` is the id Meta keyed it by (the WABA,
+    /// or its owning business when Meta reports it that way).
     fn usage_updated(&self, waba_id: &str, usage: &Usage);
 }
 
