@@ -5,4 +5,5 @@ pub mod graph;
 pub mod http;
 pub mod metrics;
 pub mod phone;
+pub mod sim;
 pub mod webhook;

@@ -41,20 +41,22 @@ macro_rules! meta_enum {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = String::deserialize(d)?;
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <String as ::serde::Deserialize>::deserialize(d)?;
                 Ok(Self::parse(&raw))
             }
         }
     };
 }
+
+pub(crate) use meta_enum;
 
 meta_enum! {
     /// Operating status of a phone number (`status`).
@@ -424,6 +426,105 @@ impl WabaSnapshot {
     }
 }
 
+/// The app behind a `subscribed_apps` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SubscribedAppData {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// One entry of `GET /<WABA_ID>/subscribed_apps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SubscribedApp {
+    #[serde(default)]
+    pub whatsapp_business_api_data: SubscribedAppData,
+    /// WABA-level webhook override, when one is set.
+    #[serde(default)]
+    pub override_callback_uri: Option<String>,
+}
+
+impl SubscribedApp {
+    pub fn app_id(&self) -> Option<&str> {
+        self.whatsapp_business_api_data.id.as_deref()
+    }
+}
+
+/// One `granular_scopes` entry of `debug_token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GranularScope {
+    pub scope: String,
+    /// Asset ids (WABAs) that granted the scope, newest first; absent means all assets.
+    #[serde(default)]
+    pub target_ids: Option<Vec<String>>,
+}
+
+/// The `error` object `debug_token` embeds for an invalid token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TokenDebugError {
+    #[serde(default)]
+    pub code: Option<i64>,
+    #[serde(default)]
+    pub subcode: Option<i64>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `data` of `GET /debug_token`. Never holds the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TokenInfo {
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub application: Option<String>,
+    /// `USER`, `SYSTEM_USER`, `PAGE`, `APP`... kept verbatim.
+    #[serde(default, rename = "type")]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub is_valid: bool,
+    /// Unix seconds; 0 means the token never expires.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub data_access_expires_at: Option<i64>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub granular_scopes: Vec<GranularScope>,
+    #[serde(default)]
+    pub error: Option<TokenDebugError>,
+}
+
+impl TokenInfo {
+    /// When the token expires; `None` for tokens that never do.
+    pub fn expires(&self) -> Option<jiff::Timestamp> {
+        self.expires_at
+            .filter(|&t| t > 0)
+            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Whether `scope` was granted for `asset_id` (a WABA id): listed in its granular targets,
+    /// or granted without target restriction.
+    pub fn grants(&self, scope: &str, asset_id: &str) -> bool {
+        match self.granular_scopes.iter().find(|g| g.scope == scope) {
+            Some(g) => g
+                .target_ids
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| id == asset_id)),
+            None => self.has_scope(scope),
+        }
+    }
+}
+
 /// Keeps only ASCII digits: "+1 631-555-5555" -> "16315555555".
 pub fn digits_of(raw: &str) -> String {
     raw.chars().filter(char::is_ascii_digit).collect()
@@ -488,5 +589,162 @@ mod tests {
     #[test]
     fn display_numbers_reduce_to_digits() {
         assert_eq!(digits_of("+1 631-555-5555"), "16315555555");
+    }
+    #[test]
+    fn parses_documented_number_examples() {
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "code_verification_status": "VERIFIED", "display_phone_number": "15555555555",
+                 "id": "105954558954427", "quality_rating": "GREEN", "verified_name": "Support Number" }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            n.code_verification_status,
+            Some(CodeVerificationStatus::Verified)
+        );
+        assert_eq!(n.quality_rating, Some(QualityRating::Green));
+        assert_eq!(n.digits().as_deref(), Some("15555555555"));
+
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "verified_name": "Lucky Shrub", "code_verification_status": "VERIFIED",
+                 "display_phone_number": "15550783881", "quality_rating": "GREEN",
+                 "platform_type": "CLOUD_API", "throughput": { "level": "STANDARD" },
+                 "webhook_configuration": { "application": "https://www.luckyshrub.com/webhooks" },
+                 "id": "106540352242922" }"#,
+        )
+        .unwrap();
+        assert_eq!(n.platform_type, Some(PlatformType::CloudApi));
+        assert_eq!(n.throughput.unwrap().level, "STANDARD");
+        assert_eq!(n.status, None);
+    }
+
+    #[test]
+    fn unknown_values_in_a_full_number_do_not_fail_the_read() {
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "id": "1", "status": "PAUSED", "quality_rating": "PURPLE", "name_status": "NEW_STATE",
+                 "platform_type": "SATELLITE", "account_mode": "BETA", "code_verification_status": "MAYBE",
+                 "whatsapp_business_manager_messaging_limit": "TIER_5K_SPECIAL",
+                 "messaging_limit_tier": "TIER_1K",
+                 "quality_score": { "score": "NA", "date": 1700000000, "reasons": ["SOMETHING"] },
+                 "health_status": { "can_send_message": "PARTIAL",
+                   "entities": [ { "entity_type": "FLOW", "id": "9", "can_send_message": "AVAILABLE" } ] } }"#,
+        )
+        .unwrap();
+        assert_eq!(n.status, Some(NumberStatus::Other("PAUSED".into())));
+        assert_eq!(
+            n.quality_rating,
+            Some(QualityRating::Other("PURPLE".into()))
+        );
+        assert_eq!(
+            n.platform_type,
+            Some(PlatformType::Other("SATELLITE".into()))
+        );
+        assert_eq!(n.messaging_limit_tier, Some(MessagingLimit::Tier(1_000)));
+        assert_eq!(
+            n.whatsapp_business_manager_messaging_limit,
+            Some(MessagingLimit::Other("TIER_5K_SPECIAL".into()))
+        );
+        let health = n.health_status.unwrap();
+        assert_eq!(
+            health.can_send_message,
+            CanSendMessage::Other("PARTIAL".into())
+        );
+        assert_eq!(
+            health.entities[0].entity_type,
+            HealthEntityType::Other("FLOW".into())
+        );
+    }
+
+    #[test]
+    fn parses_documented_health_status_with_payment_error() {
+        let h: HealthStatus = serde_json::from_str(
+            r#"{ "can_send_message": "BLOCKED", "entities": [
+                 { "entity_type": "PHONE_NUMBER", "id": "106540352242922", "can_send_message": "AVAILABLE", "can_receive_call_sip": "AVAILABLE" },
+                 { "entity_type": "WABA", "id": "8976r843r3r3", "can_send_message": "BLOCKED",
+                   "errors": [ { "error_code": 141006,
+                     "error_description": "There is an error with the payment method. This will block business initiated conversations.",
+                     "possible_solution": "There was an error with your payment method. Please add a new payment method to the account." } ] },
+                 { "entity_type": "BUSINESS", "id": "2", "can_send_message": "LIMITED", "additional_info": ["Business verification pending"] },
+                 { "entity_type": "APP", "id": "3", "can_send_message": "AVAILABLE" } ] }"#,
+        )
+        .unwrap();
+        assert_eq!(h.can_send_message, CanSendMessage::Blocked);
+        let waba = h.entity(&HealthEntityType::Waba).unwrap();
+        assert_eq!(waba.errors[0].error_code, Some(141006));
+        assert!(
+            waba.errors[0]
+                .possible_solution
+                .as_deref()
+                .unwrap()
+                .contains("payment method")
+        );
+        let business = h.entity(&HealthEntityType::Business).unwrap();
+        assert_eq!(business.can_send_message, CanSendMessage::Limited);
+        assert_eq!(business.additional_info.len(), 1);
+        assert_eq!(
+            h.entity(&HealthEntityType::PhoneNumber)
+                .unwrap()
+                .can_receive_call_sip
+                .as_deref(),
+            Some("AVAILABLE")
+        );
+    }
+
+    #[test]
+    fn parses_documented_waba_example() {
+        let w: WabaSnapshot = serde_json::from_str(
+            r#"{ "id": "WHATSAPP-BUSINESS-ACCOUNT-ID", "name": "Test WhatsApp Business Account",
+                 "timezone_id": "1", "message_template_namespace": "MESSAGE-TEMPLATE-NAMESPACE" }"#,
+        )
+        .unwrap();
+        assert_eq!(w.name.as_deref(), Some("Test WhatsApp Business Account"));
+        assert!(w.phone_numbers.is_empty());
+        let w: WabaSnapshot = serde_json::from_str(
+            r#"{ "id": "1", "account_review_status": "APPROVED", "business_verification_status": "verified",
+                 "ownership_type": "CLIENT_OWNED", "whatsapp_business_manager_messaging_limit": "TIER_2K",
+                 "owner_business_info": { "id": "506914307656634", "name": "Lucky Shrub" } }"#,
+        )
+        .unwrap();
+        assert_eq!(w.account_review_status, Some(ReviewStatus::Approved));
+        assert_eq!(
+            w.whatsapp_business_manager_messaging_limit,
+            Some(MessagingLimit::Tier(2_000))
+        );
+        assert_eq!(w.owner_business_info.unwrap().id, "506914307656634");
+    }
+
+    #[test]
+    fn parses_documented_debug_token() {
+        let raw = r#"{ "data": { "app_id": "670843887433847", "application": "JaspersMarket",
+            "data_access_expires_at": 1672092840, "expires_at": 1665090000,
+            "granular_scopes": [ { "scope": "whatsapp_business_management", "target_ids": ["102289599326934","101569239400667"] },
+                                 { "scope": "whatsapp_business_messaging",  "target_ids": ["102289599326934","101569239400667"] } ],
+            "is_valid": true, "scopes": ["whatsapp_business_management","whatsapp_business_messaging","public_profile"],
+            "type": "USER", "user_id": "10222270944537964" } }"#;
+        #[derive(Deserialize)]
+        struct Envelope {
+            data: TokenInfo,
+        }
+        let t = serde_json::from_str::<Envelope>(raw).unwrap().data;
+        assert!(t.is_valid);
+        assert_eq!(t.token_type.as_deref(), Some("USER"));
+        assert_eq!(t.expires().unwrap().as_second(), 1665090000);
+        assert!(t.grants("whatsapp_business_management", "101569239400667"));
+        assert!(!t.grants("whatsapp_business_management", "999"));
+        assert!(t.has_scope("public_profile"));
+        let never: TokenInfo =
+            serde_json::from_str(r#"{"expires_at": 0, "is_valid": true}"#).unwrap();
+        assert_eq!(never.expires(), None);
+    }
+
+    #[test]
+    fn parses_documented_subscribed_apps() {
+        let raw = r#"[ { "whatsapp_business_api_data": { "id": "670843887433847", "link": "https://www.facebook.com/games/?app_id=670843887433847", "name": "Lucky Shrub" },
+                         "override_callback_uri": "https://my-waba-alternate-callback.com/webhook" } ]"#;
+        let apps: Vec<SubscribedApp> = serde_json::from_str(raw).unwrap();
+        assert_eq!(apps[0].app_id(), Some("670843887433847"));
+        assert_eq!(
+            apps[0].override_callback_uri.as_deref(),
+            Some("https://my-waba-alternate-callback.com/webhook")
+        );
     }
 }

@@ -1,0 +1,437 @@
+//! The Graph calls of one WABA, made with one token.
+
+use std::collections::HashSet;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::client::{Call, GraphClient, Param, Target, Verb};
+use super::error::{ErrorClass, GraphError};
+use super::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot};
+use super::profile::{BusinessProfileData, PROFILE_FIELDS};
+
+/// Fields read for every phone number, health included.
+pub const NUMBER_FIELDS: &str = "id,display_phone_number,verified_name,status,quality_rating,\
+quality_score,messaging_limit_tier,whatsapp_business_manager_messaging_limit,name_status,\
+new_name_status,code_verification_status,platform_type,throughput,account_mode,is_on_biz_app,\
+is_pin_enabled,last_onboarded_time,health_status";
+
+/// Fields read for the WABA itself.
+pub const WABA_FIELDS: &str = "id,name,account_review_status,business_verification_status,\
+ownership_type,whatsapp_business_manager_messaging_limit,health_status,owner_business_info";
+
+/// Stops a misbehaving pager; at Meta's default page size this is thousands of numbers.
+const MAX_PAGES: usize = 200;
+
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize, Default)]
+struct Paging {
+    #[serde(default)]
+    cursors: Option<Cursors>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Success {
+    #[serde(default)]
+    success: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct DataEnvelope<T> {
+    data: T,
+}
+
+/// Calls about one WABA. `Debug` shows the WABA id, never the token.
+#[derive(Debug, Clone)]
+pub struct WabaSession {
+    client: GraphClient,
+    waba_id: String,
+    token: SecretString,
+}
+
+/// Graph ids are numeric; anything that could bend the URL path is refused before sending.
+fn checked_id(endpoint: &'static str, id: &str) -> Result<(), GraphError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(GraphError::local(
+            ErrorClass::InvalidRequest,
+            endpoint,
+            "Graph id must be alphanumeric",
+        ))
+    }
+}
+
+impl WabaSession {
+    pub(crate) fn new(client: GraphClient, waba_id: String, token: SecretString) -> Self {
+        Self {
+            client,
+            waba_id,
+            token,
+        }
+    }
+
+    pub fn waba_id(&self) -> &str {
+        &self.waba_id
+    }
+
+    async fn send<T: DeserializeOwned>(&self, call: &Call) -> Result<T, GraphError> {
+        self.client.execute(&self.waba_id, &self.token, call).await
+    }
+
+    /// Runs one logical call and reports its outcome once.
+    async fn observed<T>(
+        &self,
+        endpoint: &'static str,
+        fut: impl Future<Output = Result<T, GraphError>>,
+    ) -> Result<T, GraphError> {
+        let result = fut.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.class.as_str(),
+        };
+        self.client.observe(endpoint, outcome);
+        result
+    }
+
+    async fn post_success(&self, call: Call) -> Result<(), GraphError> {
+        let endpoint = call.endpoint;
+        let answer: Success = self.send(&call).await?;
+        if answer.success == Some(false) {
+            return Err(GraphError::local(
+                ErrorClass::Other,
+                endpoint,
+                "Graph answered success=false",
+            ));
+        }
+        Ok(())
+    }
+
+    fn number_call(
+        &self,
+        endpoint: &'static str,
+        verb: Verb,
+        phone_number_id: &str,
+        edge: Option<&str>,
+    ) -> Result<Call, GraphError> {
+        checked_id(endpoint, phone_number_id)?;
+        let path = match edge {
+            Some(edge) => format!("{phone_number_id}/{edge}"),
+            None => phone_number_id.to_owned(),
+        };
+        Ok(Call::new(endpoint, verb, path))
+    }
+
+    fn waba_call(
+        &self,
+        endpoint: &'static str,
+        verb: Verb,
+        edge: Option<&str>,
+    ) -> Result<Call, GraphError> {
+        checked_id(endpoint, &self.waba_id)?;
+        let path = match edge {
+            Some(edge) => format!("{}/{edge}", self.waba_id),
+            None => self.waba_id.clone(),
+        };
+        Ok(Call::new(endpoint, verb, path))
+    }
+
+    /// The WABA with all its numbers and their health: one request by field expansion, then
+    /// the `phone_numbers` pages Meta links to.
+    pub async fn read_waba(&self) -> Result<WabaSnapshot, GraphError> {
+        self.observed("read_waba", self.read_waba_inner()).await
+    }
+
+    async fn read_waba_inner(&self) -> Result<WabaSnapshot, GraphError> {
+        const EP: &str = "read_waba";
+        let fields = format!("{WABA_FIELDS},phone_numbers{{{NUMBER_FIELDS}}}");
+        let call = self
+            .waba_call(EP, Verb::Get, None)?
+            .query("fields", Param::text(&fields));
+        let mut raw: serde_json::Map<String, Value> = self.send(&call).await?;
+        let first = raw.remove("phone_numbers");
+        let mut snapshot: WabaSnapshot = serde_json::from_value(Value::Object(raw))
+            .map_err(|e| GraphError::decode(EP, 200, &e))?;
+        let Some(first) = first else {
+            return Ok(snapshot);
+        };
+        let mut page: Page<PhoneNumber> =
+            serde_json::from_value(first).map_err(|e| GraphError::decode(EP, 200, &e))?;
+        let mut seen = HashSet::new();
+        let mut numbers = Vec::new();
+        loop {
+            numbers.append(&mut page.data);
+            let paging = page.paging.unwrap_or_default();
+            let Some(next) = paging.next else { break };
+            if !seen.insert(next.clone()) || seen.len() > MAX_PAGES {
+                return Err(GraphError::local(
+                    ErrorClass::Other,
+                    EP,
+                    "phone_numbers paging does not end",
+                ));
+            }
+            let call = match self.client.trusted_link(&next) {
+                Some(url) => {
+                    let mut call = Call::new(EP, Verb::Get, String::new());
+                    call.target = Target::Link(url);
+                    call
+                }
+                None => {
+                    // A link elsewhere must not receive the token: ask for the same page by
+                    // cursor instead.
+                    let after = paging.cursors.and_then(|c| c.after).ok_or_else(|| {
+                        GraphError::local(
+                            ErrorClass::Other,
+                            EP,
+                            "phone_numbers paging link points elsewhere and has no cursor",
+                        )
+                    })?;
+                    self.waba_call(EP, Verb::Get, Some("phone_numbers"))?
+                        .query("fields", Param::text(NUMBER_FIELDS))
+                        .query("after", Param::text(&after))
+                }
+            };
+            page = self.send(&call).await?;
+        }
+        snapshot.phone_numbers = numbers;
+        Ok(snapshot)
+    }
+
+    pub async fn read_number(&self, phone_number_id: &str) -> Result<PhoneNumber, GraphError> {
+        self.observed("read_number", async {
+            let call = self
+                .number_call("read_number", Verb::Get, phone_number_id, None)?
+                .query("fields", Param::text(NUMBER_FIELDS));
+            self.send(&call).await
+        })
+        .await
+    }
+
+    /// Adds a number to the WABA; returns the new phone number id.
+    pub async fn add_number(
+        &self,
+        cc: &str,
+        phone_number: &str,
+        verified_name: &str,
+    ) -> Result<String, GraphError> {
+        self.observed("add_number", async {
+            let call = self
+                .waba_call("add_number", Verb::Post, Some("phone_numbers"))?
+                .body("cc", Param::text(cc))
+                .body("phone_number", Param::text(phone_number))
+                .body("verified_name", Param::text(verified_name));
+            let created: Created = self.send(&call).await?;
+            Ok(created.id)
+        })
+        .await
+    }
+
+    /// Asks Meta to send the ownership code by `method` (`SMS` or `VOICE`).
+    pub async fn request_code(
+        &self,
+        phone_number_id: &str,
+        method: &str,
+        language: &str,
+    ) -> Result<(), GraphError> {
+        self.observed("request_code", async {
+            let method = method.trim().to_ascii_uppercase();
+            if !matches!(method.as_str(), "SMS" | "VOICE") {
+                return Err(GraphError::local(
+                    ErrorClass::InvalidRequest,
+                    "request_code",
+                    "code method must be SMS or VOICE",
+                ));
+            }
+            let call = self
+                .number_call(
+                    "request_code",
+                    Verb::Post,
+                    phone_number_id,
+                    Some("request_code"),
+                )?
+                .body("code_method", Param::text(&method))
+                .body("language", Param::text(language));
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    pub async fn verify_code(
+        &self,
+        phone_number_id: &str,
+        code: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.observed("verify_code", async {
+            let call = self
+                .number_call(
+                    "verify_code",
+                    Verb::Post,
+                    phone_number_id,
+                    Some("verify_code"),
+                )?
+                .body("code", Param::Secret(code.clone()));
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    /// Registers the number for Cloud API with its two-step PIN. Never retried: each attempt
+    /// spends one of ten per 72 hours.
+    pub async fn register(
+        &self,
+        phone_number_id: &str,
+        pin: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.observed("register", async {
+            let call = self
+                .number_call("register", Verb::Post, phone_number_id, Some("register"))?
+                .body("messaging_product", Param::text("whatsapp"))
+                .body("pin", Param::Secret(pin.clone()));
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    pub async fn deregister(&self, phone_number_id: &str) -> Result<(), GraphError> {
+        self.observed("deregister", async {
+            let call = self.number_call(
+                "deregister",
+                Verb::Post,
+                phone_number_id,
+                Some("deregister"),
+            )?;
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    /// Sets or changes the two-step verification PIN.
+    pub async fn set_pin(
+        &self,
+        phone_number_id: &str,
+        pin: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.observed("set_pin", async {
+            let call = self
+                .number_call("set_pin", Verb::Post, phone_number_id, None)?
+                .body("pin", Param::Secret(pin.clone()));
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    pub async fn business_profile(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<BusinessProfileData, GraphError> {
+        self.observed("get_profile", async {
+            let call = self
+                .number_call(
+                    "get_profile",
+                    Verb::Get,
+                    phone_number_id,
+                    Some("whatsapp_business_profile"),
+                )?
+                .query("fields", Param::text(PROFILE_FIELDS));
+            let page: DataEnvelope<Vec<BusinessProfileData>> = self.send(&call).await?;
+            Ok(page.data.into_iter().next().unwrap_or_default())
+        })
+        .await
+    }
+
+    /// Sends the `Some` fields of `update`.
+    pub async fn update_business_profile(
+        &self,
+        phone_number_id: &str,
+        update: &BusinessProfileData,
+    ) -> Result<(), GraphError> {
+        self.observed("update_profile", async {
+            let mut call = self.number_call(
+                "update_profile",
+                Verb::Post,
+                phone_number_id,
+                Some("whatsapp_business_profile"),
+            )?;
+            for (k, v) in update.update_body() {
+                call = call.body(k, Param::Plain(v));
+            }
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    pub async fn subscribed_apps(&self) -> Result<Vec<SubscribedApp>, GraphError> {
+        self.observed("subscribed_apps", async {
+            let call = self.waba_call("subscribed_apps", Verb::Get, Some("subscribed_apps"))?;
+            let page: DataEnvelope<Vec<SubscribedApp>> = self.send(&call).await?;
+            Ok(page.data)
+        })
+        .await
+    }
+
+    /// Subscribes the token's app to the WABA's webhooks, optionally with a WABA-level
+    /// override `(callback_uri, verify_token)`.
+    pub async fn subscribe_app(
+        &self,
+        override_callback: Option<(&str, &SecretString)>,
+    ) -> Result<(), GraphError> {
+        self.observed("subscribe_app", async {
+            let mut call = self.waba_call("subscribe_app", Verb::Post, Some("subscribed_apps"))?;
+            if let Some((uri, verify_token)) = override_callback {
+                call = call
+                    .body("override_callback_uri", Param::text(uri))
+                    .body("verify_token", Param::Secret(verify_token.clone()));
+            }
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    pub async fn unsubscribe_app(&self) -> Result<(), GraphError> {
+        self.observed("unsubscribe_app", async {
+            let call = self.waba_call("unsubscribe_app", Verb::Delete, Some("subscribed_apps"))?;
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    /// Inspects the session's own token. Not counted against the WABA budget: Meta does not
+    /// count it either.
+    pub async fn debug_token(&self) -> Result<TokenInfo, GraphError> {
+        self.observed("debug_token", async {
+            let mut call = Call::new("debug_token", Verb::Get, "debug_token".to_owned())
+                .query("input_token", Param::Secret(self.token.clone()));
+            call.budgeted = false;
+            let info: DataEnvelope<TokenInfo> = self.send(&call).await?;
+            Ok(info.data)
+        })
+        .await
+    }
+}

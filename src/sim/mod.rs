@@ -1,0 +1,25 @@
+//! `meta-sim`: an in-process simulator of the parts of Meta's Graph API the operator uses.
+//!
+//! It speaks Meta's wire format (paths under `/vNN.0/`, `fields=` expansion, cursor paging, the
+//! error envelope, `X-Business-Use-Case-Usage`) and adds an admin API under `/_sim/` for tests.
+//! See `docs/meta-sim.md`.
+
+mod admin_routes;
+mod budget;
+mod clock;
+mod faults;
+mod fields;
+mod graph_auth;
+mod graph_error;
+mod graph_nodes;
+mod graph_routes;
+mod recorder;
+mod rules;
+mod server;
+pub mod state;
+mod views;
+mod webhook;
+
+pub use server::{SimError, SimHandle, start};
+pub use state::{SimSecret, State, StateError};
+pub use webhook::signature_header;
