@@ -69,5 +69,9 @@ fn one_control_plane_per_binary() {
     assert!(addresses.windows(2).all(|w| w[0] == w[1]));
     let kubeconfig = support::kubeconfig_path();
     assert!(kubeconfig.is_file(), "{}", kubeconfig.display());
-    assert!(support::control_plane().server_url().starts_with("https://127.0.0.1:"));
+    assert!(
+        support::control_plane()
+            .server_url()
+            .starts_with("https://127.0.0.1:")
+    );
 }
