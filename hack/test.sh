@@ -19,4 +19,14 @@ for b in kube-apiserver etcd kubectl; do
 done
 export WAO_CONTROL_PLANE_BIN
 
-cargo test --all-targets "$@"
+# With no target selection of its own, run every target; `--all-targets`
+# would otherwise widen a `--test NAME` back to everything.
+targets=(--all-targets)
+for arg in "$@"; do
+  [ "$arg" = "--" ] && break
+  case "$arg" in
+    --lib | --bins | --bin | --bin=* | --tests | --test | --test=* | --benches | --bench | --bench=* | \
+      --examples | --example | --example=* | --doc) targets=() ;;
+  esac
+done
+cargo test "${targets[@]}" "$@"

@@ -31,8 +31,12 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client, Config,
-    api::{ObjectMeta, Patch, PatchParams, PostParams},
+    api::{
+        ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams,
+        PostParams,
+    },
     config::{KubeConfigOptions, Kubeconfig},
+    discovery::Scope,
     runtime::wait::{await_condition, conditions},
 };
 
@@ -320,5 +324,76 @@ async fn apply_crds(client: Client) {
             .await
             .unwrap_or_else(|_| panic!("CRD {name} not Established within 60 s"))
             .unwrap_or_else(|e| panic!("watching CRD {name} failed: {e}"));
+        wait_until_served(api.clone().into_client(), crd).await;
     }
+}
+
+/// Established does not yet mean the new endpoints answer: right after it a
+/// create can still get 404 for a moment. Listing each served version until
+/// it works makes the first test's first create reliable.
+async fn wait_until_served(client: Client, crd: &CustomResourceDefinition) {
+    let spec = &crd.spec;
+    for version in spec.versions.iter().filter(|v| v.served) {
+        let gvk = GroupVersionKind::gvk(&spec.group, &version.name, &spec.names.kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, &spec.names.plural);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            match api.list(&ListParams::default().limit(1)).await {
+                Ok(_) => break,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!(
+                    "{}/{} not served 60 s after Established: {e}",
+                    gvk.group, resource.plural
+                ),
+            }
+        }
+    }
+}
+
+/// Resolves the API resource of a `apiVersion`/`kind` pair via discovery.
+pub async fn resource_for(client: &Client, api_version: &str, kind: &str) -> (ApiResource, bool) {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (resource, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .unwrap_or_else(|e| panic!("discovery of {api_version} {kind} failed: {e}"));
+    (resource, caps.scope == Scope::Namespaced)
+}
+
+/// Server-side-applies every document of a (multi-document) YAML text into
+/// `namespace` (namespaced kinds) and returns the applied objects.
+pub async fn apply_yaml(
+    client: &Client,
+    namespace: &str,
+    yaml: &str,
+) -> Result<Vec<DynamicObject>, kube::Error> {
+    let docs: Vec<DynamicObject> = serde_saphyr::from_multiple(yaml)
+        .unwrap_or_else(|e| panic!("YAML does not parse as Kubernetes objects: {e}\n{yaml}"));
+    let mut applied = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let types = doc
+            .types
+            .clone()
+            .expect("every document has apiVersion and kind");
+        let (resource, namespaced) = resource_for(client, &types.api_version, &types.kind).await;
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+        let name = doc
+            .metadata
+            .name
+            .clone()
+            .expect("every document has a name");
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        applied.push(api.patch(&name, &params, &Patch::Apply(&doc)).await?);
+    }
+    Ok(applied)
 }
