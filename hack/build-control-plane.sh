@@ -99,7 +99,10 @@ build_helm() {
   log "building helm $HELM_VERSION"
   # helm's own go.mod has no replace directives, so go install works and
   # keeps helm's Kubernetes libraries independent of the module above.
-  GOBIN="$HELM_DIR.tmp" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  # Without the version in ldflags, helm reports only its major.minor.
+  GOBIN="$HELM_DIR.tmp" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
   rm -rf "$HELM_DIR"
   mv "$HELM_DIR.tmp" "$HELM_DIR"
 }
