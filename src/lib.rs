@@ -1,1 +1,6 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
+
+pub mod crd;
+pub mod graph;
+pub mod phone;
+pub mod metrics;

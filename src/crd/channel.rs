@@ -1,0 +1,428 @@
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{HealthSummary, SecretKeyRef, SyncStatus};
+
+/// One WhatsApp Business phone number ("channel") on Meta's Cloud API.
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "whatsapp-operator.io",
+    version = "v1alpha1",
+    kind = "WhatsAppChannel",
+    plural = "whatsappchannels",
+    shortname = "wac",
+    category = "whatsapp",
+    namespaced,
+    status = "WhatsAppChannelStatus",
+    doc = "A WhatsApp Business phone number on Meta's Cloud API, registered and watched by whatsapp-operator.",
+    printcolumn(
+        name = "Number",
+        type_ = "string",
+        json_path = ".spec.phoneNumber",
+        description = "Phone number as written in spec"
+    ),
+    printcolumn(
+        name = "Phase",
+        type_ = "string",
+        json_path = ".status.phase",
+        description = "Summary of where the number stands"
+    ),
+    printcolumn(
+        name = "Quality",
+        type_ = "string",
+        json_path = ".status.qualityRating",
+        description = "Meta's quality rating (GREEN, YELLOW, RED)"
+    ),
+    printcolumn(
+        name = "Limit",
+        type_ = "string",
+        json_path = ".status.messagingLimit",
+        description = "Messaging limit (business portfolio)"
+    ),
+    printcolumn(
+        name = "Health",
+        type_ = "string",
+        json_path = ".status.health.canSendMessage",
+        description = "Whether the number can send messages (AVAILABLE, LIMITED, BLOCKED)"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Ready condition"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsAppChannelSpec {
+    /// The WhatsAppBusinessAccount (same namespace) this number belongs to. Cannot be changed once set.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("accountRef is immutable: a number cannot move to another account through this resource"))]
+    pub account_ref: AccountRef,
+
+    /// The phone number in international format with its country code, in any common formatting:
+    /// "+55 11 98765-4321", "+1 (631) 555-5555", "+44.20.7946.0958". Cannot be changed once set.
+    #[x_kube(validation = Rule::new("self.matches('^\\\\+[0-9 ().-]+$')").message("phoneNumber must start with + and the country code, then digits with optional spaces, dashes, dots or parentheses, e.g. \"+55 11 98765-4321\""))]
+    #[x_kube(validation = Rule::new("self.matches('^[^0-9]*[1-9]')").message("phoneNumber must begin with a country code, which never starts with 0"))]
+    #[x_kube(validation = Rule::new("self.matches('^[^0-9]*([0-9][^0-9]*){8,15}$')").message("phoneNumber must have 8 to 15 digits including the country code (E.164)"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("phoneNumber is immutable: create a new WhatsAppChannel for another number"))]
+    #[schemars(length(min = 1, max = 32))]
+    pub phone_number: String,
+
+    /// Display name (verified name) used when the operator adds the number to the WABA. Meta reviews it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub display_name: Option<String>,
+
+    /// Managed: the operator adds, verifies and registers the number. ObserveOnly: it never writes
+    /// to Meta (coexistence numbers on the WhatsApp Business app, imports) and only reports.
+    #[serde(default)]
+    pub management: Management,
+
+    /// How the number is verified and registered (Managed only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+
+    /// Business profile fields to keep applied at Meta. Fields left out are not touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_profile: Option<BusinessProfile>,
+
+    /// What happens at Meta when this resource is deleted. Orphan (default) leaves the number as
+    /// it is; Deregister deregisters it from the Cloud API.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// Reference to a WhatsAppBusinessAccount in the same namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRef {
+    /// Name of the WhatsAppBusinessAccount.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Whether the operator may write to Meta for this number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Management {
+    #[default]
+    Managed,
+    ObserveOnly,
+}
+
+/// What deleting the resource does at Meta.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    #[default]
+    Orphan,
+    Deregister,
+}
+
+/// How Meta sends the one-time verification code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum VerificationMethod {
+    #[default]
+    #[serde(rename = "SMS")]
+    Sms,
+    #[serde(rename = "VOICE")]
+    Voice,
+}
+
+impl VerificationMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Sms => "SMS",
+            Self::Voice => "VOICE",
+        }
+    }
+}
+
+/// Registration settings.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    /// How Meta delivers the verification code: SMS (default) or VOICE.
+    #[serde(default)]
+    pub verification_method: VerificationMethod,
+
+    /// Language of the verification message, e.g. en_US or pt_BR.
+    #[serde(default = "default_language")]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z]{2,3}(_[A-Z]{2})?$')").message("language must look like en_US, pt_BR or es"))]
+    #[schemars(length(max = 16))]
+    pub language: String,
+
+    /// Secret key where a person puts the code Meta sent by SMS or voice. Each distinct code is tried once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code_secret_ref: Option<SecretKeyRef>,
+
+    /// Secret key holding the six-digit two-step verification PIN. Used to register the number and
+    /// kept applied at Meta when it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_secret_ref: Option<SecretKeyRef>,
+}
+
+fn default_language() -> String {
+    "en_US".into()
+}
+
+/// Meta's business categories for the profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Vertical {
+    Undefined,
+    Other,
+    Auto,
+    Beauty,
+    Apparel,
+    Edu,
+    Entertain,
+    EventPlan,
+    Finance,
+    Grocery,
+    Govt,
+    Hotel,
+    Health,
+    Nonprofit,
+    ProfServices,
+    Retail,
+    Travel,
+    Restaurant,
+    NotABiz,
+}
+
+impl Vertical {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Undefined => "UNDEFINED",
+            Self::Other => "OTHER",
+            Self::Auto => "AUTO",
+            Self::Beauty => "BEAUTY",
+            Self::Apparel => "APPAREL",
+            Self::Edu => "EDU",
+            Self::Entertain => "ENTERTAIN",
+            Self::EventPlan => "EVENT_PLAN",
+            Self::Finance => "FINANCE",
+            Self::Grocery => "GROCERY",
+            Self::Govt => "GOVT",
+            Self::Hotel => "HOTEL",
+            Self::Health => "HEALTH",
+            Self::Nonprofit => "NONPROFIT",
+            Self::ProfServices => "PROF_SERVICES",
+            Self::Retail => "RETAIL",
+            Self::Travel => "TRAVEL",
+            Self::Restaurant => "RESTAURANT",
+            Self::NotABiz => "NOT_A_BIZ",
+        }
+    }
+}
+
+/// WhatsApp business profile, with Meta's limits.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessProfile {
+    /// The "About" text, 1 to 139 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) >= 1 && size(self) <= 139").message("about must be 1 to 139 characters (Meta's limit)"))]
+    #[schemars(length(max = 1024))]
+    pub about: Option<String>,
+
+    /// Business address, at most 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) <= 256").message("address must be at most 256 characters (Meta's limit)"))]
+    #[schemars(length(max = 2048))]
+    pub address: Option<String>,
+
+    /// Business description, at most 512 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) <= 512").message("description must be at most 512 characters (Meta's limit)"))]
+    #[schemars(length(max = 4096))]
+    pub description: Option<String>,
+
+    /// Contact e-mail, at most 128 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) <= 128").message("email must be at most 128 characters (Meta's limit)"))]
+    #[x_kube(validation = Rule::new("self.matches('^[^@ ]+@[^@ ]+\\\\.[^@ ]+$')").message("email must be an e-mail address like contact@example.com"))]
+    #[schemars(length(max = 1024))]
+    pub email: Option<String>,
+
+    /// Up to 2 websites, each an http:// or https:// URL of at most 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) <= 2").message("websites can list at most 2 URLs (Meta's limit)"))]
+    #[x_kube(validation = Rule::new("self.all(w, w.matches('^https?://[^ ]+$'))").message("each website must be an http:// or https:// URL"))]
+    #[x_kube(validation = Rule::new("self.all(w, size(w) <= 256)").message("each website must be at most 256 characters (Meta's limit)"))]
+    #[schemars(length(max = 8), inner(length(max = 2048)))]
+    pub websites: Option<Vec<String>>,
+
+    /// Business category, one of Meta's verticals (e.g. RETAIL, FINANCE, HEALTH, OTHER).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertical: Option<Vertical>,
+}
+
+/// Where the number stands, for humans and printer columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Phase {
+    /// Not synced yet.
+    #[default]
+    Pending,
+    /// Managed number being added to the WABA.
+    Adding,
+    /// Waiting for Meta to provision the display name before registration.
+    AwaitingDisplayName,
+    /// Waiting for a person to put the verification code in the Secret.
+    AwaitingVerificationCode,
+    /// Verified; being registered on the Cloud API.
+    Registering,
+    /// Registered and able to send.
+    Connected,
+    /// Sending with limitations (quality, flagged, limited health, rate limited).
+    Degraded,
+    /// Cannot send: restricted, banned, disconnected or blocked by health.
+    Blocked,
+    /// The number is not in the WABA (ObserveOnly) or was deleted at Meta.
+    NotFound,
+    /// A human must act; see the Stalled condition.
+    Stalled,
+    /// Being deleted.
+    Deleting,
+}
+
+/// Meta's view of the number plus the operator's progress.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsAppChannelStatus {
+    /// Generation of the spec the status reflects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Ready, Registered, Synced and Stalled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// Summary of where the number stands.
+    #[serde(default)]
+    pub phase: Phase,
+
+    /// The number normalised to E.164 ("+5511987654321").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e164: Option<String>,
+
+    /// Meta's phone number ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+
+    /// The number as Meta displays it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_phone_number: Option<String>,
+
+    /// The verified display name at Meta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_name: Option<String>,
+
+    /// Meta's operating status, verbatim (CONNECTED, PENDING, FLAGGED, RESTRICTED, BANNED...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+
+    /// Quality rating (GREEN, YELLOW, RED, or NA/UNKNOWN when not rated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_rating: Option<String>,
+
+    /// Messaging limit of the business portfolio (TIER_250, TIER_2K... TIER_UNLIMITED), falling
+    /// back to the legacy per-number tier when Meta does not report the portfolio limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_limit: Option<String>,
+
+    /// Legacy per-number messaging limit tier, when Meta still reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_limit_tier: Option<String>,
+
+    /// Display name review status (APPROVED, PENDING_REVIEW, DECLINED...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_status: Option<String>,
+
+    /// Review status of a requested display name change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name_status: Option<String>,
+
+    /// Meta's reason for rejecting the display name, from the phone_number_name_update webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_rejection_reason: Option<String>,
+
+    /// Ownership verification (VERIFIED, NOT_VERIFIED, EXPIRED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_verification_status: Option<String>,
+
+    /// CLOUD_API, ON_PREMISE or NOT_APPLICABLE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_type: Option<String>,
+
+    /// Throughput level (STANDARD, HIGH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<String>,
+
+    /// SANDBOX or LIVE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_mode: Option<String>,
+
+    /// The number is also on the WhatsApp Business app (coexistence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_on_biz_app: Option<bool>,
+
+    /// A two-step verification PIN is set at Meta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_pin_enabled: Option<bool>,
+
+    /// When the number was last onboarded, as Meta reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_onboarded_time: Option<String>,
+
+    /// Health of the number, its WABA, the business portfolio and the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSummary>,
+
+    /// Registration progress; survives operator restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationProgress>,
+
+    /// Sync bookkeeping.
+    #[serde(default, flatten)]
+    pub sync: SyncStatus,
+}
+
+/// Progress of the registration flow, persisted so a restart resumes where it stopped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationProgress {
+    /// When the operator added the number to the WABA (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_added_at: Option<String>,
+    /// When a verification code was last requested (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_requested_at: Option<String>,
+    /// How many codes were requested since the last successful verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_requests: Option<u32>,
+    /// Fingerprint (Secret UID and resourceVersion) of the last code tried, never the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_tried_code: Option<String>,
+    /// When the code was verified (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    /// Register and deregister attempts (RFC 3339), newest last, pruned after 72 hours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<String>,
+    /// Meta refused further attempts (133016) until this time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until: Option<String>,
+    /// Fingerprint of the PIN Secret last applied at Meta, never the PIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_pin: Option<String>,
+    /// When the number was registered by the operator (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<String>,
+}

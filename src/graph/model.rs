@@ -1,0 +1,492 @@
+//! What the operator reads from Meta, parsed defensively.
+//!
+//! Meta adds enum values without notice and its documents disagree on some of them (NA and
+//! UNKNOWN, NOT_VERIFIED and UNVERIFIED, limits as strings or integers), so every enum keeps an
+//! unknown value verbatim instead of failing the whole read.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Declares a string enum whose unknown values survive as `Other(String)`.
+macro_rules! meta_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => [$canonical:literal $(, $alias:literal)*]),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version of the operator does not know, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// Meta's spelling of the value (unknown values verbatim).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $canonical,)+
+                    Self::Other(raw) => raw,
+                }
+            }
+
+            /// Parses Meta's spelling; never fails.
+            pub fn parse(raw: &str) -> Self {
+                match raw {
+                    $($canonical $(| $alias)* => Self::$variant,)+
+                    other => Self::Other(other.to_string()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Ok(Self::parse(&raw))
+            }
+        }
+    };
+}
+
+meta_enum! {
+    /// Operating status of a phone number (`status`).
+    NumberStatus {
+        Pending => ["PENDING"],
+        Deleted => ["DELETED"],
+        Migrated => ["MIGRATED"],
+        Banned => ["BANNED"],
+        Restricted => ["RESTRICTED"],
+        RateLimited => ["RATE_LIMITED"],
+        Flagged => ["FLAGGED"],
+        Connected => ["CONNECTED"],
+        Disconnected => ["DISCONNECTED"],
+        Unknown => ["UNKNOWN"],
+        Unverified => ["UNVERIFIED"],
+    }
+}
+
+meta_enum! {
+    /// `quality_rating` / `quality_score.score`. NA and UNKNOWN both mean "not rated yet".
+    QualityRating {
+        Green => ["GREEN"],
+        Yellow => ["YELLOW"],
+        Red => ["RED"],
+        Unknown => ["UNKNOWN"],
+        Na => ["NA"],
+    }
+}
+
+impl QualityRating {
+    /// Higher is better; `None` when Meta has not rated the number.
+    pub fn rank(&self) -> Option<u8> {
+        match self {
+            Self::Green => Some(3),
+            Self::Yellow => Some(2),
+            Self::Red => Some(1),
+            _ => None,
+        }
+    }
+}
+
+meta_enum! {
+    /// `code_verification_status`: both the Graph reference and the v23 OpenAPI spellings.
+    CodeVerificationStatus {
+        Verified => ["VERIFIED"],
+        NotVerified => ["NOT_VERIFIED", "UNVERIFIED"],
+        Expired => ["EXPIRED"],
+    }
+}
+
+meta_enum! {
+    /// `name_status` and `new_name_status`.
+    NameStatus {
+        Approved => ["APPROVED"],
+        AvailableWithoutReview => ["AVAILABLE_WITHOUT_REVIEW"],
+        Declined => ["DECLINED"],
+        Expired => ["EXPIRED"],
+        PendingReview => ["PENDING_REVIEW"],
+        None => ["NONE"],
+        NonExists => ["NON_EXISTS"],
+    }
+}
+
+impl NameStatus {
+    /// Meta refuses registration with a display name in these states.
+    pub fn blocks_registration(&self) -> bool {
+        matches!(
+            self,
+            Self::Expired | Self::None | Self::NonExists | Self::Declined
+        )
+    }
+}
+
+meta_enum! {
+    /// `platform_type`.
+    PlatformType {
+        CloudApi => ["CLOUD_API"],
+        OnPremise => ["ON_PREMISE"],
+        NotApplicable => ["NOT_APPLICABLE"],
+    }
+}
+
+meta_enum! {
+    /// `account_mode`.
+    AccountMode {
+        Sandbox => ["SANDBOX"],
+        Live => ["LIVE"],
+    }
+}
+
+meta_enum! {
+    /// `can_send_message` of a health entity or of the whole node.
+    CanSendMessage {
+        Available => ["AVAILABLE"],
+        Limited => ["LIMITED"],
+        Blocked => ["BLOCKED"],
+    }
+}
+
+impl CanSendMessage {
+    /// Higher is worse, so the overall value is the maximum over entities.
+    pub fn severity(&self) -> u8 {
+        match self {
+            Self::Available => 0,
+            Self::Limited => 1,
+            Self::Other(_) => 1,
+            Self::Blocked => 2,
+        }
+    }
+}
+
+meta_enum! {
+    /// `account_review_status` of a WABA and `decision` of `account_review_update`.
+    ReviewStatus {
+        Pending => ["PENDING"],
+        Approved => ["APPROVED"],
+        Rejected => ["REJECTED"],
+        Deferred => ["DEFERRED"],
+    }
+}
+
+meta_enum! {
+    /// `entity_type` of a health entity.
+    HealthEntityType {
+        PhoneNumber => ["PHONE_NUMBER"],
+        MessageTemplate => ["MESSAGE_TEMPLATE"],
+        Waba => ["WABA"],
+        Business => ["BUSINESS"],
+        App => ["APP"],
+    }
+}
+
+/// A messaging limit as Meta reports it: `TIER_2K`, `"2000"`, `2000`, `-1`, `TIER_UNLIMITED`...
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MessagingLimit {
+    /// Unique users per 24 h outside a service window.
+    Tier(u64),
+    Unlimited,
+    Untiered,
+    NotSet,
+    Other(String),
+}
+
+impl MessagingLimit {
+    pub fn parse(raw: &str) -> Self {
+        let raw = raw.trim();
+        match raw {
+            "TIER_UNLIMITED" | "UNLIMITED" | "-1" => return Self::Unlimited,
+            "UNTIERED" => return Self::Untiered,
+            "TIER_NOT_SET" => return Self::NotSet,
+            _ => {}
+        }
+        let body = raw.strip_prefix("TIER_").unwrap_or(raw);
+        let (digits, multiplier) = match body.strip_suffix('K') {
+            Some(d) => (d, 1_000),
+            None => (body, 1),
+        };
+        match digits.parse::<u64>() {
+            Ok(n) => Self::Tier(n * multiplier),
+            Err(_) => Self::Other(raw.to_string()),
+        }
+    }
+
+    pub fn from_number(n: i64) -> Self {
+        match u64::try_from(n) {
+            Ok(n) => Self::Tier(n),
+            Err(_) => Self::Unlimited,
+        }
+    }
+
+    /// Canonical spelling for status: `TIER_2K`, `TIER_UNLIMITED`...
+    pub fn canonical(&self) -> String {
+        match self {
+            Self::Tier(n) if *n >= 1_000 && n % 1_000 == 0 => format!("TIER_{}K", n / 1_000),
+            Self::Tier(n) => format!("TIER_{n}"),
+            Self::Unlimited => "TIER_UNLIMITED".into(),
+            Self::Untiered => "UNTIERED".into(),
+            Self::NotSet => "TIER_NOT_SET".into(),
+            Self::Other(raw) => raw.clone(),
+        }
+    }
+
+    /// Daily unique-user limit as a number for metrics; unlimited is `f64::INFINITY`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Tier(n) => Some(*n as f64),
+            Self::Unlimited => Some(f64::INFINITY),
+            _ => None,
+        }
+    }
+
+    /// Ordering for "increased"/"decreased"; `None` when either side is not comparable.
+    pub fn compare(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        let rank = |l: &Self| match l {
+            Self::Tier(n) => Some(*n as u128),
+            Self::Unlimited => Some(u128::MAX),
+            _ => None,
+        };
+        Some(rank(self)?.cmp(&rank(other)?))
+    }
+}
+
+impl Serialize for MessagingLimit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.canonical())
+    }
+}
+
+impl<'de> Deserialize<'de> for MessagingLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(i64),
+            Str(String),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Int(n) => Self::from_number(n),
+            Raw::Str(s) => Self::parse(&s),
+        })
+    }
+}
+
+/// One error of a health entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HealthError {
+    #[serde(default)]
+    pub error_code: Option<i64>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+    #[serde(default)]
+    pub possible_solution: Option<String>,
+}
+
+/// One entity (PHONE_NUMBER, WABA, BUSINESS, APP...) of `health_status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthEntity {
+    pub entity_type: HealthEntityType,
+    #[serde(default)]
+    pub id: Option<String>,
+    pub can_send_message: CanSendMessage,
+    #[serde(default)]
+    pub can_receive_call_sip: Option<String>,
+    #[serde(default)]
+    pub errors: Vec<HealthError>,
+    #[serde(default)]
+    pub additional_info: Vec<String>,
+}
+
+/// `health_status` of a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthStatus {
+    pub can_send_message: CanSendMessage,
+    #[serde(default)]
+    pub entities: Vec<HealthEntity>,
+}
+
+impl HealthStatus {
+    pub fn entity(&self, kind: &HealthEntityType) -> Option<&HealthEntity> {
+        self.entities.iter().find(|e| &e.entity_type == kind)
+    }
+}
+
+/// `quality_score`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualityScore {
+    pub score: QualityRating,
+    #[serde(default)]
+    pub date: Option<i64>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+/// `throughput`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub level: String,
+}
+
+/// A business phone number as read from Graph. Every field but `id` may be absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumber {
+    pub id: String,
+    #[serde(default)]
+    pub display_phone_number: Option<String>,
+    #[serde(default)]
+    pub verified_name: Option<String>,
+    #[serde(default)]
+    pub status: Option<NumberStatus>,
+    #[serde(default)]
+    pub quality_rating: Option<QualityRating>,
+    #[serde(default)]
+    pub quality_score: Option<QualityScore>,
+    /// Legacy per-number tier (deprecated by Meta, still read).
+    #[serde(default)]
+    pub messaging_limit_tier: Option<MessagingLimit>,
+    /// Portfolio limit (current model since October 2025).
+    #[serde(default)]
+    pub whatsapp_business_manager_messaging_limit: Option<MessagingLimit>,
+    #[serde(default)]
+    pub name_status: Option<NameStatus>,
+    #[serde(default)]
+    pub new_name_status: Option<NameStatus>,
+    #[serde(default)]
+    pub code_verification_status: Option<CodeVerificationStatus>,
+    #[serde(default)]
+    pub platform_type: Option<PlatformType>,
+    #[serde(default)]
+    pub throughput: Option<Throughput>,
+    #[serde(default)]
+    pub account_mode: Option<AccountMode>,
+    #[serde(default)]
+    pub is_on_biz_app: Option<bool>,
+    #[serde(default)]
+    pub is_pin_enabled: Option<bool>,
+    #[serde(default)]
+    pub last_onboarded_time: Option<String>,
+    #[serde(default)]
+    pub health_status: Option<HealthStatus>,
+}
+
+impl PhoneNumber {
+    /// Digits of `display_phone_number`, the key webhooks and specs are matched on.
+    pub fn digits(&self) -> Option<String> {
+        self.display_phone_number.as_deref().map(digits_of)
+    }
+}
+
+/// `owner_business_info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A WABA with all its numbers, as one sync reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WabaSnapshot {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub account_review_status: Option<ReviewStatus>,
+    /// Lower-case in Meta's SDK (`verified`, `pending`...), kept verbatim.
+    #[serde(default)]
+    pub business_verification_status: Option<String>,
+    #[serde(default)]
+    pub ownership_type: Option<String>,
+    #[serde(default)]
+    pub whatsapp_business_manager_messaging_limit: Option<MessagingLimit>,
+    #[serde(default)]
+    pub health_status: Option<HealthStatus>,
+    #[serde(default)]
+    pub owner_business_info: Option<BusinessInfo>,
+    /// All numbers of the WABA, every page followed.
+    #[serde(default)]
+    pub phone_numbers: Vec<PhoneNumber>,
+}
+
+impl WabaSnapshot {
+    /// The number whose digits equal `digits` (E.164 without `+`).
+    pub fn number_by_digits(&self, digits: &str) -> Option<&PhoneNumber> {
+        self.phone_numbers
+            .iter()
+            .find(|n| n.digits().as_deref() == Some(digits))
+    }
+}
+
+/// Keeps only ASCII digits: "+1 631-555-5555" -> "16315555555".
+pub fn digits_of(raw: &str) -> String {
+    raw.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_are_kept_verbatim() {
+        let s: NumberStatus = serde_json::from_str("\"SOMETHING_NEW\"").unwrap();
+        assert_eq!(s, NumberStatus::Other("SOMETHING_NEW".into()));
+        assert_eq!(s.as_str(), "SOMETHING_NEW");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"SOMETHING_NEW\"");
+    }
+
+    #[test]
+    fn legacy_and_current_spellings_are_understood() {
+        assert_eq!(
+            CodeVerificationStatus::parse("UNVERIFIED"),
+            CodeVerificationStatus::NotVerified
+        );
+        assert_eq!(
+            CodeVerificationStatus::parse("NOT_VERIFIED"),
+            CodeVerificationStatus::NotVerified
+        );
+        assert_eq!(QualityRating::parse("NA").rank(), None);
+        assert_eq!(QualityRating::parse("UNKNOWN").rank(), None);
+        assert_eq!(
+            MessagingLimit::parse("TIER_1K"),
+            MessagingLimit::Tier(1_000)
+        );
+        assert_eq!(
+            MessagingLimit::parse("TIER_2K"),
+            MessagingLimit::Tier(2_000)
+        );
+    }
+
+    #[test]
+    fn limits_parse_from_strings_and_integers() {
+        let l: MessagingLimit = serde_json::from_str("2000").unwrap();
+        assert_eq!(l.canonical(), "TIER_2K");
+        let l: MessagingLimit = serde_json::from_str("-1").unwrap();
+        assert_eq!(l, MessagingLimit::Unlimited);
+        let l: MessagingLimit = serde_json::from_str("\"TIER_250\"").unwrap();
+        assert_eq!(l, MessagingLimit::Tier(250));
+        assert_eq!(
+            MessagingLimit::parse("TIER_WEIRD"),
+            MessagingLimit::Other("TIER_WEIRD".into())
+        );
+        assert_eq!(
+            MessagingLimit::Tier(250).compare(&MessagingLimit::Tier(2_000)),
+            Some(std::cmp::Ordering::Less)
+        );
+        assert_eq!(
+            MessagingLimit::Unlimited.compare(&MessagingLimit::Untiered),
+            None
+        );
+    }
+
+    #[test]
+    fn display_numbers_reduce_to_digits() {
+        assert_eq!(digits_of("+1 631-555-5555"), "16315555555");
+    }
+}
