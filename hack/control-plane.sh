@@ -153,8 +153,9 @@ launch() {
 
   local shm=/dev/shm data
   [ -d "$shm" ] && [ -w "$shm" ] || shm="$DIR"
-  data="$(mktemp -d "$shm/whatsapp-operator-etcd.XXXXXX")"
-  echo "$data" >"$DIR/etcd-data-dir"
+  # Runs in `launch || ...`, where set -e is off: check each step by hand.
+  data="$(mktemp -d "$shm/whatsapp-operator-etcd.XXXXXX")" || return 1
+  echo "$data" >"$DIR/etcd-data-dir" || return 1
 
   setsid "$BIN/etcd" \
     --name=test \
@@ -190,7 +191,7 @@ launch() {
     </dev/null >"$DIR/kube-apiserver.log" 2>&1 &
   record_pid kube-apiserver $!
 
-  write_kubeconfig "$api_port"
+  write_kubeconfig "$api_port" || return 1
 
   local deadline=$((SECONDS + ${WAO_CONTROL_PLANE_TIMEOUT:-90}))
   while [ "$SECONDS" -lt "$deadline" ]; do
@@ -229,12 +230,14 @@ start_watchdog() { # start_watchdog OWNER_PID
   [ "${WAO_KEEP_CONTROL_PLANE:-}" = "1" ] && purge=""
   # Polls once a second: short enough that back-to-back test binaries do not
   # pile up control planes, cheap enough to be invisible.
+  # shellcheck disable=SC2016 # expanded by the watchdog's own shell
   setsid bash -c '
-    while [ "$(sed "s/.*) //" /proc/'"$owner"'/stat 2>/dev/null | cut -d" " -f20)" = "'"$owner_st"'" ]; do
+    self=$1 dir=$2 owner=$3 owner_st=$4 purge=$5
+    while [ "$(sed "s/.*) //" "/proc/$owner/stat" 2>/dev/null | cut -d" " -f20)" = "$owner_st" ]; do
       sleep 1
     done
-    WAO_FROM_WATCHDOG=1 exec bash "$0" stop "$1" '"$purge"'
-  ' "$SELF" "$DIR" </dev/null >>"$DIR/watchdog.log" 2>&1 &
+    WAO_FROM_WATCHDOG=1 exec bash "$self" stop "$dir" $purge
+  ' watchdog "$SELF" "$DIR" "$owner" "$owner_st" "$purge" </dev/null >>"$DIR/watchdog.log" 2>&1 &
   record_pid watchdog $!
 }
 
