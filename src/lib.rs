@@ -2,5 +2,7 @@
 
 pub mod crd;
 pub mod graph;
-pub mod phone;
+pub mod http;
 pub mod metrics;
+pub mod phone;
+pub mod webhook;

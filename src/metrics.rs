@@ -15,7 +15,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::crd::{WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition, condition_is_true};
+use crate::crd::{
+    WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition, condition_is_true,
+};
 use crate::graph::model::{CanSendMessage, MessagingLimit, QualityRating};
 
 type GaugeF = Gauge<f64, AtomicU64>;
@@ -220,11 +222,7 @@ impl Metrics {
             webhook_ack_seconds.clone(),
         );
         let leader = Gauge::default();
-        registry.register(
-            "leader",
-            "1 when this replica reconciles",
-            leader.clone(),
-        );
+        registry.register("leader", "1 when this replica reconciles", leader.clone());
         Self {
             registry,
             channels,
@@ -465,16 +463,30 @@ mod tests {
         let m = Metrics::new();
         m.set_channel("ns", "sales", &channel_status("CONNECTED", "GREEN"));
         let text = m.encode().unwrap();
-        assert!(text.contains(r#"whatsapp_operator_channel_quality_rating{namespace="ns",name="sales"} 3"#), "{text}");
-        assert!(text.contains(r#"whatsapp_operator_channel_messaging_limit{namespace="ns",name="sales"} 2000"#));
-        assert!(text.contains(r#"whatsapp_operator_channel_can_send_message{namespace="ns",name="sales"} 1"#));
+        assert!(
+            text.contains(
+                r#"whatsapp_operator_channel_quality_rating{namespace="ns",name="sales"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"whatsapp_operator_channel_messaging_limit{namespace="ns",name="sales"} 2000"#
+        ));
+        assert!(text.contains(
+            r#"whatsapp_operator_channel_can_send_message{namespace="ns",name="sales"} 1"#
+        ));
         assert!(text.contains(r#"whatsapp_operator_channel_meta_status{namespace="ns",name="sales",state="CONNECTED"} 1"#));
 
         m.set_channel("ns", "sales", &channel_status("FLAGGED", "RED"));
         let text = m.encode().unwrap();
-        assert!(!text.contains(r#"state="CONNECTED""#), "old state series must go: {text}");
+        assert!(
+            !text.contains(r#"state="CONNECTED""#),
+            "old state series must go: {text}"
+        );
         assert!(text.contains(r#"state="FLAGGED"} 1"#));
-        assert!(text.contains(r#"whatsapp_operator_channel_quality_rating{namespace="ns",name="sales"} 1"#));
+        assert!(text.contains(
+            r#"whatsapp_operator_channel_quality_rating{namespace="ns",name="sales"} 1"#
+        ));
 
         m.remove_channel("ns", "sales");
         let text = m.encode().unwrap();
@@ -488,6 +500,11 @@ mod tests {
         s.messaging_limit = Some("TIER_UNLIMITED".into());
         m.set_channel("ns", "a", &s);
         let text = m.encode().unwrap();
-        assert!(text.contains(r#"whatsapp_operator_channel_messaging_limit{namespace="ns",name="a"} inf"#), "{text}");
+        assert!(
+            text.contains(
+                r#"whatsapp_operator_channel_messaging_limit{namespace="ns",name="a"} inf"#
+            ),
+            "{text}"
+        );
     }
 }

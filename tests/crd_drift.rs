@@ -26,7 +26,10 @@ fn crds_directory_matches_the_crd_command() {
     assert_eq!(printed.matches("kind: CustomResourceDefinition").count(), 2);
 
     // Helm installs CRDs from the chart's own crds/ folder, which must carry the same text.
-    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/whatsapp-operator/crds/whatsapp-operator.io.yaml");
+    let chart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/charts/whatsapp-operator/crds/whatsapp-operator.io.yaml"
+    );
     let chart_copy = std::fs::read_to_string(chart).expect("read the chart's CRDs");
     assert!(
         printed == chart_copy,

@@ -1,0 +1,215 @@
+//! Meta webhook receiver: verifies, parses, routes and enqueues; never waits on Kubernetes or
+//! Graph before answering, so Meta sees a fast acknowledgement.
+
+pub mod payload;
+pub mod signature;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::channel::mpsc;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::metrics::Metrics;
+pub use payload::Fact;
+
+/// Where the receiver listens and where its secrets live.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    pub addr: SocketAddr,
+    pub path: String,
+    pub max_body_bytes: usize,
+    pub secret_namespace: String,
+    pub secret_name: String,
+    pub app_secret_key: String,
+    pub verify_token_key: String,
+}
+
+/// The app secret and verify token, refreshed from their Secret in the background so requests
+/// never wait on the apiserver.
+#[derive(Default)]
+pub struct WebhookSecrets {
+    app_secret: RwLock<Option<SecretString>>,
+    verify_token: RwLock<Option<SecretString>>,
+}
+
+impl WebhookSecrets {
+    pub fn set(&self, app_secret: Option<SecretString>, verify_token: Option<SecretString>) {
+        *self
+            .app_secret
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = app_secret;
+        *self
+            .verify_token
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = verify_token;
+    }
+
+    fn app_secret(&self) -> Option<SecretString> {
+        self.app_secret
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn verify_token(&self) -> Option<SecretString> {
+        self.verify_token
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    secrets: Arc<WebhookSecrets>,
+    sink: mpsc::UnboundedSender<Fact>,
+    metrics: Arc<Metrics>,
+}
+
+pub fn router(
+    path: &str,
+    max_body_bytes: usize,
+    secrets: Arc<WebhookSecrets>,
+    sink: mpsc::UnboundedSender<Fact>,
+    metrics: Arc<Metrics>,
+) -> Router {
+    Router::new()
+        .route(path, get(handshake).post(delivery))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(ReceiverState {
+            secrets,
+            sink,
+            metrics,
+        })
+}
+
+#[derive(Deserialize)]
+struct HubQuery {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta's verification handshake: echo `hub.challenge` when the verify token matches.
+async fn handshake(State(state): State<ReceiverState>, Query(q): Query<HubQuery>) -> Response {
+    let Some(expected) = state.secrets.verify_token() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "verify token not configured",
+        )
+            .into_response();
+    };
+    let token_ok = q
+        .verify_token
+        .as_deref()
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.expose_secret().as_bytes()));
+    match (q.mode.as_deref(), token_ok, q.challenge) {
+        (Some("subscribe"), true, Some(challenge)) => (StatusCode::OK, challenge).into_response(),
+        _ => StatusCode::FORBIDDEN.into_response(),
+    }
+}
+
+async fn delivery(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let response = accept(&state, &headers, &body);
+    state.metrics.webhook_acknowledged(started.elapsed());
+    response
+}
+
+fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {
+    let Some(app_secret) = state.secrets.app_secret() else {
+        // Meta retries for 7 days, so answering "unavailable" loses nothing.
+        state.metrics.webhook_delivery("unknown", "not_configured");
+        return (StatusCode::SERVICE_UNAVAILABLE, "app secret not configured").into_response();
+    };
+    let header = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature::verify(&app_secret, body, header) {
+        state.metrics.webhook_signature_failure();
+        state.metrics.webhook_delivery("unknown", "bad_signature");
+        return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
+    }
+    let envelope: payload::Envelope = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(_) => {
+            state.metrics.webhook_delivery("unknown", "malformed");
+            return (StatusCode::BAD_REQUEST, "malformed JSON").into_response();
+        }
+    };
+    for (field, fact) in payload::facts(&envelope) {
+        match fact {
+            Some(fact) => {
+                state.metrics.webhook_delivery(&field, "accepted");
+                // A closed queue means the operator is shutting down; Meta will redeliver.
+                if state.sink.unbounded_send(fact).is_err() {
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+            None => state.metrics.webhook_delivery(&field, "ignored"),
+        }
+    }
+    (StatusCode::OK, "EVENT_RECEIVED").into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Keeps `secrets` in step with the configured Secret (one `get` every `every`; never lists).
+pub async fn refresh_secrets(
+    client: kube::Client,
+    config: WebhookConfig,
+    secrets: Arc<WebhookSecrets>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let api: Api<Secret> = Api::namespaced(client, &config.secret_namespace);
+    loop {
+        match api.get_opt(&config.secret_name).await {
+            Ok(Some(secret)) => {
+                let read = |key: &str| {
+                    secret
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get(key))
+                        .and_then(|b| String::from_utf8(b.0.clone()).ok())
+                        .map(|s| SecretString::from(s.trim().to_string()))
+                        .filter(|s| !s.expose_secret().is_empty())
+                };
+                secrets.set(read(&config.app_secret_key), read(&config.verify_token_key));
+                debug!("webhook secrets refreshed");
+            }
+            Ok(None) => {
+                warn!(namespace = %config.secret_namespace, name = %config.secret_name, "webhook Secret not found; deliveries are refused until it exists");
+                secrets.set(None, None);
+            }
+            Err(err) => {
+                warn!(error = %err, "cannot read the webhook Secret; keeping the last values")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

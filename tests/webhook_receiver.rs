@@ -1,0 +1,212 @@
+//! The webhook receiver over real HTTP on 127.0.0.1: signatures, limits, malformed bodies.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use proptest::prelude::*;
+use secrecy::SecretString;
+use whatsapp_operator::metrics::Metrics;
+use whatsapp_operator::webhook::{self, Fact, WebhookSecrets, signature};
+
+const SECRET: &str = "test-app-secret";
+const LIMIT: usize = 64 * 1024;
+
+struct Receiver {
+    url: String,
+    facts: mpsc::UnboundedReceiver<Fact>,
+    metrics: Arc<Metrics>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn start() -> Receiver {
+    let secrets = Arc::new(WebhookSecrets::default());
+    secrets.set(
+        Some(SecretString::from(SECRET)),
+        Some(SecretString::from("verify-me")),
+    );
+    let (tx, rx) = mpsc::unbounded();
+    let metrics = Arc::new(Metrics::new());
+    let app = webhook::router("/webhook", LIMIT, secrets, tx, metrics.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Receiver {
+        url: format!("http://{addr}/webhook"),
+        facts: rx,
+        metrics,
+        _server: server,
+    }
+}
+
+fn sign(body: &[u8]) -> String {
+    signature::sign(&SecretString::from(SECRET), body)
+}
+
+const QUALITY: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1748454394,"changes":[{"field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_10K"}}]}]}"#;
+
+async fn post(url: &str, body: Vec<u8>, signature: Option<String>) -> u16 {
+    let mut req = reqwest::Client::new().post(url).body(body);
+    if let Some(sig) = signature {
+        req = req.header("X-Hub-Signature-256", sig);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_signed_delivery_is_acknowledged_and_enqueued() {
+    let mut r = start().await;
+    let status = post(
+        &r.url,
+        QUALITY.as_bytes().to_vec(),
+        Some(sign(QUALITY.as_bytes())),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let fact = r.facts.next().await.unwrap();
+    assert!(
+        matches!(fact, Fact::QualityUpdate { ref event, ref digits, .. } if event == "FLAGGED" && digits == "15550783881")
+    );
+    let text = r.metrics.encode().unwrap();
+    assert!(text.contains(r#"whatsapp_operator_webhook_deliveries_total{field="phone_number_quality_update",result="accepted"} 1"#), "{text}");
+}
+
+#[tokio::test]
+async fn security_table() {
+    let mut r = start().await;
+    let reserialised =
+        serde_json::to_vec_pretty(&serde_json::from_str::<serde_json::Value>(QUALITY).unwrap())
+            .unwrap();
+    let oversized = {
+        let mut b = br#"{"object":"whatsapp_business_account","entry":[],"pad":""#.to_vec();
+        b.extend(std::iter::repeat_n(b'x', LIMIT + 1));
+        b.extend(br#""}"#);
+        b
+    };
+    let truncated = QUALITY.as_bytes()[..QUALITY.len() / 2].to_vec();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes();
+    let huge_array = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{}]}}"#,
+        vec![r#"{"id":"1","changes":[]}"#; 2_000].join(",")
+    )
+    .into_bytes();
+    let invalid_utf8 = vec![b'{', b'"', 0xff, 0xfe, b'"', b'}'];
+    let cases: Vec<(&str, Vec<u8>, Option<String>, u16)> = vec![
+        ("no signature", QUALITY.into(), None, 401),
+        (
+            "wrong signature",
+            QUALITY.into(),
+            Some("sha256=".to_string() + &"00".repeat(32)),
+            401,
+        ),
+        ("not hex", QUALITY.into(), Some("sha256=nothex".into()), 401),
+        (
+            "sha1 header",
+            QUALITY.into(),
+            Some("sha1=abcdef".into()),
+            401,
+        ),
+        (
+            "signature over a re-serialised body",
+            reserialised.clone(),
+            Some(sign(QUALITY.as_bytes())),
+            401,
+        ),
+        (
+            "wrong app secret",
+            QUALITY.into(),
+            Some(signature::sign(
+                &SecretString::from("another-secret"),
+                QUALITY.as_bytes(),
+            )),
+            401,
+        ),
+        (
+            "oversized body",
+            oversized.clone(),
+            Some(sign(&oversized)),
+            413,
+        ),
+        (
+            "truncated JSON",
+            truncated.clone(),
+            Some(sign(&truncated)),
+            400,
+        ),
+        ("deeply nested JSON", deep.clone(), Some(sign(&deep)), 400),
+        (
+            "invalid UTF-8",
+            invalid_utf8.clone(),
+            Some(sign(&invalid_utf8)),
+            400,
+        ),
+        (
+            "huge array, nothing to route",
+            huge_array.clone(),
+            Some(sign(&huge_array)),
+            200,
+        ),
+    ];
+    for (name, body, sig, expected) in cases {
+        assert_eq!(post(&r.url, body, sig).await, expected, "{name}");
+    }
+    // None of them produced a fact.
+    assert!(r.facts.try_recv().is_err(), "no fact may be enqueued");
+    let text = r.metrics.encode().unwrap();
+    assert!(
+        text.contains("whatsapp_operator_webhook_signature_failures_total 6"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn handshake_echoes_the_challenge_only_for_the_right_token() {
+    let r = start().await;
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(format!(
+            "{}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+            r.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    for query in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+        "hub.mode=subscribe&hub.challenge=1",
+    ] {
+        let resp = client
+            .get(format!("{}?{query}", r.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{query}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Random bodies and signature headers never crash the receiver and never enqueue a fact
+    /// unless the signature is right.
+    #[test]
+    fn random_bodies_and_headers(body in proptest::collection::vec(any::<u8>(), 0..2048), header in proptest::option::of("[ -~]{0,80}"), sign_it in any::<bool>()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut r = start().await;
+            let sig = if sign_it { Some(sign(&body)) } else { header };
+            let signed = sign_it;
+            let status = post(&r.url, body, sig).await;
+            prop_assert!([200u16, 400, 401].contains(&status), "status {}", status);
+            if !signed {
+                prop_assert_eq!(status, 401);
+                prop_assert!(r.facts.try_recv().is_err());
+            }
+            Ok(())
+        })?;
+    }
+}
