@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, integration tests included, against a real
+# kube-apiserver + etcd built (once, then cached) by hack/build-control-plane.sh.
+# Extra arguments go to cargo test, e.g. `hack/test.sh --test crd_admission`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fail() { echo "[test] $*" >&2; exit 1; }
+
+for tool in cargo openssl curl setsid; do
+  command -v "$tool" >/dev/null || fail "$tool not found on PATH (see docs/testing.md)"
+done
+
+if [ -z "${WAO_CONTROL_PLANE_BIN:-}" ]; then
+  WAO_CONTROL_PLANE_BIN="$(bash hack/build-control-plane.sh)" || fail "building the control plane failed"
+fi
+for b in kube-apiserver etcd; do
+  [ -x "$WAO_CONTROL_PLANE_BIN/$b" ] || fail "$WAO_CONTROL_PLANE_BIN/$b missing"
+done
+[ -x "$WAO_CONTROL_PLANE_BIN/kubectl" ] || command -v kubectl >/dev/null ||
+  fail "kubectl neither in $WAO_CONTROL_PLANE_BIN nor on PATH"
+export WAO_CONTROL_PLANE_BIN
+
+# With no target selection of its own, run every target; `--all-targets`
+# would otherwise widen a `--test NAME` back to everything.
+targets=(--all-targets)
+for arg in "$@"; do
+  [ "$arg" = "--" ] && break
+  case "$arg" in
+    --lib | --bins | --bin | --bin=* | --tests | --test | --test=* | --benches | --bench | --bench=* | \
+      --examples | --example | --example=* | --doc) targets=() ;;
+  esac
+done
+cargo test "${targets[@]}" "$@"
