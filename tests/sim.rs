@@ -105,15 +105,19 @@ async fn admin_status(h: &SimHandle, path: &str, body: Value) -> StatusCode {
 }
 
 async fn sim_number(h: &SimHandle, id: &str) -> Value {
+    let number = admin(h, Method::GET, &format!("/numbers/{id}"), None).await;
+    // The per-number view and the full dump must agree.
     let state = admin(h, Method::GET, "/state", None).await;
-    state["wabas"]
+    let from_dump = state["wabas"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|w| w["phone_numbers"].as_array().unwrap().iter())
         .find(|n| n["id"] == id)
         .cloned()
-        .unwrap()
+        .unwrap();
+    assert_eq!(number, from_dump);
+    number
 }
 
 fn assert_graph_error(r: &Reply, http: u16, code: i64) {
