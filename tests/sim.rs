@@ -105,15 +105,19 @@ async fn admin_status(h: &SimHandle, path: &str, body: Value) -> StatusCode {
 }
 
 async fn sim_number(h: &SimHandle, id: &str) -> Value {
+    let number = admin(h, Method::GET, &format!("/numbers/{id}"), None).await;
+    // The per-number view and the full dump must agree.
     let state = admin(h, Method::GET, "/state", None).await;
-    state["wabas"]
+    let from_dump = state["wabas"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|w| w["phone_numbers"].as_array().unwrap().iter())
         .find(|n| n["id"] == id)
         .cloned()
-        .unwrap()
+        .unwrap();
+    assert_eq!(number, from_dump);
+    number
 }
 
 fn assert_graph_error(r: &Reply, http: u16, code: i64) {
@@ -1295,4 +1299,38 @@ async fn error_trace_ids_match_the_header() {
     assert_eq!(r.headers.get("facebook-api-version").unwrap(), "v24.0");
     let r = get(&h, "/v25.0/me").await;
     assert_eq!(r.body["id"], "10222270944537964");
+}
+
+#[tokio::test]
+async fn new_number_defaults_and_form_bodies() {
+    let mut state = example_state();
+    state["new_number_defaults"] = json!({"name_status": "NONE", "name_ready": false});
+    let h = start_with(state).await;
+    // Form-encoded body on an unversioned path, token as a parameter: all accepted by Graph.
+    let resp = client()
+        .post(format!("{}/{WABA}/phone_numbers", h.base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "cc=44&phone_number=7700900456&verified_name=Acme%20Two&access_token={TOKEN}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let n = sim_number(&h, &id).await;
+    assert_eq!(n["name_status"], "NONE");
+    assert_eq!(n["name_ready"], false);
+    assert_eq!(n["display_phone_number"], "+44 7700900456");
+
+    // PUT /_sim/state swaps the world and resets counters.
+    admin(&h, Method::PUT, "/state", Some(example_state())).await;
+    assert_eq!(
+        get(&h, &format!("/v24.0/{id}")).await.body["error"]["code"],
+        100
+    );
+    assert_eq!(admin(&h, Method::GET, "/requests", None).await["total"], 1);
 }

@@ -64,6 +64,24 @@ pub async fn put_state(AxState(ctx): AxState<Shared>, Json(body): Json<Value>) -
     ok(json!({ "success": true }))
 }
 
+/// One number as the state holds it, sim-private fields included.
+pub async fn get_number(AxState(ctx): AxState<Shared>, Path(id): Path<String>) -> Response {
+    let sim = ctx.lock();
+    match sim.state.number(&id) {
+        Some((_, number)) => ok(json!(number)),
+        None => fail(StatusCode::NOT_FOUND, format!("no phone number {id}")),
+    }
+}
+
+/// One WABA as the state holds it, with its numbers.
+pub async fn get_waba(AxState(ctx): AxState<Shared>, Path(id): Path<String>) -> Response {
+    let sim = ctx.lock();
+    match sim.state.waba(&id) {
+        Some(waba) => ok(json!(waba)),
+        None => fail(StatusCode::NOT_FOUND, format!("no WABA {id}")),
+    }
+}
+
 pub async fn merge_number(
     AxState(ctx): AxState<Shared>,
     Path(id): Path<String>,

@@ -146,8 +146,14 @@ fn router(ctx: Shared) -> Router {
             "/_sim/state",
             get(admin_routes::get_state).put(admin_routes::put_state),
         )
-        .route("/_sim/numbers/{id}", post(admin_routes::merge_number))
-        .route("/_sim/wabas/{id}", post(admin_routes::merge_waba))
+        .route(
+            "/_sim/numbers/{id}",
+            get(admin_routes::get_number).post(admin_routes::merge_number),
+        )
+        .route(
+            "/_sim/wabas/{id}",
+            get(admin_routes::get_waba).post(admin_routes::merge_waba),
+        )
         .route(
             "/_sim/wabas/{id}/phone_numbers",
             post(admin_routes::add_number),
