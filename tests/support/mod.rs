@@ -13,6 +13,8 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod operator;
+
 use std::{
     ffi::OsStr,
     io::Write,

@@ -1,0 +1,189 @@
+//! Runs the operator binary against the test control plane and the Meta simulator, and reads
+//! what it did: statuses, events, metrics.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::events::v1::Event;
+use kube::api::ListParams;
+use kube::{Api, Client};
+
+/// A running `whatsapp-operator run`, killed on drop.
+pub struct Operator {
+    child: Option<Child>,
+    pub metrics_url: String,
+    pub log: PathBuf,
+    args: Vec<String>,
+}
+
+/// A free TCP port on 127.0.0.1 (probe and release).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
+    l.local_addr().expect("probe address").port()
+}
+
+impl Operator {
+    /// Starts the operator for `namespace` against the simulator at `graph_base_url`.
+    pub fn start(namespace: &str, graph_base_url: &str, extra: &[&str]) -> Self {
+        let port = free_port();
+        let mut args = vec![
+            "run".to_string(),
+            "--graph-base-url".into(),
+            graph_base_url.into(),
+            "--namespaces".into(),
+            namespace.into(),
+            "--metrics-addr".into(),
+            format!("127.0.0.1:{port}"),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = super::control_plane()
+            .dir()
+            .join(format!("operator-{namespace}-{port}.log"));
+        let mut op = Self {
+            child: None,
+            metrics_url: format!("http://127.0.0.1:{port}/metrics"),
+            log,
+            args,
+        };
+        op.spawn();
+        op
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open the operator log");
+        let child = Command::new(env!("CARGO_BIN_EXE_whatsapp-operator"))
+            .args(&self.args)
+            .env("KUBECONFIG", super::kubeconfig_path())
+            .env("RUST_LOG", "info,whatsapp_operator=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start whatsapp-operator");
+        self.child = Some(child);
+    }
+
+    /// Kills the process without a chance to clean up, as a crash or an eviction would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the same operator again after `kill`.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else { return false };
+        let pid = c.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The operator's log so far (for assertion messages).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `/metrics` text, retried while the server starts.
+    pub async fn metrics(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(&self.metrics_url).await
+                && let Ok(t) = r.text().await
+            {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "metrics endpoint never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One event as counted: occurrences include the series count of aggregated repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenEvent {
+    pub kind: String,
+    pub name: String,
+    pub reason: String,
+    pub type_: String,
+    pub note: String,
+    pub count: i32,
+}
+
+/// Every `events.k8s.io/v1` Event in `namespace`.
+pub async fn events(client: &Client, namespace: &str) -> Vec<SeenEvent> {
+    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let list = api.list(&ListParams::default()).await.expect("list events");
+    list.items
+        .into_iter()
+        .map(|e| {
+            let regarding = e.regarding.unwrap_or_default();
+            SeenEvent {
+                kind: regarding.kind.unwrap_or_default(),
+                name: regarding.name.unwrap_or_default(),
+                reason: e.reason.unwrap_or_default(),
+                type_: e.type_.unwrap_or_default(),
+                note: e.note.unwrap_or_default(),
+                count: e.series.map(|s| s.count).unwrap_or(1),
+            }
+        })
+        .collect()
+}
+
+/// Occurrences of `reason` on the object `name` in `namespace`.
+pub async fn event_count(client: &Client, namespace: &str, name: &str, reason: &str) -> i32 {
+    events(client, namespace)
+        .await
+        .iter()
+        .filter(|e| e.name == name && e.reason == reason)
+        .map(|e| e.count)
+        .sum()
+}
+
+/// Total occurrences of all events in `namespace`.
+pub async fn total_events(client: &Client, namespace: &str) -> i32 {
+    events(client, namespace).await.iter().map(|e| e.count).sum()
+}
