@@ -1,5 +1,6 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
 
 pub mod crd;
+pub mod decide;
 pub mod graph;
 pub mod phone;
