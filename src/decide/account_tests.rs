@@ -12,6 +12,8 @@ const T0: &str = "2026-11-23T10:00:00Z";
 const T1: &str = "2026-11-23T10:10:00Z";
 const T2: &str = "2026-11-23T10:20:00Z";
 
+type Expected = Vec<(&'static str, EventType)>;
+
 fn synced(waba: WabaSnapshot) -> AccountObservation {
     AccountObservation::Synced {
         waba,
@@ -282,7 +284,7 @@ fn blocked_ready_message_names_the_entity_error_and_solution() {
 fn health_entity_transitions_raise_one_event_each() {
     use CanSendMessage::*;
     let base = |w, b, a| with_waba_health(w, b, a);
-    let cases: Vec<(&str, WabaSnapshot, WabaSnapshot, Vec<(&str, EventType)>)> = vec![
+    let cases: Vec<(&str, WabaSnapshot, WabaSnapshot, Expected)> = vec![
         (
             "waba blocked",
             base(Available, Available, Available),

@@ -152,6 +152,15 @@ mod tests {
         }
     }
 
+    /// Name, status, generation, annotation, expected answer.
+    type Case<'a> = (
+        &'static str,
+        Option<&'a SyncStatus>,
+        Option<i64>,
+        Option<&'static str>,
+        Option<Duration>,
+    );
+
     #[test]
     fn needs_sync_cases() {
         let now = t("2026-01-01T12:00:00Z");
@@ -176,13 +185,7 @@ mod tests {
         let garbage = synced_at("not a time");
         let future = synced_at("2026-01-01T13:00:00Z");
         let five_min = Some(Duration::from_secs(300));
-        let cases: Vec<(
-            &str,
-            Option<&SyncStatus>,
-            Option<i64>,
-            Option<&str>,
-            Option<Duration>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             ("never synced", None, Some(1), None, None),
             ("no sync time", Some(&empty), Some(1), None, None),
             ("within interval", Some(&recent), Some(1), None, five_min),

@@ -85,7 +85,7 @@ pub fn decide_channel(
                 "WhatsAppBusinessAccount {name} not found in this namespace: create it \
                  (spec.accountRef cannot be changed)"
             );
-            d.set_last_known_meta_state();
+            d.set_last_known_meta_state(true);
             d.stall(cr::ACCOUNT_NOT_FOUND, reason::ACCOUNT_NOT_FOUND, message);
             account_sync_interval
         }
@@ -98,11 +98,11 @@ pub fn decide_channel(
                 format!("WhatsAppBusinessAccount {account} has no current data from Meta: {why}"),
             );
             d.not_stalled();
-            d.set_last_known_meta_state();
+            d.set_last_known_meta_state(false);
             account_sync_interval.min(ACCOUNT_NOT_SYNCED_REQUEUE)
         }
         ChannelObservation::InvalidSpec { message } => {
-            d.set_last_known_meta_state();
+            d.set_last_known_meta_state(true);
             d.stall(
                 cr::INVALID_SPEC,
                 reason::INVALID_SPEC,
@@ -173,7 +173,7 @@ impl Draft<'_> {
         mirror(&mut self.status, number);
         self.synced_now();
         self.not_stalled();
-        self.set_last_known_meta_state();
+        self.set_last_known_meta_state(false);
         self.events.extend(number_events(previous, &self.status));
     }
 
@@ -191,7 +191,8 @@ impl Draft<'_> {
                 ),
             ));
         }
-        self.set_last_known_meta_state();
+        let observe_only = self.spec.management == Management::ObserveOnly;
+        self.set_last_known_meta_state(observe_only);
         match self.spec.management {
             Management::Managed => self.not_stalled(),
             Management::ObserveOnly => {
@@ -248,11 +249,19 @@ impl Draft<'_> {
     }
 
     /// Ready, Registered and phase from the last known Meta state: the mirrored number, the
-    /// number's absence from the WABA, or nothing read yet.
-    fn set_last_known_meta_state(&mut self) {
+    /// number's absence from the WABA, or nothing read yet. Before a stall only Registered is
+    /// set: the stall decides Ready, and setting it twice could flip its transition time.
+    fn set_last_known_meta_state(&mut self, stalling: bool) {
+        let types: &[&str] = if stalling {
+            &[condition::REGISTERED]
+        } else {
+            &[condition::READY, condition::REGISTERED]
+        };
         if self.status.phone_number_id.is_some() {
-            let (status, reason, message) = ready_from_mirror(&self.status, &self.number);
-            self.set(condition::READY, status, &reason, message);
+            if !stalling {
+                let (status, reason, message) = ready_from_mirror(&self.status, &self.number);
+                self.set(condition::READY, status, &reason, message);
+            }
             let (status, reason, message) = registered_from_mirror(&self.status);
             self.set(condition::REGISTERED, status, &reason, message);
             self.status.phase = phase_from_mirror(&self.status);
@@ -265,7 +274,7 @@ impl Draft<'_> {
                 ),
                 Management::ObserveOnly => self.not_in_waba_message(),
             };
-            for type_ in [condition::READY, condition::REGISTERED] {
+            for &type_ in types {
                 self.set(
                     type_,
                     ConditionStatus::False,
@@ -282,7 +291,7 @@ impl Draft<'_> {
             let message = format!(
                 "the number has not been seen in a sync of WhatsAppBusinessAccount {account} yet"
             );
-            for type_ in [condition::READY, condition::REGISTERED] {
+            for &type_ in types {
                 self.set(
                     type_,
                     ConditionStatus::Unknown,
@@ -626,6 +635,9 @@ fn limit_event(
     }
 }
 
+/// Reads `name_status` or `new_name_status`.
+type NameField = fn(&WhatsAppChannelStatus) -> Option<&String>;
+
 fn name_events(
     known: Option<&WhatsAppChannelStatus>,
     current: &WhatsAppChannelStatus,
@@ -637,11 +649,7 @@ fn name_events(
         .as_deref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    let fields: [(
-        fn(&WhatsAppChannelStatus) -> Option<&String>,
-        String,
-        String,
-    ); 2] = [
+    let fields: [(NameField, String, String); 2] = [
         (
             |s| s.name_status.as_ref(),
             format!("Display name \"{name}\" was approved"),

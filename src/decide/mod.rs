@@ -58,6 +58,9 @@ pub struct SyncFailure {
 }
 
 /// What one sync of an account observed.
+// Built once per sync and passed by reference; boxing the snapshot would only complicate the
+// runtime's code.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum AccountObservation {
     /// Meta was read successfully.
@@ -75,6 +78,7 @@ pub enum AccountObservation {
 }
 
 /// What a channel learns from its account's latest sync (channels never call Graph for reads).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChannelObservation {
     /// Found in the WABA snapshot by E.164 digits.
