@@ -961,3 +961,95 @@ fn needs_sync_agrees_with_the_decision() {
     assert_eq!(at("2026-11-23T10:09:59Z"), Some(Duration::from_secs(1)));
     assert_eq!(at(T1), None);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_level() -> impl Strategy<Value = CanSendMessage> {
+        proptest::sample::select(vec![
+            CanSendMessage::Available,
+            CanSendMessage::Limited,
+            CanSendMessage::Blocked,
+        ])
+    }
+
+    fn any_review() -> impl Strategy<Value = Option<ReviewStatus>> {
+        proptest::option::of(proptest::sample::select(vec![
+            ReviewStatus::Pending,
+            ReviewStatus::Approved,
+            ReviewStatus::Rejected,
+            ReviewStatus::Deferred,
+        ]))
+    }
+
+    fn any_class() -> impl Strategy<Value = FailureClass> {
+        proptest::sample::select(vec![
+            FailureClass::Auth,
+            FailureClass::Throttled,
+            FailureClass::Transient,
+            FailureClass::InvalidRequest,
+            FailureClass::Other,
+        ])
+    }
+
+    prop_compose! {
+        fn any_waba()(levels in (any_level(), any_level(), any_level()), review in any_review()) -> WabaSnapshot {
+            let mut w = with_waba_health(levels.0, levels.1, levels.2);
+            w.account_review_status = review;
+            w
+        }
+    }
+
+    fn any_success() -> impl Strategy<Value = AccountObservation> {
+        any_waba().prop_map(synced)
+    }
+
+    fn any_observation() -> impl Strategy<Value = AccountObservation> {
+        prop_oneof![
+            3 => any_success(),
+            2 => any_class().prop_map(|c| failed(c, "something failed")),
+            1 => Just(AccountObservation::MissingCredentials { message: "Secret messaging/acme-graph-token not found".into() }),
+        ]
+    }
+
+    proptest! {
+        /// A repeated successful sync announces nothing, whatever happened before.
+        #[test]
+        fn a_repeated_sync_is_silent(
+            history in proptest::collection::vec(any_observation(), 0..5),
+            last in any_success(),
+        ) {
+            let mut prev: Option<WhatsAppBusinessAccountStatus> = None;
+            for obs in &history {
+                prev = Some(decide(prev.as_ref(), obs, T0).status);
+            }
+            let first = decide(prev.as_ref(), &last, T1);
+            let again = decide(Some(&first.status), &last, T1);
+            prop_assert_eq!(&again.status, &first.status);
+            prop_assert!(again.events.is_empty(), "{:?}", again.events);
+            prop_assert_eq!(again.status.sync.failed_sync_attempts, 0);
+        }
+
+        /// Failures never erase what was read from Meta.
+        #[test]
+        fn failures_keep_meta_fields(w in any_waba(), class in any_class()) {
+            let ok = decide(None, &synced(w), T0);
+            let d = decide(Some(&ok.status), &failed(class, "boom"), T1);
+            prop_assert_eq!(&d.status.health, &ok.status.health);
+            prop_assert_eq!(&d.status.account_review_status, &ok.status.account_review_status);
+            prop_assert_eq!(&d.status.name, &ok.status.name);
+            prop_assert_eq!(&d.status.sync.last_sync_time, &ok.status.sync.last_sync_time);
+            prop_assert_eq!(cond(&d.status, condition::SYNCED).status.as_str(), "False");
+            prop_assert_eq!(d.call_meta, class != FailureClass::Auth);
+        }
+
+        /// The first sight of an account never announces a recovery.
+        #[test]
+        fn first_sight_only_warns(obs in any_observation()) {
+            let d = decide(None, &obs, T0);
+            prop_assert!(d.events.iter().all(|e| e.type_ == EventType::Warning), "{:?}", d.events);
+        }
+    }
+}

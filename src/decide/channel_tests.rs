@@ -1206,3 +1206,154 @@ fn condition_messages_hold_no_volatile_data() {
         assert_eq!(messages(&a), messages(&b), "{obs:?}");
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_status() -> impl Strategy<Value = Option<NumberStatus>> {
+        use NumberStatus::*;
+        proptest::option::of(proptest::sample::select(vec![
+            Pending,
+            Deleted,
+            Migrated,
+            Banned,
+            Restricted,
+            RateLimited,
+            Flagged,
+            Connected,
+            Disconnected,
+            Unknown,
+            Unverified,
+            Other("PAUSED".into()),
+        ]))
+    }
+
+    fn any_quality() -> impl Strategy<Value = Option<QualityRating>> {
+        use QualityRating::*;
+        proptest::option::of(proptest::sample::select(vec![
+            Green, Yellow, Red, Unknown, Na,
+        ]))
+    }
+
+    fn any_limit() -> impl Strategy<Value = Option<MessagingLimit>> {
+        use MessagingLimit::*;
+        proptest::option::of(proptest::sample::select(vec![
+            Tier(250),
+            Tier(2_000),
+            Tier(10_000),
+            Tier(100_000),
+            Unlimited,
+            Untiered,
+        ]))
+    }
+
+    fn any_name() -> impl Strategy<Value = Option<NameStatus>> {
+        use NameStatus::*;
+        proptest::option::of(proptest::sample::select(vec![
+            Approved,
+            Declined,
+            PendingReview,
+            Expired,
+            AvailableWithoutReview,
+        ]))
+    }
+
+    fn any_level() -> impl Strategy<Value = CanSendMessage> {
+        proptest::sample::select(vec![
+            CanSendMessage::Available,
+            CanSendMessage::Limited,
+            CanSendMessage::Blocked,
+        ])
+    }
+
+    fn any_platform() -> impl Strategy<Value = Option<PlatformType>> {
+        proptest::option::of(proptest::sample::select(vec![
+            PlatformType::CloudApi,
+            PlatformType::OnPremise,
+            PlatformType::NotApplicable,
+        ]))
+    }
+
+    prop_compose! {
+        fn any_number()(
+            status in any_status(),
+            quality in any_quality(),
+            limit in any_limit(),
+            name in any_name(),
+            new_name in any_name(),
+            platform in any_platform(),
+            levels in (any_level(), any_level(), any_level(), any_level()),
+            has_health in any::<bool>(),
+        ) -> PhoneNumber {
+            with(|n| {
+                n.status = status;
+                n.quality_rating = quality;
+                n.whatsapp_business_manager_messaging_limit = limit;
+                n.name_status = name;
+                n.new_name_status = new_name;
+                n.platform_type = platform;
+                n.health_status = has_health.then(|| health(levels.0, levels.1, levels.2, levels.3));
+            })
+        }
+    }
+
+    fn any_observation() -> impl Strategy<Value = ChannelObservation> {
+        prop_oneof![
+            4 => any_number().prop_map(|number| ChannelObservation::Number { number }),
+            1 => Just(ChannelObservation::NotInWaba),
+            1 => Just(ChannelObservation::AccountMissing { name: "acme".into() }),
+            1 => Just(ChannelObservation::AccountNotSynced { reason: "failing".into() }),
+        ]
+    }
+
+    fn any_management() -> impl Strategy<Value = Management> {
+        prop_oneof![Just(Management::Managed), Just(Management::ObserveOnly)]
+    }
+
+    proptest! {
+        /// Deciding again on what was already decided changes nothing and announces nothing,
+        /// whatever came before: the restart guarantee.
+        #[test]
+        fn deciding_twice_is_silent(
+            management in any_management(),
+            history in proptest::collection::vec(any_observation(), 0..4),
+            last in any_observation(),
+        ) {
+            let mut prev: Option<WhatsAppChannelStatus> = None;
+            for obs in &history {
+                prev = Some(decide_as(management, prev.as_ref(), obs, T0).status);
+            }
+            let first = decide_as(management, prev.as_ref(), &last, T1);
+            let again = decide_as(management, Some(&first.status), &last, T1);
+            prop_assert_eq!(&again.status, &first.status);
+            prop_assert!(again.events.is_empty(), "{:?}", again.events);
+            let later = decide_as(management, Some(&first.status), &last, T2);
+            prop_assert!(later.events.is_empty(), "{:?}", later.events);
+            prop_assert_eq!(&later.status.conditions, &first.status.conditions);
+        }
+
+        /// Seeing a number for the first time never announces a recovery or progress.
+        #[test]
+        fn first_sight_only_warns(management in any_management(), obs in any_observation()) {
+            let d = decide_as(management, None, &obs, T0);
+            prop_assert!(d.events.iter().all(|e| e.type_ == EventType::Warning), "{:?}", d.events);
+        }
+
+        /// Ready=True always means CONNECTED and not blocked, and the phase agrees.
+        #[test]
+        fn ready_means_connected_and_not_blocked(n in any_number()) {
+            let d = decide(None, &found(n.clone()), T0);
+            let ready = cond(&d.status, condition::READY).status == "True";
+            let blocked = n.health_status.as_ref().map(|h| &h.can_send_message) == Some(&CanSendMessage::Blocked);
+            prop_assert_eq!(ready, n.status == Some(NumberStatus::Connected) && !blocked);
+            if ready {
+                prop_assert!(matches!(d.status.phase, Phase::Connected | Phase::Degraded), "{:?}", d.status.phase);
+            }
+            if blocked {
+                prop_assert_eq!(d.status.phase, Phase::Blocked);
+            }
+        }
+    }
+}
