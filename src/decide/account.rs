@@ -37,6 +37,15 @@ pub struct AccountDecision {
     pub call_meta: bool,
 }
 
+/// Whether the account is stalled on its credentials (refused or missing). After a restart the
+/// runtime has no remembered Secret version; it may then call Meta once more, which is harmless.
+pub fn credentials_stalled(status: &WhatsAppBusinessAccountStatus) -> bool {
+    matches!(
+        true_reason(&status.conditions, condition::STALLED),
+        Some(cr::CREDENTIALS_INVALID | cr::MISSING_CREDENTIALS)
+    )
+}
+
 /// Decides the account's new status from one sync's observation.
 pub fn decide_account(
     spec: &WhatsAppBusinessAccountSpec,
@@ -163,11 +172,7 @@ impl Draft<'_> {
         );
         self.set_ready_from_meta();
 
-        let prev_stall = previous.and_then(|p| true_reason(&p.conditions, condition::STALLED));
-        if matches!(
-            prev_stall,
-            Some(cr::CREDENTIALS_INVALID | cr::MISSING_CREDENTIALS)
-        ) {
+        if previous.is_some_and(credentials_stalled) {
             self.events.push(EventSpec::normal(
                 reason::CREDENTIALS_RESTORED,
                 format!("Meta accepted the access token again; WABA {id} is syncing"),

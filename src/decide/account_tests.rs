@@ -547,6 +547,32 @@ fn auth_failure_stalls_once_and_keeps_meta_fields() {
 }
 
 #[test]
+fn credentials_stall_is_recognisable_from_status() {
+    let ok = decide(None, &synced(waba()), T0).status;
+    assert!(!credentials_stalled(&ok));
+    let refused = decide(Some(&ok), &failed(FailureClass::Auth, "bad token"), T1).status;
+    assert!(credentials_stalled(&refused));
+    let missing = decide(
+        None,
+        &AccountObservation::MissingCredentials {
+            message: "Secret messaging/acme-graph-token not found".into(),
+        },
+        T0,
+    )
+    .status;
+    assert!(credentials_stalled(&missing));
+    let rejected = decide(
+        Some(&ok),
+        &failed(FailureClass::InvalidRequest, "no such WABA"),
+        T1,
+    )
+    .status;
+    assert!(!credentials_stalled(&rejected));
+    let flaky = decide(Some(&ok), &failed(FailureClass::Transient, "timeout"), T1).status;
+    assert!(!credentials_stalled(&flaky));
+}
+
+#[test]
 fn missing_credentials_stall_without_calling_meta() {
     let obs = AccountObservation::MissingCredentials {
         message: "Secret messaging/acme-graph-token has no key \"token\"".into(),

@@ -12,10 +12,13 @@ use super::conditions::{
 use super::events::{EventSpec, reason};
 use super::health::{self, HealthChange};
 use super::time::format_time;
-use crate::crd::{Management, Phase, WhatsAppChannelSpec, WhatsAppChannelStatus, condition};
+use crate::crd::{
+    Management, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec, WhatsAppChannelStatus,
+    condition, find_condition,
+};
 use crate::graph::model::{
     CanSendMessage, MessagingLimit, NameStatus, NumberStatus, PhoneNumber, PlatformType,
-    QualityRating,
+    QualityRating, WabaSnapshot,
 };
 use crate::phone::E164;
 
@@ -29,6 +32,62 @@ pub struct ChannelDecision {
     pub events: Vec<EventSpec>,
     /// When to reconcile again if nothing else triggers it.
     pub requeue_after: Duration,
+}
+
+/// What the channel can learn from its account, for the runtime that holds the account object
+/// (`None` when it does not exist) and the WABA snapshot of the account's latest successful sync.
+///
+/// `None` means "nothing to decide yet": the account's status says its last sync worked but the
+/// snapshot is not in memory (after an operator restart). Deciding then would flip Synced to
+/// False and back on every restart; the account's next sync brings the snapshot instead.
+pub fn observe_channel(
+    spec: &WhatsAppChannelSpec,
+    account: Option<&WhatsAppBusinessAccount>,
+    snapshot: Option<&WabaSnapshot>,
+) -> Option<ChannelObservation> {
+    let e164 = match E164::parse(&spec.phone_number) {
+        Ok(e164) => e164,
+        Err(err) => {
+            return Some(ChannelObservation::InvalidSpec {
+                message: err.to_string(),
+            });
+        }
+    };
+    let Some(account) = account else {
+        return Some(ChannelObservation::AccountMissing {
+            name: spec.account_ref.name.clone(),
+        });
+    };
+    let conditions = account
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    if let Some(stall) = true_reason(conditions, condition::STALLED) {
+        return Some(ChannelObservation::AccountNotSynced {
+            reason: format!("the account is stalled ({stall}); see its Stalled condition"),
+        });
+    }
+    match find_condition(conditions, condition::SYNCED) {
+        Some(synced) if synced.status == "True" => {
+            let snapshot = snapshot?;
+            Some(match snapshot.number_by_digits(e164.digits()) {
+                Some(number) => ChannelObservation::Number {
+                    number: number.clone(),
+                },
+                None => ChannelObservation::NotInWaba,
+            })
+        }
+        Some(synced) => Some(ChannelObservation::AccountNotSynced {
+            reason: format!(
+                "the account's last sync failed ({}); see its Synced condition",
+                synced.reason
+            ),
+        }),
+        None => Some(ChannelObservation::AccountNotSynced {
+            reason: "the account has not been synced yet".into(),
+        }),
+    }
 }
 
 /// Decides the channel's new status from what the account's latest sync says about the number.

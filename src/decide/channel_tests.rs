@@ -1207,6 +1207,81 @@ fn condition_messages_hold_no_volatile_data() {
     }
 }
 
+#[test]
+fn observations_from_the_account() {
+    use crate::crd::{WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus};
+    use crate::decide::{AccountObservation, FailureClass, SyncFailure, decide_account};
+
+    let account_with = |status: Option<WhatsAppBusinessAccountStatus>| {
+        let mut a = WhatsAppBusinessAccount::new("acme", account_spec());
+        a.status = status;
+        a
+    };
+    let account_after = |obs: &AccountObservation| {
+        account_with(Some(
+            decide_account(&account_spec(), Some(1), None, obs, None, ts(T0)).status,
+        ))
+    };
+    let healthy = account_after(&AccountObservation::Synced {
+        waba: waba(),
+        webhook_subscribed: None,
+        token_expires_at: None,
+    });
+    let failing = account_after(&AccountObservation::Failed(SyncFailure {
+        class: FailureClass::Transient,
+        message: "timeout".into(),
+        retry_after: None,
+    }));
+    let refused = account_after(&AccountObservation::Failed(SyncFailure {
+        class: FailureClass::Auth,
+        message: "bad token".into(),
+        retry_after: None,
+    }));
+    let spec = channel_spec(Management::Managed);
+    let mut other_number = waba();
+    other_number.phone_numbers[0].display_phone_number = Some("+1 631-555-5555".into());
+
+    assert_eq!(
+        observe_channel(&spec, Some(&healthy), Some(&waba())),
+        Some(found(number()))
+    );
+    assert_eq!(
+        observe_channel(&spec, Some(&healthy), Some(&other_number)),
+        Some(ChannelObservation::NotInWaba)
+    );
+    assert_eq!(observe_channel(&spec, Some(&healthy), None), None);
+    assert_eq!(
+        observe_channel(&spec, None, Some(&waba())),
+        Some(ChannelObservation::AccountMissing {
+            name: "acme".into()
+        })
+    );
+    assert_eq!(
+        observe_channel(&spec, Some(&failing), Some(&waba())),
+        Some(ChannelObservation::AccountNotSynced {
+            reason: "the account's last sync failed (SyncFailed); see its Synced condition".into()
+        })
+    );
+    assert_eq!(
+        observe_channel(&spec, Some(&refused), Some(&waba())),
+        Some(ChannelObservation::AccountNotSynced {
+            reason: "the account is stalled (CredentialsInvalid); see its Stalled condition".into()
+        })
+    );
+    assert_eq!(
+        observe_channel(&spec, Some(&account_with(None)), None),
+        Some(ChannelObservation::AccountNotSynced {
+            reason: "the account has not been synced yet".into()
+        })
+    );
+    let mut bad = spec.clone();
+    bad.phone_number = "+1 555".into();
+    assert!(matches!(
+        observe_channel(&bad, Some(&healthy), Some(&waba())),
+        Some(ChannelObservation::InvalidSpec { .. })
+    ));
+}
+
 mod properties {
     use proptest::prelude::*;
 

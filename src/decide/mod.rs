@@ -21,9 +21,11 @@ use std::time::Duration;
 
 use crate::graph::model::{PhoneNumber, WabaSnapshot};
 
-pub use account::{AccountDecision, CREDENTIALS_WARNING_WINDOW, decide_account};
+pub use account::{
+    AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,
+};
 pub use backoff::{Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, needs_sync};
-pub use channel::{ChannelDecision, decide_channel};
+pub use channel::{ChannelDecision, decide_channel, observe_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{
     DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
