@@ -1,6 +1,7 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
 
 pub mod crd;
+pub mod decide;
 pub mod graph;
 pub mod http;
 pub mod metrics;

@@ -1,0 +1,132 @@
+//! Kubernetes Events the controllers publish, and the catalogue of their reasons.
+
+pub use kube::runtime::events::EventType;
+
+/// Kubernetes rejects event notes over 1 kB.
+const MAX_NOTE_BYTES: usize = 1024;
+
+/// One event to publish on the object being reconciled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSpec {
+    pub type_: EventType,
+    /// CamelCase, from [`reason`].
+    pub reason: &'static str,
+    /// A human sentence; never a secret, at most 1 kB.
+    pub note: String,
+}
+
+impl EventSpec {
+    pub(crate) fn warning(reason: &'static str, note: impl Into<String>) -> Self {
+        Self {
+            type_: EventType::Warning,
+            reason,
+            note: truncate_note(note.into()),
+        }
+    }
+
+    pub(crate) fn normal(reason: &'static str, note: impl Into<String>) -> Self {
+        Self {
+            type_: EventType::Normal,
+            reason,
+            note: truncate_note(note.into()),
+        }
+    }
+}
+
+fn truncate_note(mut note: String) -> String {
+    if note.len() > MAX_NOTE_BYTES {
+        const ELLIPSIS: &str = "...";
+        let mut end = MAX_NOTE_BYTES - ELLIPSIS.len();
+        while !note.is_char_boundary(end) {
+            end -= 1;
+        }
+        note.truncate(end);
+        note.push_str(ELLIPSIS);
+    }
+    note
+}
+
+/// Event reasons. Warnings need attention; Normal events report progress and recoveries.
+pub mod reason {
+    // Channel: operating status.
+    /// Warning: Meta set the number's status to FLAGGED.
+    pub const NUMBER_FLAGGED: &str = "NumberFlagged";
+    /// Normal: the number left FLAGGED.
+    pub const NUMBER_UNFLAGGED: &str = "NumberUnflagged";
+    /// Warning: status RESTRICTED.
+    pub const NUMBER_RESTRICTED: &str = "NumberRestricted";
+    /// Warning: status BANNED.
+    pub const NUMBER_BANNED: &str = "NumberBanned";
+    /// Warning: status DISCONNECTED.
+    pub const NUMBER_DISCONNECTED: &str = "NumberDisconnected";
+    /// Warning: status DELETED.
+    pub const NUMBER_DELETED: &str = "NumberDeleted";
+    /// Normal: CONNECTED again after RESTRICTED, BANNED, RATE_LIMITED or another non-flag problem.
+    pub const NUMBER_RECOVERED: &str = "NumberRecovered";
+    /// Warning: a number seen in the WABA before is no longer there.
+    pub const NUMBER_NOT_FOUND: &str = "NumberNotFound";
+    /// Normal: the number became CONNECTED on the Cloud API.
+    pub const REGISTERED: &str = "Registered";
+
+    // Channel: quality, limits, names, health.
+    pub const QUALITY_DEGRADED: &str = "QualityDegraded";
+    pub const QUALITY_RECOVERED: &str = "QualityRecovered";
+    pub const MESSAGING_LIMIT_INCREASED: &str = "MessagingLimitIncreased";
+    pub const MESSAGING_LIMIT_DECREASED: &str = "MessagingLimitDecreased";
+    pub const NAME_APPROVED: &str = "NameApproved";
+    pub const NAME_REJECTED: &str = "NameRejected";
+    pub const MESSAGING_BLOCKED: &str = "MessagingBlocked";
+    pub const MESSAGING_LIMITED: &str = "MessagingLimited";
+    pub const MESSAGING_AVAILABLE: &str = "MessagingAvailable";
+
+    // Channel: the operator cannot make progress.
+    /// Warning: an ObserveOnly number is not in the WABA.
+    pub const NUMBER_NOT_IN_WABA: &str = "NumberNotInWaba";
+    /// Warning: spec.accountRef names no WhatsAppBusinessAccount.
+    pub const ACCOUNT_NOT_FOUND: &str = "AccountNotFound";
+    /// Warning: the spec cannot be acted on.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+
+    // Account: health entities.
+    pub const WABA_BLOCKED: &str = "WabaBlocked";
+    pub const WABA_LIMITED: &str = "WabaLimited";
+    pub const WABA_AVAILABLE: &str = "WabaAvailable";
+    pub const BUSINESS_BLOCKED: &str = "BusinessBlocked";
+    pub const BUSINESS_LIMITED: &str = "BusinessLimited";
+    pub const BUSINESS_AVAILABLE: &str = "BusinessAvailable";
+    pub const APP_BLOCKED: &str = "AppBlocked";
+    pub const APP_LIMITED: &str = "AppLimited";
+    pub const APP_AVAILABLE: &str = "AppAvailable";
+
+    // Account: review and credentials.
+    pub const ACCOUNT_REVIEW_REJECTED: &str = "AccountReviewRejected";
+    pub const ACCOUNT_REVIEW_APPROVED: &str = "AccountReviewApproved";
+    /// Warning: Meta refused the token; syncing stops until the Secret changes.
+    pub const CREDENTIALS_INVALID: &str = "CredentialsInvalid";
+    /// Warning: the credentials Secret or key is missing.
+    pub const CREDENTIALS_MISSING: &str = "CredentialsMissing";
+    /// Normal: the first successful sync after a credentials problem.
+    pub const CREDENTIALS_RESTORED: &str = "CredentialsRestored";
+    /// Warning: the token expires within a week.
+    pub const CREDENTIALS_EXPIRING_SOON: &str = "CredentialsExpiringSoon";
+    /// Warning: Meta rejected the read itself (e.g. unknown WABA ID, no access to it).
+    pub const REQUEST_REJECTED: &str = "RequestRejected";
+    /// Warning: several consecutive syncs failed.
+    pub const SYNC_FAILING: &str = "SyncFailing";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_notes_are_cut_at_a_char_boundary() {
+        let note = "é".repeat(600);
+        let event = EventSpec::warning(reason::WABA_BLOCKED, note);
+        assert!(event.note.len() <= MAX_NOTE_BYTES);
+        assert!(event.note.ends_with("..."));
+        let short = EventSpec::normal(reason::WABA_AVAILABLE, "fine");
+        assert_eq!(short.note, "fine");
+        assert_eq!(short.type_, EventType::Normal);
+    }
+}

@@ -1,0 +1,96 @@
+//! The pure "decide" step of the sync controllers: observe -> **decide** -> apply.
+//!
+//! Every function here maps (spec, previous status, observation, now) to (new status, events,
+//! requeue) without any I/O, so each rule of the product brief is proven by unit tests. Events
+//! are derived from the previous status versus the new one: a restart that decides again on the
+//! same observation produces the same status and no events, and a missed poll never loses one.
+
+mod account;
+mod backoff;
+mod channel;
+mod conditions;
+mod duration;
+mod events;
+mod health;
+mod time;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::time::Duration;
+
+use crate::graph::model::{PhoneNumber, WabaSnapshot};
+
+pub use account::{
+    AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,
+};
+pub use backoff::{Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, needs_sync};
+pub use channel::{ChannelDecision, decide_channel, observe_channel};
+pub use conditions::{ConditionStatus, condition_reason, set_condition};
+pub use duration::{
+    DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
+};
+pub use events::{EventSpec, EventType, reason};
+pub use time::{format_time, parse_time};
+
+/// How a failed Meta call is handled; the Graph client classifies errors into these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureClass {
+    /// Token expired, revoked or lacking permission: stop and ask a human.
+    Auth,
+    /// Meta's rate limits: wait as long as Meta says.
+    Throttled,
+    /// Meta or the network hiccuped: retry with exponential backoff.
+    Transient,
+    /// Meta refused the request as such (e.g. unknown WABA ID): retry slowly, ask a human.
+    InvalidRequest,
+    /// Anything else: retry with exponential backoff.
+    Other,
+}
+
+/// A failed sync, as the observe step reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncFailure {
+    pub class: FailureClass,
+    /// Human-readable cause, already free of volatile data (trace ids, timestamps, counters),
+    /// because it lands in a condition message.
+    pub message: String,
+    /// How long Meta asked to wait (rate-limit headers), for throttling.
+    pub retry_after: Option<Duration>,
+}
+
+/// What one sync of an account observed.
+// Built once per sync and passed by reference; boxing the snapshot would only complicate the
+// runtime's code.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccountObservation {
+    /// Meta was read successfully.
+    Synced {
+        waba: WabaSnapshot,
+        /// Whether the app is subscribed to the WABA's webhooks, when that was checked.
+        webhook_subscribed: Option<bool>,
+        /// Expiry of the access token from `debug_token`; `None` for tokens that never expire.
+        token_expires_at: Option<jiff::Timestamp>,
+    },
+    /// The credentials Secret or its key is missing; Meta was not called.
+    MissingCredentials { message: String },
+    /// Meta was called and the call failed.
+    Failed(SyncFailure),
+}
+
+/// What a channel learns from its account's latest sync (channels never call Graph for reads).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChannelObservation {
+    /// Found in the WABA snapshot by E.164 digits.
+    Number { number: PhoneNumber },
+    /// The WABA was read and does not contain the number.
+    NotInWaba,
+    /// The referenced WhatsAppBusinessAccount does not exist.
+    AccountMissing { name: String },
+    /// The account exists but has no good snapshot (stalled, failing, not yet synced).
+    AccountNotSynced { reason: String },
+    /// The spec cannot be acted on, e.g. the phone number does not parse.
+    InvalidSpec { message: String },
+}
