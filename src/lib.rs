@@ -1,10 +1,12 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
 
+pub mod controller;
 pub mod crd;
 pub mod decide;
 pub mod graph;
 pub mod http;
 pub mod metrics;
 pub mod phone;
+pub mod run;
 pub mod sim;
 pub mod webhook;

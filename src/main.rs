@@ -1,4 +1,7 @@
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use whatsapp_operator::run::{self, RunArgs};
 
 /// Kubernetes operator for WhatsApp Business phone numbers on Meta's Cloud API.
 #[derive(Parser)]
@@ -12,20 +15,42 @@ struct Cli {
 enum Command {
     /// Print both CustomResourceDefinitions as YAML (what crds/ holds).
     Crd,
+    /// Run the controllers, /metrics, /healthz and /readyz.
+    Run(RunArgs),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Crd => match whatsapp_operator::crd::crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
-                std::process::ExitCode::SUCCESS
+                ExitCode::SUCCESS
             }
             Err(err) => {
                 eprintln!("error: cannot render CRDs: {err}");
-                std::process::ExitCode::FAILURE
+                ExitCode::FAILURE
             }
         },
+        Command::Run(args) => {
+            run::init_tracing(args.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "operator failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

@@ -148,6 +148,8 @@ pub struct Metrics {
     accounts: StateFamilies,
     /// Last exported Meta status label per resource, so a change removes the old series.
     last_state: Mutex<HashMap<(&'static str, ResourceLabels), String>>,
+    /// Resources that have series, per kind.
+    known: Mutex<std::collections::HashSet<(&'static str, ResourceLabels)>>,
     reconciles: Family<ReconcileLabels, Counter>,
     reconcile_duration: Family<ControllerLabels, Histogram>,
     graph_requests: Family<GraphLabels, Counter>,
@@ -228,6 +230,7 @@ impl Metrics {
             channels,
             accounts,
             last_state: Mutex::default(),
+            known: Mutex::default(),
             reconciles,
             reconcile_duration,
             graph_requests,
@@ -346,6 +349,22 @@ impl Metrics {
         self.remove_state("account", &self.accounts, namespace, name);
     }
 
+    /// Removes the series of accounts for which `exists` is false (deleted while no reconcile
+    /// saw them go: accounts carry no finalizer).
+    pub fn prune_accounts(&self, exists: impl Fn(&str, &str) -> bool) {
+        let gone: Vec<ResourceLabels> = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(kind, l)| *kind == "account" && !exists(&l.namespace, &l.name))
+            .map(|(_, l)| l.clone())
+            .collect();
+        for l in gone {
+            self.remove_account(&l.namespace, &l.name);
+        }
+    }
+
     fn set_state(
         &self,
         kind: &'static str,
@@ -358,6 +377,10 @@ impl Metrics {
             namespace: namespace.into(),
             name: name.into(),
         };
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((kind, labels.clone()));
         if let Some(q) = values.quality {
             let rank = QualityRating::parse(q).rank().unwrap_or(0);
             families.quality.get_or_create(&labels).set(f64::from(rank));
@@ -431,12 +454,37 @@ impl Metrics {
             namespace: namespace.into(),
             name: name.into(),
         };
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(kind, labels.clone()));
         let state = self
             .last_state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&(kind, labels.clone()));
         families.remove(&labels, state);
+    }
+}
+
+impl crate::graph::GraphObserver for Metrics {
+    fn request_finished(&self, endpoint: &'static str, outcome: &str) {
+        self.graph_request(endpoint, outcome);
+    }
+
+    fn usage_updated(&self, waba_id: &str, usage: &crate::graph::Usage) {
+        if let Some(buc) = &usage.business_use_case {
+            self.graph_usage(waba_id, "call_count", f64::from(buc.call_count) / 100.0);
+            self.graph_usage(
+                waba_id,
+                "total_cputime",
+                f64::from(buc.total_cputime) / 100.0,
+            );
+            self.graph_usage(waba_id, "total_time", f64::from(buc.total_time) / 100.0);
+        }
+        if let Some(app) = &usage.app {
+            self.graph_usage(waba_id, "app_call_count", f64::from(app.call_count) / 100.0);
+        }
     }
 }
 
@@ -491,6 +539,21 @@ mod tests {
         m.remove_channel("ns", "sales");
         let text = m.encode().unwrap();
         assert!(!text.contains(r#"name="sales""#), "{text}");
+    }
+
+    #[test]
+    fn accounts_that_no_longer_exist_are_pruned() {
+        let m = Metrics::new();
+        let status = WhatsAppBusinessAccountStatus {
+            account_review_status: Some("APPROVED".into()),
+            ..Default::default()
+        };
+        m.set_account("ns", "kept", &status);
+        m.set_account("ns", "gone", &status);
+        m.prune_accounts(|_, name| name == "kept");
+        let text = m.encode().unwrap();
+        assert!(text.contains(r#"name="kept""#));
+        assert!(!text.contains(r#"name="gone""#), "{text}");
     }
 
     #[test]

@@ -33,7 +33,11 @@ async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
         .send()
         .await
         .expect("admin request");
-    assert!(resp.status().is_success(), "{path}: {}", resp.text().await.unwrap_or_default());
+    assert!(
+        resp.status().is_success(),
+        "{path}: {}",
+        resp.text().await.unwrap_or_default()
+    );
 }
 
 async fn sim_get(sim: &SimHandle, path: &str) -> Value {
@@ -52,14 +56,21 @@ async fn waba_reads(sim: &SimHandle) -> u64 {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|r| r["method"] == "GET" && r["path"].as_str().is_some_and(|p| p.ends_with(&format!("/{WABA}"))))
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(&format!("/{WABA}")))
+        })
         .map(|r| r["count"].as_u64().unwrap_or(0))
         .sum()
 }
 
 /// Graph requests of any kind so far.
 async fn graph_requests(sim: &SimHandle) -> u64 {
-    sim_get(sim, "/_sim/requests").await["total"].as_u64().unwrap_or(0)
+    sim_get(sim, "/_sim/requests").await["total"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn setup(client: &Client, prefix: &str, sync_interval: &str) -> String {
@@ -68,12 +79,21 @@ async fn setup(client: &Client, prefix: &str, sync_interval: &str) -> String {
     let root = support::repo_root();
     let account = std::fs::read_to_string(root.join("examples/account.yaml"))
         .unwrap()
-        .replace("syncInterval: 10m", &format!("syncInterval: {sync_interval}"));
-    support::apply_yaml(client, &ns, &account).await;
+        .replace(
+            "syncInterval: 10m",
+            &format!("syncInterval: {sync_interval}"),
+        );
+    support::apply_yaml(client, &ns, &account)
+        .await
+        .expect("apply YAML");
     let adopt = std::fs::read_to_string(root.join("examples/channel-adopt.yaml")).unwrap();
-    support::apply_yaml(client, &ns, &adopt).await;
+    support::apply_yaml(client, &ns, &adopt)
+        .await
+        .expect("apply YAML");
     let observe = std::fs::read_to_string(root.join("examples/channel-observe-only.yaml")).unwrap();
-    support::apply_yaml(client, &ns, &observe).await;
+    support::apply_yaml(client, &ns, &observe)
+        .await
+        .expect("apply YAML");
     ns
 }
 
@@ -100,13 +120,23 @@ async fn force_sync(client: &Client, ns: &str, token: &str) {
         .expect("annotate account");
     eventually("the forced sync to be handled", WAIT, || async {
         let a = account(client, ns).await;
-        (a.status.and_then(|s| s.sync.last_handled_reconcile_at).as_deref() == Some(token)).then_some(())
+        (a.status
+            .and_then(|s| s.sync.last_handled_reconcile_at)
+            .as_deref()
+            == Some(token))
+        .then_some(())
     })
     .await;
 }
 
 /// Waits until `check` holds for the channel's status.
-async fn wait_channel<F>(client: &Client, ns: &str, name: &str, what: &str, check: F) -> WhatsAppChannel
+async fn wait_channel<F>(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    check: F,
+) -> WhatsAppChannel
 where
     F: Fn(&WhatsAppChannel) -> bool,
 {
@@ -117,14 +147,19 @@ where
     .await
 }
 
-fn status_field(ch: &WhatsAppChannel, f: impl Fn(&whatsapp_operator::crd::WhatsAppChannelStatus) -> Option<String>) -> Option<String> {
+fn status_field(
+    ch: &WhatsAppChannel,
+    f: impl Fn(&whatsapp_operator::crd::WhatsAppChannelStatus) -> Option<String>,
+) -> Option<String> {
     ch.status.as_ref().and_then(f)
 }
 
 async fn all_ready(client: &Client, ns: &str) {
     for name in CHANNELS {
         wait_channel(client, ns, name, &format!("{name} Ready"), |ch| {
-            ch.status.as_ref().is_some_and(|s| condition_is_true(&s.conditions, "Ready"))
+            ch.status
+                .as_ref()
+                .is_some_and(|s| condition_is_true(&s.conditions, "Ready"))
         })
         .await;
     }
@@ -146,8 +181,17 @@ async fn meta_changes_reach_status_conditions_and_events() {
     assert_eq!(s.quality_rating.as_deref(), Some("GREEN"));
     assert_eq!(s.status.as_deref(), Some("CONNECTED"));
     assert_eq!(s.messaging_limit.as_deref(), Some("TIER_2K"));
-    assert_eq!(s.health.as_ref().and_then(|h| h.can_send_message.as_deref()), Some("AVAILABLE"));
-    assert!(condition_is_true(&s.conditions, "Registered"), "{:?}", s.conditions);
+    assert_eq!(
+        s.health
+            .as_ref()
+            .and_then(|h| h.can_send_message.as_deref()),
+        Some("AVAILABLE")
+    );
+    assert!(
+        condition_is_true(&s.conditions, "Registered"),
+        "{:?}",
+        s.conditions
+    );
     assert!(condition_is_true(&s.conditions, "Synced"));
     assert!(!condition_is_true(&s.conditions, "Stalled"));
     let acc = account(&client, &ns).await.status.unwrap();
@@ -155,7 +199,12 @@ async fn meta_changes_reach_status_conditions_and_events() {
     assert_eq!(acc.phone_number_count, Some(4));
     assert!(condition_is_true(&acc.conditions, "Ready"));
     // A healthy start publishes no warnings.
-    assert_eq!(total_events(&client, &ns).await, 0, "{:?}", events(&client, &ns).await);
+    assert_eq!(
+        total_events(&client, &ns).await,
+        0,
+        "{:?}",
+        events(&client, &ns).await
+    );
 
     let mut step = 0;
     let mut next = || {
@@ -165,24 +214,57 @@ async fn meta_changes_reach_status_conditions_and_events() {
     let number = |id: &str| format!("/_sim/numbers/{id}");
 
     // Quality GREEN -> YELLOW -> RED -> GREEN.
-    sim_post(&sim, &number(SUPPORT_ID), json!({"quality_rating": "YELLOW"})).await;
+    sim_post(
+        &sim,
+        &number(SUPPORT_ID),
+        json!({"quality_rating": "YELLOW"}),
+    )
+    .await;
     force_sync(&client, &ns, &next()).await;
-    wait_channel(&client, &ns, "acme-support", "YELLOW", |c| status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("YELLOW")).await;
-    assert_eq!(event_count(&client, &ns, "acme-support", "QualityDegraded").await, 1);
+    wait_channel(&client, &ns, "acme-support", "YELLOW", |c| {
+        status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("YELLOW")
+    })
+    .await;
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
+        1
+    );
 
     sim_post(&sim, &number(SUPPORT_ID), json!({"quality_rating": "RED"})).await;
     force_sync(&client, &ns, &next()).await;
-    wait_channel(&client, &ns, "acme-support", "RED", |c| status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("RED")).await;
-    assert_eq!(event_count(&client, &ns, "acme-support", "QualityDegraded").await, 2);
+    wait_channel(&client, &ns, "acme-support", "RED", |c| {
+        status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("RED")
+    })
+    .await;
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
+        2
+    );
 
     // Restart in the middle: a crash, then a new process with an empty memory.
     op.kill();
-    sim_post(&sim, &number(SUPPORT_ID), json!({"quality_rating": "GREEN"})).await;
+    sim_post(
+        &sim,
+        &number(SUPPORT_ID),
+        json!({"quality_rating": "GREEN"}),
+    )
+    .await;
     op.restart();
     force_sync(&client, &ns, &next()).await;
-    wait_channel(&client, &ns, "acme-support", "GREEN", |c| status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("GREEN")).await;
-    assert_eq!(event_count(&client, &ns, "acme-support", "QualityRecovered").await, 1, "missed after restart");
-    assert_eq!(event_count(&client, &ns, "acme-support", "QualityDegraded").await, 2, "repeated after restart");
+    wait_channel(&client, &ns, "acme-support", "GREEN", |c| {
+        status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("GREEN")
+    })
+    .await;
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "QualityRecovered").await,
+        1,
+        "missed after restart"
+    );
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
+        2,
+        "repeated after restart"
+    );
 
     // Status CONNECTED -> FLAGGED -> CONNECTED -> RESTRICTED -> BANNED.
     for (meta_status, reason) in [
@@ -193,22 +275,53 @@ async fn meta_changes_reach_status_conditions_and_events() {
     ] {
         sim_post(&sim, &number(BRASIL_ID), json!({"status": meta_status})).await;
         force_sync(&client, &ns, &next()).await;
-        wait_channel(&client, &ns, "acme-brasil", meta_status, |c| status_field(c, |s| s.status.clone()).as_deref() == Some(meta_status)).await;
-        assert_eq!(event_count(&client, &ns, "acme-brasil", reason).await, 1, "{reason}: {:?}", events(&client, &ns).await);
+        wait_channel(&client, &ns, "acme-brasil", meta_status, |c| {
+            status_field(c, |s| s.status.clone()).as_deref() == Some(meta_status)
+        })
+        .await;
+        assert_eq!(
+            event_count(&client, &ns, "acme-brasil", reason).await,
+            1,
+            "{reason}: {:?}",
+            events(&client, &ns).await
+        );
     }
     let brasil = channel(&client, &ns, "acme-brasil").await.status.unwrap();
-    assert!(!condition_is_true(&brasil.conditions, "Ready"), "a banned number is not Ready");
+    assert!(
+        !condition_is_true(&brasil.conditions, "Ready"),
+        "a banned number is not Ready"
+    );
 
     // Portfolio limit up and down, seen by every number.
-    for (limit, reason) in [("TIER_10K", "MessagingLimitIncreased"), ("TIER_250", "MessagingLimitDecreased")] {
+    for (limit, reason) in [
+        ("TIER_10K", "MessagingLimitIncreased"),
+        ("TIER_250", "MessagingLimitDecreased"),
+    ] {
         for id in [SUPPORT_ID, BRASIL_ID, SHOP_ID] {
-            sim_post(&sim, &number(id), json!({"whatsapp_business_manager_messaging_limit": limit})).await;
+            sim_post(
+                &sim,
+                &number(id),
+                json!({"whatsapp_business_manager_messaging_limit": limit}),
+            )
+            .await;
         }
-        sim_post(&sim, &format!("/_sim/wabas/{WABA}"), json!({"whatsapp_business_manager_messaging_limit": limit})).await;
+        sim_post(
+            &sim,
+            &format!("/_sim/wabas/{WABA}"),
+            json!({"whatsapp_business_manager_messaging_limit": limit}),
+        )
+        .await;
         force_sync(&client, &ns, &next()).await;
         for name in CHANNELS {
-            wait_channel(&client, &ns, name, limit, |c| status_field(c, |s| s.messaging_limit.clone()).as_deref() == Some(limit)).await;
-            assert_eq!(event_count(&client, &ns, name, reason).await, 1, "{name} {reason}");
+            wait_channel(&client, &ns, name, limit, |c| {
+                status_field(c, |s| s.messaging_limit.clone()).as_deref() == Some(limit)
+            })
+            .await;
+            assert_eq!(
+                event_count(&client, &ns, name, reason).await,
+                1,
+                "{name} {reason}"
+            );
         }
     }
 
@@ -221,59 +334,125 @@ async fn meta_changes_reach_status_conditions_and_events() {
     .await;
     force_sync(&client, &ns, &next()).await;
     wait_channel(&client, &ns, "acme-support", "BLOCKED", |c| {
-        c.status.as_ref().and_then(|s| s.health.as_ref()).and_then(|h| h.can_send_message.as_deref()) == Some("BLOCKED")
+        c.status
+            .as_ref()
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.can_send_message.as_deref())
+            == Some("BLOCKED")
     })
     .await;
     assert_eq!(event_count(&client, &ns, "acme", "WabaBlocked").await, 1);
     for name in ["acme-support", "acme-shop-app"] {
-        assert_eq!(event_count(&client, &ns, name, "MessagingBlocked").await, 1, "{name}");
+        assert_eq!(
+            event_count(&client, &ns, name, "MessagingBlocked").await,
+            1,
+            "{name}"
+        );
         let ch = channel(&client, &ns, name).await.status.unwrap();
-        assert!(!condition_is_true(&ch.conditions, "Ready"), "{name} must not be Ready while its WABA is blocked");
+        assert!(
+            !condition_is_true(&ch.conditions, "Ready"),
+            "{name} must not be Ready while its WABA is blocked"
+        );
     }
     let acc = account(&client, &ns).await.status.unwrap();
     assert!(!condition_is_true(&acc.conditions, "Ready"));
-    let waba_entity = acc.health.unwrap().entities.into_iter().find(|e| e.entity_type == "WABA").unwrap();
+    let waba_entity = acc
+        .health
+        .unwrap()
+        .entities
+        .into_iter()
+        .find(|e| e.entity_type == "WABA")
+        .unwrap();
     assert_eq!(waba_entity.errors[0].code, Some(141006));
-    let note = events(&client, &ns).await.into_iter().find(|e| e.name == "acme-support" && e.reason == "MessagingBlocked").unwrap().note;
+    let note = events(&client, &ns)
+        .await
+        .into_iter()
+        .find(|e| e.name == "acme-support" && e.reason == "MessagingBlocked")
+        .unwrap()
+        .note;
     assert!(note.contains("141006"), "the note names the cause: {note}");
 
-    sim_post(&sim, &format!("/_sim/wabas/{WABA}"), json!({"can_send_message": "AVAILABLE", "errors": []})).await;
+    sim_post(
+        &sim,
+        &format!("/_sim/wabas/{WABA}"),
+        json!({"can_send_message": "AVAILABLE", "errors": []}),
+    )
+    .await;
     force_sync(&client, &ns, &next()).await;
     wait_channel(&client, &ns, "acme-support", "AVAILABLE", |c| {
-        c.status.as_ref().and_then(|s| s.health.as_ref()).and_then(|h| h.can_send_message.as_deref()) == Some("AVAILABLE")
+        c.status
+            .as_ref()
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.can_send_message.as_deref())
+            == Some("AVAILABLE")
     })
     .await;
     assert_eq!(event_count(&client, &ns, "acme", "WabaAvailable").await, 1);
-    assert_eq!(event_count(&client, &ns, "acme-support", "MessagingAvailable").await, 1);
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "MessagingAvailable").await,
+        1
+    );
 
     // Business portfolio limited.
     sim_post(&sim, "/_sim/businesses/506914307656634", json!({"can_send_message": "LIMITED", "additional_info": ["Business verification required"]})).await;
     force_sync(&client, &ns, &next()).await;
     wait_channel(&client, &ns, "acme-support", "LIMITED", |c| {
-        c.status.as_ref().and_then(|s| s.health.as_ref()).and_then(|h| h.can_send_message.as_deref()) == Some("LIMITED")
+        c.status
+            .as_ref()
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.can_send_message.as_deref())
+            == Some("LIMITED")
     })
     .await;
-    assert_eq!(event_count(&client, &ns, "acme", "BusinessLimited").await, 1);
-    assert_eq!(event_count(&client, &ns, "acme-support", "MessagingLimited").await, 1);
+    assert_eq!(
+        event_count(&client, &ns, "acme", "BusinessLimited").await,
+        1
+    );
+    assert_eq!(
+        event_count(&client, &ns, "acme-support", "MessagingLimited").await,
+        1
+    );
 
     // Account review rejected.
-    sim_post(&sim, &format!("/_sim/wabas/{WABA}"), json!({"account_review_status": "REJECTED"})).await;
+    sim_post(
+        &sim,
+        &format!("/_sim/wabas/{WABA}"),
+        json!({"account_review_status": "REJECTED"}),
+    )
+    .await;
     force_sync(&client, &ns, &next()).await;
     eventually("review REJECTED in status", WAIT, || async {
         let a = account(&client, &ns).await;
-        (a.status.and_then(|s| s.account_review_status).as_deref() == Some("REJECTED")).then_some(())
+        (a.status.and_then(|s| s.account_review_status).as_deref() == Some("REJECTED"))
+            .then_some(())
     })
     .await;
-    assert_eq!(event_count(&client, &ns, "acme", "AccountReviewRejected").await, 1);
+    assert_eq!(
+        event_count(&client, &ns, "acme", "AccountReviewRejected").await,
+        1
+    );
 
     // Metrics carry the latest values; deleting a channel removes its series.
     let text = op.metrics().await;
-    assert!(text.contains(r#"whatsapp_operator_channel_quality_rating{namespace=""#), "{text}");
+    assert!(
+        text.contains(r#"whatsapp_operator_channel_quality_rating{namespace=""#),
+        "{text}"
+    );
     assert!(text.contains(&format!(r#"whatsapp_operator_channel_meta_status{{namespace="{ns}",name="acme-brasil",state="BANNED"}} 1"#)), "{text}");
     assert!(text.contains(&format!(r#"whatsapp_operator_channel_messaging_limit{{namespace="{ns}",name="acme-support"}} 250"#)), "{text}");
     assert!(text.contains(&format!(r#"whatsapp_operator_channel_can_send_message{{namespace="{ns}",name="acme-support"}} 1"#)), "{text}");
-    assert!(text.contains(r#"whatsapp_operator_graph_requests_total{endpoint="read_waba",outcome="ok"}"#), "{text}");
-    assert!(text.contains(r#"whatsapp_operator_events_published_total{reason="QualityRecovered",type="Normal"}"#), "{text}");
+    assert!(
+        text.contains(
+            r#"whatsapp_operator_graph_requests_total{endpoint="read_waba",outcome="ok"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"whatsapp_operator_events_published_total{reason="QualityRecovered",type="Normal"}"#
+        ),
+        "{text}"
+    );
     Api::<WhatsAppChannel>::namespaced(client.clone(), &ns)
         .delete("acme-shop-app", &Default::default())
         .await
@@ -283,7 +462,11 @@ async fn meta_changes_reach_status_conditions_and_events() {
         (!text.contains("name=\"acme-shop-app\"")).then_some(())
     })
     .await;
-    assert!(op.terminate(), "SIGTERM ends the operator cleanly:\n{}", op.log_text());
+    assert!(
+        op.terminate(),
+        "SIGTERM ends the operator cleanly:\n{}",
+        op.log_text()
+    );
 }
 
 /// After convergence nothing is written and Meta is read once per account per interval.
@@ -312,11 +495,23 @@ async fn steady_state_costs_one_read_per_interval_and_no_writes() {
     // Two and a half intervals: two syncs.
     tokio::time::sleep(Duration::from_secs(150)).await;
 
-    assert_eq!(versions(client.clone(), ns.clone()).await, before, "no status writes at steady state");
-    assert_eq!(total_events(&client, &ns).await, events_before, "no events at steady state");
+    assert_eq!(
+        versions(client.clone(), ns.clone()).await,
+        before,
+        "no status writes at steady state"
+    );
+    assert_eq!(
+        total_events(&client, &ns).await,
+        events_before,
+        "no events at steady state"
+    );
     let reads = waba_reads(&sim).await - reads_before;
     assert_eq!(reads, 2, "one Graph read per account per interval");
-    assert_eq!(graph_requests(&sim).await - requests_before, 2, "no other Graph request");
+    assert_eq!(
+        graph_requests(&sim).await - requests_before,
+        2,
+        "no other Graph request"
+    );
 }
 
 /// Credentials: an expired token stalls the account without further calls until its Secret
@@ -327,10 +522,13 @@ async fn credential_problems_stall_and_recover() {
     let sim = start_sim();
     support::install_crds(&client).await;
     let ns = support::fresh_namespace(&client, "creds").await;
-    let account_yaml = std::fs::read_to_string(support::repo_root().join("examples/account.yaml")).unwrap();
+    let account_yaml =
+        std::fs::read_to_string(support::repo_root().join("examples/account.yaml")).unwrap();
     // The account first, without its Secret.
     let only_account = account_yaml.split("---").nth(1).unwrap();
-    support::apply_yaml(&client, &ns, only_account).await;
+    support::apply_yaml(&client, &ns, only_account)
+        .await
+        .expect("apply YAML");
     let _op = Operator::start(&ns, &sim.base_url(), &[]);
 
     let stalled = |reason: &'static str, fragment: &'static str| {
@@ -342,7 +540,8 @@ async fn credential_problems_stall_and_recover() {
                 let c = a.status.as_ref().and_then(|s| {
                     whatsapp_operator::crd::find_condition(&s.conditions, "Stalled").cloned()
                 })?;
-                (c.status == "True" && c.reason == reason && c.message.contains(fragment)).then_some(c)
+                (c.status == "True" && c.reason == reason && c.message.contains(fragment))
+                    .then_some(c)
             })
             .await
         }
@@ -357,27 +556,53 @@ async fn credential_problems_stall_and_recover() {
         .next()
         .unwrap()
         .replace("sim-system-user-token", "sim-short-lived-token");
-    support::apply_yaml(&client, &ns, &secret).await;
+    support::apply_yaml(&client, &ns, &secret)
+        .await
+        .expect("apply YAML");
     stalled("CredentialsInvalid", "").await;
-    assert_eq!(event_count(&client, &ns, "acme", "CredentialsInvalid").await, 1);
+    assert_eq!(
+        event_count(&client, &ns, "acme", "CredentialsInvalid").await,
+        1
+    );
 
     // No more Graph calls while the Secret stays the same, even when forced.
     let before = graph_requests(&sim).await;
     let api = Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), &ns);
     let patch = json!({"metadata": {"annotations": {"whatsapp-operator.io/reconcile-requested-at": "again"}}});
-    api.patch("acme", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    api.patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(graph_requests(&sim).await, before, "calls stop until the Secret changes");
+    assert_eq!(
+        graph_requests(&sim).await,
+        before,
+        "calls stop until the Secret changes"
+    );
 
     // Fixing the Secret recovers without a restart.
     let fixed = account_yaml.split("---").next().unwrap();
-    support::apply_yaml(&client, &ns, fixed).await;
-    eventually("the account to recover", Duration::from_secs(90), || async {
-        let a = account(&client, &ns).await;
-        a.status.as_ref().is_some_and(|s| condition_is_true(&s.conditions, "Ready") && !condition_is_true(&s.conditions, "Stalled")).then_some(())
-    })
+    support::apply_yaml(&client, &ns, fixed)
+        .await
+        .expect("apply YAML");
+    eventually(
+        "the account to recover",
+        Duration::from_secs(90),
+        || async {
+            let a = account(&client, &ns).await;
+            a.status
+                .as_ref()
+                .is_some_and(|s| {
+                    condition_is_true(&s.conditions, "Ready")
+                        && !condition_is_true(&s.conditions, "Stalled")
+                })
+                .then_some(())
+        },
+    )
     .await;
-    assert_eq!(event_count(&client, &ns, "acme", "CredentialsRestored").await, 1);
+    assert_eq!(
+        event_count(&client, &ns, "acme", "CredentialsRestored").await,
+        1
+    );
 }
 
 /// Bursts of 5xx, throttling with Meta's usage header and malformed bodies: the operator
@@ -401,21 +626,36 @@ async fn transient_failures_and_throttling_recover_within_budget() {
         (synced.status == "False" && s.sync.failed_sync_attempts >= 1).then_some(())
     })
     .await;
-    eventually("recovery from the burst", Duration::from_secs(90), || async {
-        let a = account(&client, &ns).await;
-        let s = a.status?;
-        (condition_is_true(&s.conditions, "Synced") && s.sync.failed_sync_attempts == 0).then_some(())
-    })
+    eventually(
+        "recovery from the burst",
+        Duration::from_secs(90),
+        || async {
+            let a = account(&client, &ns).await;
+            let s = a.status?;
+            (condition_is_true(&s.conditions, "Synced") && s.sync.failed_sync_attempts == 0)
+                .then_some(())
+        },
+    )
     .await;
 
     // A malformed body is a transient failure too.
-    sim_post(&sim, "/_sim/faults", json!({"count": 3, "malformed_body": true})).await;
+    sim_post(
+        &sim,
+        "/_sim/faults",
+        json!({"count": 3, "malformed_body": true}),
+    )
+    .await;
     force_sync(&client, &ns, "malformed").await;
-    eventually("recovery from malformed bodies", Duration::from_secs(90), || async {
-        let a = account(&client, &ns).await;
-        let s = a.status?;
-        (condition_is_true(&s.conditions, "Synced") && s.sync.last_failure_time.is_some()).then_some(())
-    })
+    eventually(
+        "recovery from malformed bodies",
+        Duration::from_secs(90),
+        || async {
+            let a = account(&client, &ns).await;
+            let s = a.status?;
+            (condition_is_true(&s.conditions, "Synced") && s.sync.last_failure_time.is_some())
+                .then_some(())
+        },
+    )
     .await;
 
     // Meta throttles: the operator waits for Meta's estimate instead of hammering.
@@ -431,5 +671,8 @@ async fn transient_failures_and_throttling_recover_within_budget() {
     // Whatever happened, the operator never sent more than its budget in the hour.
     let requests = sim_get(&sim, "/_sim/requests").await;
     let total = requests["total"].as_u64().unwrap();
-    assert!(total <= 30, "{total} Graph requests exceed the budget of 30");
+    assert!(
+        total <= 30,
+        "{total} Graph requests exceed the budget of 30"
+    );
 }

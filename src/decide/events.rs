@@ -67,6 +67,8 @@ pub mod reason {
     pub const NUMBER_NOT_FOUND: &str = "NumberNotFound";
     /// Normal: the number became CONNECTED on the Cloud API.
     pub const REGISTERED: &str = "Registered";
+    /// The operator deregistered the number because its resource was deleted.
+    pub const DEREGISTERED: &str = "Deregistered";
 
     // Channel: quality, limits, names, health.
     pub const QUALITY_DEGRADED: &str = "QualityDegraded";

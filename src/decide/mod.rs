@@ -7,6 +7,7 @@
 
 mod account;
 mod backoff;
+mod budget;
 mod channel;
 mod conditions;
 mod duration;
@@ -25,6 +26,10 @@ pub use account::{
     AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,
 };
 pub use backoff::{Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, needs_sync};
+pub use budget::{
+    MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, next_attempt_allowed, record_attempt,
+    record_meta_refusal,
+};
 pub use channel::{ChannelDecision, decide_channel, observe_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{

@@ -84,7 +84,9 @@ impl Operator {
 
     /// SIGTERM, then waits for a clean exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
-        let Some(mut c) = self.child.take() else { return false };
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
         let pid = c.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -185,5 +187,9 @@ pub async fn event_count(client: &Client, namespace: &str, name: &str, reason: &
 
 /// Total occurrences of all events in `namespace`.
 pub async fn total_events(client: &Client, namespace: &str) -> i32 {
-    events(client, namespace).await.iter().map(|e| e.count).sum()
+    events(client, namespace)
+        .await
+        .iter()
+        .map(|e| e.count)
+        .sum()
 }

@@ -1,0 +1,219 @@
+use std::sync::Arc;
+
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use tracing::{Instrument, info_span};
+
+use super::last_sync::keep_sync_time_when_unchanged;
+use super::secrets::{self, SecretLookup};
+use super::{Context, Error, Measure, apply};
+use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
+use crate::graph::{ErrorClass, GraphError};
+
+/// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
+const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub async fn reconcile(
+    acc: Arc<WhatsAppBusinessAccount>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let span = info_span!("reconcile_account", namespace = %acc.namespace().unwrap_or_default(), name = %acc.name_any());
+    let measure = Measure::start(&ctx.metrics, "account");
+    let res = reconcile_inner(&acc, &ctx).instrument(span).await;
+    measure.finish(&res);
+    if res.is_ok() {
+        ctx.reset_errors(acc.meta().uid.as_deref());
+    }
+    res
+}
+
+async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result<Action, Error> {
+    let namespace = acc.namespace().ok_or_else(|| Error::NotNamespaced {
+        kind: "WhatsAppBusinessAccount".into(),
+    })?;
+    let name = acc.name_any();
+    let now = jiff::Timestamp::now();
+    let generation = acc.meta().generation;
+    let previous = acc.status.as_ref();
+    let requested_at = acc
+        .annotations()
+        .get(RECONCILE_REQUESTED_AT)
+        .map(String::as_str);
+    let interval = decide::sync_interval(&acc.spec);
+    let uid = acc.meta().uid.clone().unwrap_or_default();
+
+    // Channels need a snapshot after a restart even if status says the last sync is recent.
+    let have_snapshot = ctx.snapshots.get(&namespace, &name).is_some();
+    let sync = previous.map(|s| ctx.last_syncs.effective(&uid, &s.sync));
+    if have_snapshot
+        && let Some(wait) = decide::needs_sync(
+            sync.as_ref(),
+            generation,
+            previous.and_then(|s| s.observed_generation),
+            interval,
+            requested_at,
+            now,
+        )
+    {
+        return Ok(Action::requeue(wait));
+    }
+
+    let observation = observe(acc, ctx, &namespace).await?;
+    let Some(observation) = observation else {
+        // Credentials were rejected and the Secret has not changed since: do not call Meta.
+        return Ok(Action::requeue(CREDENTIALS_RECHECK));
+    };
+    let mut decision = decide::decide_account(
+        &acc.spec,
+        generation,
+        previous,
+        &observation,
+        requested_at,
+        now,
+    );
+    if matches!(observation, AccountObservation::Synced { .. }) {
+        ctx.last_syncs
+            .record(&uid, decision.status.sync.last_sync_time.clone());
+    }
+    // A sync that changed nothing but its own time is not written: zero writes at steady state.
+    if let Some(prev) = previous {
+        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    }
+
+    apply::apply_status(ctx, acc, previous, &decision.status).await?;
+    apply::publish_events(ctx, acc, &decision.events).await;
+    ctx.metrics.set_account(&namespace, &name, &decision.status);
+
+    if let AccountObservation::Synced { waba, .. } = observation {
+        ctx.snapshots.put(&namespace, &name, waba);
+        trigger_channels(ctx, &namespace, &name);
+    } else if !have_snapshot {
+        // Let channels report that their account has no usable snapshot.
+        trigger_channels(ctx, &namespace, &name);
+    }
+    let requeue = if decision.call_meta {
+        decision.requeue_after
+    } else {
+        decision.requeue_after.min(CREDENTIALS_RECHECK)
+    };
+    Ok(Action::requeue(requeue))
+}
+
+/// Reads the token and Meta. `None` when Meta must not be called (credentials already rejected
+/// at this Secret version).
+async fn observe(
+    acc: &WhatsAppBusinessAccount,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<Option<AccountObservation>, Error> {
+    let uid = acc.meta().uid.clone().unwrap_or_default();
+    let token = match secrets::read_key(ctx, namespace, &acc.spec.credentials_secret_ref).await? {
+        SecretLookup::Found(v) => v,
+        SecretLookup::Missing(message) => {
+            return Ok(Some(AccountObservation::MissingCredentials { message }));
+        }
+    };
+    if credentials_still_rejected(acc, ctx, &uid, &token.version) {
+        return Ok(None);
+    }
+    let session = ctx
+        .graph
+        .session(&acc.spec.business_account_id, token.value);
+    let observation = match session.read_waba().await {
+        Ok(waba) => {
+            ctx.forget_rejected_credentials(&uid);
+            AccountObservation::Synced {
+                waba,
+                webhook_subscribed: acc.status.as_ref().and_then(|s| s.webhook_subscribed),
+                token_expires_at: acc
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.credentials_expire_at.as_deref())
+                    .and_then(|t| t.parse().ok()),
+            }
+        }
+        Err(err) => {
+            if err.class == ErrorClass::Auth {
+                ctx.remember_rejected_credentials(&uid, &token.version);
+            }
+            AccountObservation::Failed(failure_of(&err))
+        }
+    };
+    Ok(Some(observation))
+}
+
+/// True when Meta rejected this very Secret version before. After a restart the memory is
+/// empty, so an account whose status says its credentials are invalid adopts the current
+/// version as the rejected one: it waits for the Secret to change instead of calling Meta.
+fn credentials_still_rejected(
+    acc: &WhatsAppBusinessAccount,
+    ctx: &Context,
+    uid: &str,
+    version: &str,
+) -> bool {
+    let mut rejected = ctx
+        .rejected_credentials
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match rejected.get(uid) {
+        Some(v) => v == version,
+        None => {
+            let stalled_on_credentials = acc.status.as_ref().is_some_and(|s| {
+                crate::crd::find_condition(&s.conditions, crate::crd::condition::STALLED)
+                    .is_some_and(|c| {
+                        c.status == "True"
+                            && c.reason == decide::condition_reason::CREDENTIALS_INVALID
+                    })
+            });
+            if stalled_on_credentials {
+                rejected.insert(uid.to_string(), version.to_string());
+            }
+            stalled_on_credentials
+        }
+    }
+}
+
+impl Context {
+    fn remember_rejected_credentials(&self, uid: &str, version: &str) {
+        self.rejected_credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid.to_string(), version.to_string());
+    }
+
+    fn forget_rejected_credentials(&self, uid: &str) {
+        self.rejected_credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(uid);
+    }
+}
+
+/// Maps a Graph error to what decide needs; the message carries no trace id.
+pub(super) fn failure_of(err: &GraphError) -> SyncFailure {
+    let class = match err.class {
+        ErrorClass::Auth => FailureClass::Auth,
+        ErrorClass::Throttled => FailureClass::Throttled,
+        ErrorClass::Transient => FailureClass::Transient,
+        ErrorClass::InvalidRequest => FailureClass::InvalidRequest,
+        _ => FailureClass::Other,
+    };
+    SyncFailure {
+        class,
+        message: err.status_message(),
+        retry_after: err.retry_after,
+    }
+}
+
+fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
+    for ch in ctx.channels.state() {
+        if ch.namespace().as_deref() == Some(namespace) && ch.spec.account_ref.name == account {
+            // The receiver lives as long as the channel controller; a closed channel means shutdown.
+            let _ = ctx
+                .channel_trigger
+                .unbounded_send(ObjectRef::<WhatsAppChannel>::from_obj(&ch));
+        }
+    }
+}

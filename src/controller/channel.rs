@@ -1,0 +1,82 @@
+use std::sync::Arc;
+
+use kube::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use tracing::{Instrument, info_span};
+
+use super::last_sync::keep_sync_time_when_unchanged;
+use super::{Context, Error, Measure, apply, cleanup};
+use crate::crd::{
+    CHANNEL_FINALIZER, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel,
+};
+use crate::decide;
+
+pub async fn reconcile(ch: Arc<WhatsAppChannel>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = ch.namespace().ok_or_else(|| Error::NotNamespaced {
+        kind: "WhatsAppChannel".into(),
+    })?;
+    let span = info_span!("reconcile_channel", namespace = %namespace, name = %ch.name_any());
+    let measure = Measure::start(&ctx.metrics, "channel");
+    let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), &namespace);
+    let res = finalizer(&api, CHANNEL_FINALIZER, ch.clone(), |event| async {
+        match event {
+            FinalizerEvent::Apply(ch) => reconcile_inner(&ch, &ctx).await,
+            FinalizerEvent::Cleanup(ch) => cleanup::cleanup(&ch, &ctx).await,
+        }
+    })
+    .instrument(span)
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    measure.finish(&res);
+    if res.is_ok() {
+        ctx.reset_errors(ch.meta().uid.as_deref());
+    }
+    res
+}
+
+async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
+    let namespace = ch.namespace().ok_or_else(|| Error::NotNamespaced {
+        kind: "WhatsAppChannel".into(),
+    })?;
+    let name = ch.name_any();
+    let account_name = &ch.spec.account_ref.name;
+    let account = ctx
+        .accounts
+        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace));
+    let interval = account
+        .as_ref()
+        .map(|a| decide::sync_interval(&a.spec))
+        .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
+    let snapshot = ctx.snapshots.get(&namespace, account_name);
+    let Some(observation) =
+        decide::observe_channel(&ch.spec, account.as_deref(), snapshot.as_deref())
+    else {
+        // The account synced before a restart but its snapshot is not back yet; the account's
+        // next sync triggers this channel again.
+        return Ok(Action::requeue(interval));
+    };
+    let previous = ch.status.as_ref();
+    let requested_at = ch
+        .annotations()
+        .get(RECONCILE_REQUESTED_AT)
+        .map(String::as_str);
+    let mut decision = decide::decide_channel(
+        &ch.spec,
+        ch.meta().generation,
+        previous,
+        &observation,
+        interval,
+        requested_at,
+        jiff::Timestamp::now(),
+    );
+    if let Some(prev) = previous {
+        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    }
+    apply::apply_status(ctx, ch, previous, &decision.status).await?;
+    apply::publish_events(ctx, ch, &decision.events).await;
+    ctx.metrics.set_channel(&namespace, &name, &decision.status);
+    Ok(Action::requeue(decision.requeue_after))
+}

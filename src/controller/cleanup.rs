@@ -1,0 +1,142 @@
+//! What deleting a channel does at Meta, behind the finalizer.
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use tracing::info;
+
+use super::secrets::{self, SecretLookup};
+use super::{Context, Error, apply};
+use crate::crd::{
+    DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
+    WhatsAppChannel, condition,
+};
+use crate::decide::{self, ConditionStatus, reason};
+use crate::graph::ErrorClass;
+
+/// Reason of the Synced condition while the clean-up at Meta fails.
+const CLEANUP_FAILED: &str = "CleanupFailed";
+
+/// Orphan (and every ObserveOnly channel) only lets go; Deregister deregisters the number first,
+/// within the registration budget, and treats "already gone" as done.
+pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
+    let namespace = ch.namespace().unwrap_or_default();
+    let name = ch.name_any();
+    ctx.metrics.remove_channel(&namespace, &name);
+    let phone_number_id = ch.status.as_ref().and_then(|s| s.phone_number_id.clone());
+    let deregister = ch.spec.deletion_policy == DeletionPolicy::Deregister
+        && ch.spec.management == Management::Managed;
+    let Some(phone_number_id) = phone_number_id.filter(|_| deregister) else {
+        return Ok(Action::await_change());
+    };
+    let now = jiff::Timestamp::now();
+    let progress = ch
+        .status
+        .as_ref()
+        .and_then(|s| s.registration.clone())
+        .unwrap_or_default();
+    if let Some(next) = decide::next_attempt_allowed(&progress, now) {
+        let message = format!(
+            "deregistration waits for Meta's registration budget until {}; set spec.deletionPolicy: Orphan to delete without deregistering",
+            decide::format_time(next)
+        );
+        return fail(ctx, ch, progress, message).await;
+    }
+
+    let account_name = &ch.spec.account_ref.name;
+    let account = ctx
+        .accounts
+        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace));
+    let Some(account) = account else {
+        let message = format!(
+            "cannot deregister: WhatsAppBusinessAccount {account_name} not found; recreate it or set spec.deletionPolicy: Orphan"
+        );
+        return fail(ctx, ch, progress, message).await;
+    };
+    let token =
+        match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
+            SecretLookup::Found(v) => v,
+            SecretLookup::Missing(m) => {
+                let message = format!("cannot deregister: {m}; or set spec.deletionPolicy: Orphan");
+                return fail(ctx, ch, progress, message).await;
+            }
+        };
+
+    // The attempt is recorded before the call, so a crash in between never under-counts.
+    let mut progress = progress;
+    decide::record_attempt(&mut progress, now);
+    write_progress(ctx, ch, &progress, None).await?;
+
+    let session = ctx
+        .graph
+        .session(&account.spec.business_account_id, token.value);
+    match session.deregister(&phone_number_id).await {
+        Ok(()) => {
+            info!(phone_number_id, "deregistered");
+            apply::publish_events(
+                ctx,
+                ch,
+                &[decide::EventSpec {
+                    type_: decide::EventType::Normal,
+                    reason: reason::DEREGISTERED,
+                    note: format!("Deregistered {} from the Cloud API", ch.spec.phone_number),
+                }],
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        // Unknown object (code 100, subcode 33): the number is already gone at Meta.
+        Err(err) if err.code == Some(100) && err.subcode == Some(33) => Ok(Action::await_change()),
+        Err(err) => {
+            if err.class == ErrorClass::RegistrationBudget {
+                decide::record_meta_refusal(&mut progress, now);
+            }
+            let message = format!(
+                "deregistration failed: {}; it is retried, or set spec.deletionPolicy: Orphan to delete without deregistering",
+                err.status_message()
+            );
+            fail(ctx, ch, progress, message).await
+        }
+    }
+}
+
+/// Shows the failure in status and returns an error so the finalizer stays and the controller
+/// retries with backoff.
+async fn fail(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    progress: RegistrationProgress,
+    message: String,
+) -> Result<Action, Error> {
+    write_progress(ctx, ch, &progress, Some(&message)).await?;
+    Err(Error::Cleanup {
+        namespace: ch.namespace().unwrap_or_default(),
+        name: ch.name_any(),
+        message,
+    })
+}
+
+async fn write_progress(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    progress: &RegistrationProgress,
+    failure: Option<&str>,
+) -> Result<(), Error> {
+    let previous = ch.status.clone().unwrap_or_default();
+    let mut status = previous.clone();
+    status.phase = Phase::Deleting;
+    status.registration = Some(progress.clone());
+    if let Some(message) = failure {
+        decide::set_condition(
+            &mut status.conditions,
+            condition::SYNCED,
+            ConditionStatus::False,
+            CLEANUP_FAILED,
+            message,
+            ch.metadata.generation,
+            jiff::Timestamp::now(),
+        );
+    }
+    apply::apply_status(ctx, ch, Some(&previous), &status).await?;
+    Ok(())
+}

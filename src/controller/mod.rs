@@ -1,0 +1,250 @@
+//! The two controllers: accounts read Meta once per sync and feed their channels.
+//!
+//! observe (Secrets, Graph, the account's snapshot) -> `crate::decide` (pure) -> apply (status by
+//! server-side apply only when it changed, then events).
+
+mod account;
+mod apply;
+mod channel;
+mod cleanup;
+mod error;
+mod last_sync;
+mod secrets;
+mod snapshots;
+
+pub use error::Error;
+pub use snapshots::Snapshots;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::graph::GraphClient;
+use crate::metrics::Metrics;
+
+/// Field manager of every status the operator applies.
+pub const FIELD_MANAGER: &str = "whatsapp-operator";
+
+/// What both controllers of one watch scope share.
+pub struct Context {
+    pub client: Client,
+    pub graph: GraphClient,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub snapshots: Snapshots,
+    pub accounts: Store<WhatsAppBusinessAccount>,
+    pub channels: Store<WhatsAppChannel>,
+    /// Asks the channel controller to reconcile channels after their account synced.
+    channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
+    /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
+    rejected_credentials: Mutex<HashMap<String, String>>,
+    /// Last successful sync per account UID (see `last_sync`).
+    last_syncs: last_sync::LastSyncs,
+    /// Consecutive reconcile errors per object (Kubernetes API failures), for error_policy backoff.
+    error_counts: Mutex<HashMap<String, u32>>,
+}
+
+/// Settings of the controllers.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    pub concurrency: u16,
+    /// Reporting instance of events (the pod name).
+    pub instance: String,
+}
+
+/// Runs both controllers for every watch scope until `shutdown` is cancelled.
+pub async fn run(
+    client: Client,
+    graph: GraphClient,
+    metrics: Arc<Metrics>,
+    config: ControllerConfig,
+    shutdown: CancellationToken,
+) {
+    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().cloned().map(Some).collect()
+    };
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "whatsapp-operator".into(),
+            instance: Some(config.instance.clone()),
+        },
+    );
+    let runs = scopes.into_iter().map(|ns| {
+        run_scope(
+            client.clone(),
+            graph.clone(),
+            metrics.clone(),
+            recorder.clone(),
+            ns,
+            config.concurrency,
+            shutdown.clone(),
+        )
+    });
+    futures::future::join_all(runs).await;
+}
+
+fn api_for<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn run_scope(
+    client: Client,
+    graph: GraphClient,
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    namespace: Option<String>,
+    concurrency: u16,
+    shutdown: CancellationToken,
+) {
+    let ns = namespace.as_deref();
+    let cfg = controller::Config::default().concurrency(concurrency);
+    let wc = watcher::Config::default().any_semantic();
+    let accounts = Controller::new(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone())
+        .with_config(cfg.clone());
+    let (tx, rx) = mpsc::unbounded();
+    let channels = Controller::new(api_for::<WhatsAppChannel>(&client, ns), wc)
+        .with_config(cfg)
+        .reconcile_on(rx);
+    let ctx = Arc::new(Context {
+        client,
+        graph,
+        metrics: metrics.clone(),
+        recorder,
+        snapshots: Snapshots::default(),
+        accounts: accounts.store(),
+        channels: channels.store(),
+        channel_trigger: tx,
+        rejected_credentials: Mutex::default(),
+        last_syncs: last_sync::LastSyncs::default(),
+        error_counts: Mutex::default(),
+    });
+
+    let account_stream = accounts
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(account::reconcile, error_policy, ctx.clone())
+        .for_each(|res| async move { report("account", res) });
+    let shutdown_prune = shutdown.clone();
+    let channel_stream = channels
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(channel::reconcile, error_policy, ctx.clone())
+        .for_each(|res| async move { report("channel", res) });
+    let prune = prune_account_metrics(ctx.clone(), shutdown_prune);
+    futures::join!(account_stream, channel_stream, prune);
+}
+
+/// Accounts have no finalizer, so their deletion is noticed by comparing metrics with the store.
+async fn prune_account_metrics(ctx: Arc<Context>, shutdown: CancellationToken) {
+    if ctx.accounts.wait_until_ready().await.is_err() {
+        return;
+    }
+    loop {
+        ctx.metrics.prune_accounts(|ns, name| {
+            ctx.accounts
+                .get(&ObjectRef::<WhatsAppBusinessAccount>::new(name).within(ns))
+                .is_some()
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Logs what the controller stream reports; reconcile errors are already counted and shown in
+/// status by the reconcilers.
+fn report<K>(
+    kind: &'static str,
+    res: Result<(ObjectRef<K>, Action), controller::Error<Error, watcher::Error>>,
+) where
+    K: kube::Resource,
+    K::DynamicType: std::fmt::Debug,
+{
+    match res {
+        Ok((obj, _)) => debug!(kind, name = %obj.name, "reconciled"),
+        Err(controller::Error::ObjectNotFound(obj)) => {
+            debug!(kind, name = %obj.name, "object gone")
+        }
+        Err(controller::Error::ReconcilerFailed(err, obj)) => {
+            warn!(kind, name = %obj.name, namespace = ?obj.namespace, error = %err, "reconcile failed");
+        }
+        Err(err) => warn!(kind, error = %err, "controller error"),
+    }
+}
+
+/// Backs off per object after Kubernetes API failures (Meta failures are handled in decide and
+/// never reach here): 1 s doubling to 5 min.
+fn error_policy<K>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action
+where
+    K: kube::Resource,
+{
+    let key = obj.meta().uid.clone().unwrap_or_default();
+    let mut counts = ctx
+        .error_counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let n = counts.entry(key).or_insert(0);
+    *n = n.saturating_add(1);
+    let delay = Duration::from_secs(1u64 << (*n - 1).min(8)).min(Duration::from_secs(300));
+    debug!(error = %err, attempt = *n, ?delay, "requeue after error");
+    Action::requeue(delay)
+}
+
+impl Context {
+    fn reset_errors(&self, uid: Option<&str>) {
+        if let Some(uid) = uid {
+            self.error_counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(uid);
+        }
+    }
+}
+
+/// Times a reconcile and counts its result.
+struct Measure<'a> {
+    metrics: &'a Metrics,
+    controller: &'static str,
+    start: Instant,
+}
+
+impl<'a> Measure<'a> {
+    fn start(metrics: &'a Metrics, controller: &'static str) -> Self {
+        Self {
+            metrics,
+            controller,
+            start: Instant::now(),
+        }
+    }
+
+    fn finish<T>(self, res: &Result<T, Error>) {
+        let result = match res {
+            Ok(_) => "success",
+            Err(e) => e.metric_label(),
+        };
+        self.metrics
+            .reconciled(self.controller, result, self.start.elapsed());
+    }
+}

@@ -1,0 +1,236 @@
+//! `whatsapp-operator run`: wires Kubernetes, Graph, metrics, HTTP and leader election together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::controller::{self, ControllerConfig};
+use crate::graph::{GraphClient, GraphConfig, GraphError};
+use crate::http::{self, HttpError, Readiness};
+use crate::metrics::Metrics;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Flags of `run`; each also reads an environment variable.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Base URL of Meta's Graph API (the simulator's URL for local runs).
+    #[arg(
+        long,
+        env = "WAO_GRAPH_BASE_URL",
+        default_value = "https://graph.facebook.com"
+    )]
+    pub graph_base_url: String,
+    /// Graph API version.
+    #[arg(long, env = "WAO_GRAPH_VERSION", default_value = "v24.0")]
+    pub graph_version: String,
+    /// Graph requests allowed per WABA per rolling hour (Meta's default budget is 200).
+    #[arg(long, env = "WAO_GRAPH_HOURLY_BUDGET", default_value_t = 200)]
+    pub graph_hourly_budget: u32,
+    /// Timeout of one Graph request, in seconds.
+    #[arg(long, env = "WAO_GRAPH_TIMEOUT_SECONDS", default_value_t = 20)]
+    pub graph_timeout_seconds: u64,
+    /// Namespaces to watch, comma separated; all namespaces when empty.
+    #[arg(long, env = "WAO_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Reconciles running at once per controller.
+    #[arg(long, env = "WAO_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "WAO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "WAO_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Elect a leader through a Lease so only one replica reconciles.
+    #[arg(long, env = "WAO_LEADER_ELECTION", default_value_t = false)]
+    pub leader_election: bool,
+    /// Namespace of the leader election Lease.
+    #[arg(long, env = "WAO_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// Name of the leader election Lease.
+    #[arg(long, env = "WAO_LEASE_NAME", default_value = "whatsapp-operator")]
+    pub lease_name: String,
+    /// Identity of this replica in events and the Lease (the pod name).
+    #[arg(long, env = "POD_NAME", default_value = "whatsapp-operator")]
+    pub pod_name: String,
+}
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("connecting to Kubernetes: {0}")]
+    Kube(#[source] kube::Error),
+    #[error("building the Graph client: {0}")]
+    Graph(#[source] GraphError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("leader election: {0}")]
+    Lease(#[source] kube_lease_manager::LeaseManagerError),
+}
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+
+    let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
+    let metrics = Arc::new(Metrics::new());
+    let graph = GraphClient::new(GraphConfig {
+        base_url: args.graph_base_url.clone(),
+        version: args.graph_version.clone(),
+        hourly_budget_per_waba: args.graph_hourly_budget,
+        timeout: Duration::from_secs(args.graph_timeout_seconds),
+        observer: Some(metrics.clone()),
+        ..GraphConfig::default()
+    })
+    .map_err(RunError::Graph)?;
+    let ready = Arc::new(Readiness::default());
+
+    let listener = http::bind(args.metrics_addr).await?;
+    info!(addr = %args.metrics_addr, "serving /metrics, /healthz, /readyz");
+    let server = tokio::spawn(http::serve(
+        listener,
+        http::router(metrics.clone(), ready.clone()),
+        shutdown.clone(),
+    ));
+
+    let config = ControllerConfig {
+        namespaces: args
+            .namespaces
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
+        concurrency: args.concurrency,
+        instance: args.pod_name.clone(),
+    };
+    if args.leader_election {
+        run_as_leader(
+            &args,
+            client,
+            graph,
+            metrics,
+            config,
+            ready,
+            shutdown.clone(),
+        )
+        .await?;
+    } else {
+        ready.set(true);
+        metrics.set_leader(true);
+        controller::run(client, graph, metrics, config, shutdown.clone()).await;
+    }
+    shutdown.cancel();
+    match server.await {
+        Ok(res) => res?,
+        Err(err) => error!(error = %err, "HTTP server task failed"),
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Reconciles only while holding the Lease; losing it stops the controllers and the process
+/// exits so a restart competes again from a clean state.
+async fn run_as_leader(
+    args: &RunArgs,
+    client: kube::Client,
+    graph: GraphClient,
+    metrics: Arc<Metrics>,
+    config: ControllerConfig,
+    ready: Arc<Readiness>,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+        .with_namespace(&args.lease_namespace)
+        .with_identity(&args.pod_name)
+        .with_duration(15)
+        .with_grace(5)
+        .build()
+        .await
+        .map_err(RunError::Lease)?;
+    let (mut leader, lease_task) = manager.watch().await;
+    ready.set(true);
+    info!(lease = %args.lease_name, "waiting for leadership");
+    loop {
+        if *leader.borrow_and_update() {
+            break;
+        }
+        tokio::select! {
+            changed = leader.changed() => if changed.is_err() { return Ok(()); },
+            _ = shutdown.cancelled() => return Ok(()),
+        }
+    }
+    info!("acquired leadership");
+    metrics.set_leader(true);
+    let lost = CancellationToken::new();
+    let controllers = tokio::spawn(controller::run(
+        client,
+        graph,
+        metrics.clone(),
+        config,
+        lost.clone(),
+    ));
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = async { while *leader.borrow_and_update() { if leader.changed().await.is_err() { break; } } } => {
+            warn!("lost leadership; stopping");
+        }
+    }
+    lost.cancel();
+    metrics.set_leader(false);
+    if let Err(err) = controllers.await {
+        error!(error = %err, "controller task failed");
+    }
+    drop(leader);
+    match lease_task.await {
+        Ok(Ok(manager)) => {
+            if let Err(err) = manager.release().await {
+                warn!(error = %err, "cannot release the lease");
+            }
+        }
+        Ok(Err(err)) => warn!(error = %err, "lease manager failed"),
+        Err(err) => warn!(error = %err, "lease task failed"),
+    }
+    Ok(())
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(err) => {
+                    error!(error = %err, "cannot install SIGTERM handler");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = term => info!("SIGTERM received, shutting down"),
+            _ = tokio::signal::ctrl_c() => info!("SIGINT received, shutting down"),
+        }
+        shutdown.cancel();
+    });
+}
