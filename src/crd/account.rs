@@ -151,6 +151,8 @@ pub struct WhatsAppBusinessAccountStatus {
 
     /// Number of phone numbers in the WABA at Meta.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Kubernetes knows int32/int64 formats, not uint32.
+    #[schemars(with = "Option<i32>", range(min = 0))]
     pub phone_number_count: Option<u32>,
 
     /// Whether the app is subscribed to this WABA's webhooks.

@@ -406,6 +406,7 @@ pub struct RegistrationProgress {
     pub code_requested_at: Option<String>,
     /// How many codes were requested since the last successful verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<i32>", range(min = 0))]
     pub code_requests: Option<u32>,
     /// Fingerprint (Secret UID and resourceVersion) of the last code tried, never the code.
     #[serde(default, skip_serializing_if = "Option::is_none")]

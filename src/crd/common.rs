@@ -73,6 +73,7 @@ pub struct SyncStatus {
     pub last_handled_reconcile_at: Option<String>,
     /// Consecutive failed syncs; drives the per-object exponential backoff.
     #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(with = "i32", range(min = 0))]
     pub failed_sync_attempts: u32,
     /// When the last sync failed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
