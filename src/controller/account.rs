@@ -127,11 +127,10 @@ async fn observe(
             AccountObservation::Synced {
                 waba,
                 webhook_subscribed: acc.status.as_ref().and_then(|s| s.webhook_subscribed),
-                token_expires_at: acc
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.credentials_expire_at.as_deref())
-                    .and_then(|t| t.parse().ok()),
+                token_expires_at: ctx
+                    .token_expiries
+                    .expiry(&uid, &token.version, &session)
+                    .await,
             }
         }
         Err(err) => {

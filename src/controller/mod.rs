@@ -11,6 +11,7 @@ mod error;
 mod last_sync;
 mod secrets;
 mod snapshots;
+mod token_expiry;
 
 pub use error::Error;
 pub use snapshots::Snapshots;
@@ -49,6 +50,8 @@ pub struct Context {
     channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
+    /// Token expiry per account, from Meta's debug_token.
+    token_expiries: token_expiry::TokenExpiries,
     /// Last successful sync per account UID (see `last_sync`).
     last_syncs: last_sync::LastSyncs,
     /// Consecutive reconcile errors per object (Kubernetes API failures), for error_policy backoff.
@@ -139,6 +142,7 @@ async fn run_scope(
         channel_trigger: tx,
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
+        token_expiries: token_expiry::TokenExpiries::default(),
         error_counts: Mutex::default(),
     });
 
