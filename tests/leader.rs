@@ -19,26 +19,44 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
     let client = support::control_plane().client();
     support::install_crds(&client).await;
     let ns = support::fresh_namespace(&client, "leader").await;
-    let state = State::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json")).unwrap();
+    let state = State::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/meta-sim/state.json"
+    ))
+    .unwrap();
     let sim = sim::start(state, "127.0.0.1:0".parse().unwrap()).unwrap();
     let lease = ["--leader-election", "--lease-namespace", &ns];
 
-    let mut first = Operator::start(&ns, &sim.base_url(), &[&lease[..], &["--pod-name", "first"]].concat());
-    eventually("the first replica to lead", Duration::from_secs(60), || async {
-        is_leader(&first.metrics().await).then_some(())
-    })
+    let mut first = Operator::start(
+        &ns,
+        &sim.base_url(),
+        &[&lease[..], &["--pod-name", "first"]].concat(),
+    );
+    eventually(
+        "the first replica to lead",
+        Duration::from_secs(60),
+        || async { is_leader(&first.metrics().await).then_some(()) },
+    )
     .await;
-    let mut second = Operator::start(&ns, &sim.base_url(), &[&lease[..], &["--pod-name", "second"]].concat());
+    let mut second = Operator::start(
+        &ns,
+        &sim.base_url(),
+        &[&lease[..], &["--pod-name", "second"]].concat(),
+    );
     // The standby is up (metrics answer) but does not lead.
     let standby = second.metrics().await;
     assert!(!is_leader(&standby), "two leaders:\n{standby}");
 
     let yaml = std::fs::read_to_string(support::repo_root().join("examples/account.yaml")).unwrap();
-    support::apply_yaml(&client, &ns, &yaml).await.expect("apply the account");
+    support::apply_yaml(&client, &ns, &yaml)
+        .await
+        .expect("apply the account");
     let api = Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), &ns);
-    eventually("the leader to sync the account", Duration::from_secs(60), || async {
-        api.get("acme").await.ok()?.status?.name.map(|_| ())
-    })
+    eventually(
+        "the leader to sync the account",
+        Duration::from_secs(60),
+        || async { api.get("acme").await.ok()?.status?.name.map(|_| ()) },
+    )
     .await;
     let standby = second.metrics().await;
     assert!(
@@ -48,17 +66,25 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
 
     // The leader dies without releasing the Lease; the standby takes over once it expires.
     first.kill();
-    eventually("the standby to take over", Duration::from_secs(90), || async {
-        is_leader(&second.metrics().await).then_some(())
-    })
+    eventually(
+        "the standby to take over",
+        Duration::from_secs(90),
+        || async { is_leader(&second.metrics().await).then_some(()) },
+    )
     .await;
-    eventually("the new leader to reconcile", Duration::from_secs(60), || async {
-        second
-            .metrics()
-            .await
-            .contains(r#"whatsapp_operator_reconciles_total{controller="account",result="success"}"#)
-            .then_some(())
-    })
+    eventually(
+        "the new leader to reconcile",
+        Duration::from_secs(60),
+        || async {
+            second
+                .metrics()
+                .await
+                .contains(
+                    r#"whatsapp_operator_reconciles_total{controller="account",result="success"}"#,
+                )
+                .then_some(())
+        },
+    )
     .await;
     assert!(second.terminate(), "clean shutdown:\n{}", second.log_text());
 }

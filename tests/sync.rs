@@ -9,7 +9,7 @@ use std::time::Duration;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use support::operator::{Operator, event_count, events, eventually, total_events};
+use support::operator::{Operator, events, eventually, expect_events, total_events};
 use whatsapp_operator::crd::{WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true};
 use whatsapp_operator::sim::{self, SimHandle, State};
 
@@ -225,10 +225,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
         status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("YELLOW")
     })
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
-        1
-    );
+    expect_events(&client, &ns, "acme-support", "QualityDegraded", 1).await;
 
     sim_post(&sim, &number(SUPPORT_ID), json!({"quality_rating": "RED"})).await;
     force_sync(&client, &ns, &next()).await;
@@ -236,10 +233,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
         status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("RED")
     })
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
-        2
-    );
+    expect_events(&client, &ns, "acme-support", "QualityDegraded", 2).await;
 
     // Restart in the middle: a crash, then a new process with an empty memory.
     op.kill();
@@ -255,16 +249,8 @@ async fn meta_changes_reach_status_conditions_and_events() {
         status_field(c, |s| s.quality_rating.clone()).as_deref() == Some("GREEN")
     })
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "QualityRecovered").await,
-        1,
-        "missed after restart"
-    );
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "QualityDegraded").await,
-        2,
-        "repeated after restart"
-    );
+    expect_events(&client, &ns, "acme-support", "QualityRecovered", 1).await;
+    expect_events(&client, &ns, "acme-support", "QualityDegraded", 2).await;
 
     // Status CONNECTED -> FLAGGED -> CONNECTED -> RESTRICTED -> BANNED.
     for (meta_status, reason) in [
@@ -279,12 +265,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
             status_field(c, |s| s.status.clone()).as_deref() == Some(meta_status)
         })
         .await;
-        assert_eq!(
-            event_count(&client, &ns, "acme-brasil", reason).await,
-            1,
-            "{reason}: {:?}",
-            events(&client, &ns).await
-        );
+        expect_events(&client, &ns, "acme-brasil", reason, 1).await;
     }
     let brasil = channel(&client, &ns, "acme-brasil").await.status.unwrap();
     assert!(
@@ -317,11 +298,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
                 status_field(c, |s| s.messaging_limit.clone()).as_deref() == Some(limit)
             })
             .await;
-            assert_eq!(
-                event_count(&client, &ns, name, reason).await,
-                1,
-                "{name} {reason}"
-            );
+            expect_events(&client, &ns, name, reason, 1).await;
         }
     }
 
@@ -341,13 +318,9 @@ async fn meta_changes_reach_status_conditions_and_events() {
             == Some("BLOCKED")
     })
     .await;
-    assert_eq!(event_count(&client, &ns, "acme", "WabaBlocked").await, 1);
+    expect_events(&client, &ns, "acme", "WabaBlocked", 1).await;
     for name in ["acme-support", "acme-shop-app"] {
-        assert_eq!(
-            event_count(&client, &ns, name, "MessagingBlocked").await,
-            1,
-            "{name}"
-        );
+        expect_events(&client, &ns, name, "MessagingBlocked", 1).await;
         let ch = channel(&client, &ns, name).await.status.unwrap();
         assert!(
             !condition_is_true(&ch.conditions, "Ready"),
@@ -387,11 +360,8 @@ async fn meta_changes_reach_status_conditions_and_events() {
             == Some("AVAILABLE")
     })
     .await;
-    assert_eq!(event_count(&client, &ns, "acme", "WabaAvailable").await, 1);
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "MessagingAvailable").await,
-        1
-    );
+    expect_events(&client, &ns, "acme", "WabaAvailable", 1).await;
+    expect_events(&client, &ns, "acme-support", "MessagingAvailable", 1).await;
 
     // Business portfolio limited.
     sim_post(&sim, "/_sim/businesses/506914307656634", json!({"can_send_message": "LIMITED", "additional_info": ["Business verification required"]})).await;
@@ -404,14 +374,8 @@ async fn meta_changes_reach_status_conditions_and_events() {
             == Some("LIMITED")
     })
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme", "BusinessLimited").await,
-        1
-    );
-    assert_eq!(
-        event_count(&client, &ns, "acme-support", "MessagingLimited").await,
-        1
-    );
+    expect_events(&client, &ns, "acme", "BusinessLimited", 1).await;
+    expect_events(&client, &ns, "acme-support", "MessagingLimited", 1).await;
 
     // Account review rejected.
     sim_post(
@@ -427,10 +391,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
             .then_some(())
     })
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme", "AccountReviewRejected").await,
-        1
-    );
+    expect_events(&client, &ns, "acme", "AccountReviewRejected", 1).await;
 
     // Metrics carry the latest values; deleting a channel removes its series.
     let text = op.metrics().await;
@@ -560,10 +521,7 @@ async fn credential_problems_stall_and_recover() {
         .await
         .expect("apply YAML");
     stalled("CredentialsInvalid", "").await;
-    assert_eq!(
-        event_count(&client, &ns, "acme", "CredentialsInvalid").await,
-        1
-    );
+    expect_events(&client, &ns, "acme", "CredentialsInvalid", 1).await;
 
     // No more Graph calls while the Secret stays the same, even when forced.
     let before = graph_requests(&sim).await;
@@ -599,10 +557,7 @@ async fn credential_problems_stall_and_recover() {
         },
     )
     .await;
-    assert_eq!(
-        event_count(&client, &ns, "acme", "CredentialsRestored").await,
-        1
-    );
+    expect_events(&client, &ns, "acme", "CredentialsRestored", 1).await;
 }
 
 /// Bursts of 5xx, throttling with Meta's usage header and malformed bodies: the operator

@@ -193,3 +193,33 @@ pub async fn total_events(client: &Client, namespace: &str) -> i32 {
         .map(|e| e.count)
         .sum()
 }
+
+/// Waits until `reason` on `name` has occurred exactly `expected` times. Events are published
+/// right after the status write that carries the transition, so they may trail it briefly; a
+/// count above `expected` fails at once.
+pub async fn expect_events(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    reason: &str,
+    expected: i32,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let n = event_count(client, namespace, name, reason).await;
+        assert!(
+            n <= expected,
+            "{reason} on {name}: {n} occurrences, expected {expected}: {:?}",
+            events(client, namespace).await
+        );
+        if n == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{reason} on {name}: {n} occurrences, expected {expected}: {:?}",
+            events(client, namespace).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
