@@ -106,12 +106,9 @@ async fn bench(deliveries: usize) {
     // Wait for the receiver to have its secrets.
     eventually("the receiver", Duration::from_secs(60), || async {
         let r = http
-            .get(&url)
-            .query(&[
-                ("hub.mode", "subscribe"),
-                ("hub.verify_token", "sim-verify-token"),
-                ("hub.challenge", "1"),
-            ])
+            .get(format!(
+                "{url}?hub.mode=subscribe&hub.verify_token=sim-verify-token&hub.challenge=1"
+            ))
             .send()
             .await
             .ok()?;
