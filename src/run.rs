@@ -371,3 +371,64 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
         shutdown.cancel();
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).run
+    }
+
+    #[test]
+    fn webhook_receiver_is_off_without_an_address() {
+        assert!(matches!(webhook_config(&args(&[])), Ok(None)));
+    }
+
+    #[test]
+    fn webhook_flags_make_the_receiver_config() {
+        let cfg = webhook_config(&args(&[
+            "--webhook-addr",
+            "127.0.0.1:8443",
+            "--webhook-path",
+            "/meta",
+            "--webhook-secret-name",
+            "hooks",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.addr.port(), 8443);
+        assert_eq!(cfg.path, "/meta");
+        assert_eq!(cfg.max_body_bytes, 1024 * 1024);
+        assert_eq!(cfg.secret_name, "hooks");
+        assert_eq!(cfg.app_secret_key, "app-secret");
+        assert_eq!(cfg.verify_token_key, "verify-token");
+    }
+
+    #[test]
+    fn bad_webhook_flags_are_refused() {
+        assert!(matches!(
+            webhook_config(&args(&["--webhook-addr", "nowhere"])),
+            Err(WebhookArgsError::Addr { .. })
+        ));
+        assert!(matches!(
+            webhook_config(&args(&[
+                "--webhook-addr",
+                "0.0.0.0:1",
+                "--webhook-path",
+                "hook"
+            ])),
+            Err(WebhookArgsError::Path(_))
+        ));
+    }
+}

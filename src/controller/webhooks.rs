@@ -381,7 +381,11 @@ pub fn prepare_channel(
     if let ChannelObservation::Number { number } = observation {
         decide::facts::overlay_number(&mut base, number, generation, now);
     }
-    (previous != Some(&base) || (previous.is_none() && !facts.is_empty())).then_some(base)
+    let unchanged = match previous {
+        Some(p) => *p == base,
+        None => facts.is_empty() && base == WhatsAppChannelStatus::default(),
+    };
+    (!unchanged).then_some(base)
 }
 
 /// After the decide step: the account's standing and the fact events that derive from the
