@@ -15,8 +15,8 @@ struct Cli {
 enum Command {
     /// Print both CustomResourceDefinitions as YAML (what crds/ holds).
     Crd,
-    /// Run the controllers, /metrics, /healthz and /readyz.
-    Run(RunArgs),
+    /// Run the controllers, /metrics, /healthz, /readyz and the Meta webhook endpoint.
+    Run(Box<RunArgs>),
 }
 
 fn main() -> ExitCode {
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(run::run(args)) {
+            match runtime.block_on(run::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     tracing::error!(error = %err, "operator failed");

@@ -5,14 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use futures::channel::mpsc;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
-use crate::controller::{self, ControllerConfig};
+use crate::controller::{self, ControllerConfig, WebhookSettings};
 use crate::graph::{GraphClient, GraphConfig, GraphError};
 use crate::http::{self, HttpError, Readiness};
 use crate::metrics::Metrics;
+use crate::webhook::{self, Fact, WebhookConfig, WebhookSecrets};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum LogFormat {
@@ -63,6 +66,53 @@ pub struct RunArgs {
     /// Identity of this replica in events and the Lease (the pod name).
     #[arg(long, env = "POD_NAME", default_value = "whatsapp-operator")]
     pub pod_name: String,
+    /// Address of the Meta webhook endpoint, apart from /metrics; no receiver when empty.
+    #[arg(long, env = "WAO_WEBHOOK_ADDR", default_value = "")]
+    pub webhook_addr: String,
+    /// Path of the Meta webhook endpoint (the callback URL's path).
+    #[arg(long, env = "WAO_WEBHOOK_PATH", default_value = "/webhook")]
+    pub webhook_path: String,
+    /// Largest webhook body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "WAO_WEBHOOK_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub webhook_max_body: usize,
+    /// Namespace of the Secret holding the Meta app secret and the verify token.
+    #[arg(long, env = "WAO_WEBHOOK_SECRET_NAMESPACE", default_value = "default")]
+    pub webhook_secret_namespace: String,
+    /// Name of that Secret.
+    #[arg(
+        long,
+        env = "WAO_WEBHOOK_SECRET_NAME",
+        default_value = "whatsapp-operator-webhook"
+    )]
+    pub webhook_secret_name: String,
+    /// Key of the Meta app secret (signs deliveries) in that Secret.
+    #[arg(long, env = "WAO_WEBHOOK_APP_SECRET_KEY", default_value = "app-secret")]
+    pub webhook_app_secret_key: String,
+    /// Key of the verify token (Meta's handshake) in that Secret.
+    #[arg(
+        long,
+        env = "WAO_WEBHOOK_VERIFY_TOKEN_KEY",
+        default_value = "verify-token"
+    )]
+    pub webhook_verify_token_key: String,
+    /// How often the webhook Secret is read again, in seconds.
+    #[arg(long, env = "WAO_WEBHOOK_SECRET_REFRESH_SECONDS", default_value_t = 30)]
+    pub webhook_secret_refresh_seconds: u64,
+    /// A webhook-triggered sync reads Meta again only if the last read is older than this many
+    /// seconds; otherwise it applies the delivery's facts to the last read.
+    #[arg(
+        long,
+        env = "WAO_WEBHOOK_MIN_READ_SPACING_SECONDS",
+        default_value_t = 5
+    )]
+    pub webhook_min_read_spacing_seconds: u64,
+    /// Hours between checks of a webhook subscription that status says is in place.
+    #[arg(
+        long,
+        env = "WAO_WEBHOOK_SUBSCRIPTION_RECHECK_HOURS",
+        default_value_t = 6
+    )]
+    pub webhook_subscription_recheck_hours: u64,
 }
 
 #[derive(Debug, Error)]
@@ -75,6 +125,20 @@ pub enum RunError {
     Http(#[from] HttpError),
     #[error("leader election: {0}")]
     Lease(#[source] kube_lease_manager::LeaseManagerError),
+    #[error(transparent)]
+    WebhookArgs(#[from] WebhookArgsError),
+}
+
+#[derive(Debug, Error)]
+pub enum WebhookArgsError {
+    #[error("--webhook-addr {addr:?} is not an address like 0.0.0.0:8443: {source}")]
+    Addr {
+        addr: String,
+        #[source]
+        source: std::net::AddrParseError,
+    },
+    #[error("--webhook-path {0:?} must start with /")]
+    Path(String),
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -114,6 +178,37 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         shutdown.clone(),
     ));
 
+    let facts = match webhook_config(&args)? {
+        Some(cfg) => {
+            let listener = http::bind(cfg.addr).await?;
+            info!(addr = %cfg.addr, path = %cfg.path, "serving the Meta webhook endpoint");
+            let secrets = Arc::new(WebhookSecrets::default());
+            let (sink, facts) = mpsc::unbounded();
+            let router = webhook::router(
+                &cfg.path,
+                cfg.max_body_bytes,
+                secrets.clone(),
+                sink,
+                metrics.clone(),
+            );
+            tokio::spawn(webhook::refresh_secrets(
+                client.clone(),
+                cfg,
+                secrets,
+                Duration::from_secs(args.webhook_secret_refresh_seconds.max(1)),
+                shutdown.clone(),
+            ));
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(err) = http::serve(listener, router, shutdown).await {
+                    error!(error = %err, "webhook server failed");
+                }
+            });
+            Some(facts)
+        }
+        None => None,
+    };
+
     let config = ControllerConfig {
         namespaces: args
             .namespaces
@@ -123,6 +218,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             .collect(),
         concurrency: args.concurrency,
         instance: args.pod_name.clone(),
+        webhooks: WebhookSettings {
+            min_read_spacing: Duration::from_secs(args.webhook_min_read_spacing_seconds),
+            subscription_recheck: Duration::from_secs(
+                args.webhook_subscription_recheck_hours.max(1) * 3600,
+            ),
+        },
     };
     if args.leader_election {
         run_as_leader(
@@ -131,6 +232,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             graph,
             metrics,
             config,
+            facts,
             ready,
             shutdown.clone(),
         )
@@ -138,7 +240,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     } else {
         ready.set(true);
         metrics.set_leader(true);
-        controller::run(client, graph, metrics, config, shutdown.clone()).await;
+        controller::run(client, graph, metrics, config, facts, shutdown.clone()).await;
     }
     shutdown.cancel();
     match server.await {
@@ -151,12 +253,14 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
 
 /// Reconciles only while holding the Lease; losing it stops the controllers and the process
 /// exits so a restart competes again from a clean state.
+#[allow(clippy::too_many_arguments)]
 async fn run_as_leader(
     args: &RunArgs,
     client: kube::Client,
     graph: GraphClient,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
+    mut facts: Option<mpsc::UnboundedReceiver<Fact>>,
     ready: Arc<Readiness>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
@@ -178,6 +282,8 @@ async fn run_as_leader(
         tokio::select! {
             changed = leader.changed() => if changed.is_err() { return Ok(()); },
             _ = shutdown.cancelled() => return Ok(()),
+            // Only the leader acts on facts; the sync at its next interval catches up.
+            Some(_) = next_fact(&mut facts) => debug!("webhook fact dropped: not the leader"),
         }
     }
     info!("acquired leadership");
@@ -188,6 +294,7 @@ async fn run_as_leader(
         graph,
         metrics.clone(),
         config,
+        facts,
         lost.clone(),
     ));
     tokio::select! {
@@ -214,6 +321,36 @@ async fn run_as_leader(
     Ok(())
 }
 
+async fn next_fact(facts: &mut Option<mpsc::UnboundedReceiver<Fact>>) -> Option<Fact> {
+    match facts {
+        Some(rx) => rx.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn webhook_config(args: &RunArgs) -> Result<Option<WebhookConfig>, WebhookArgsError> {
+    let raw = args.webhook_addr.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let addr = raw.parse().map_err(|source| WebhookArgsError::Addr {
+        addr: raw.to_string(),
+        source,
+    })?;
+    if !args.webhook_path.starts_with('/') {
+        return Err(WebhookArgsError::Path(args.webhook_path.clone()));
+    }
+    Ok(Some(WebhookConfig {
+        addr,
+        path: args.webhook_path.clone(),
+        max_body_bytes: args.webhook_max_body,
+        secret_namespace: args.webhook_secret_namespace.clone(),
+        secret_name: args.webhook_secret_name.clone(),
+        app_secret_key: args.webhook_app_secret_key.clone(),
+        verify_token_key: args.webhook_verify_token_key.clone(),
+    }))
+}
+
 fn spawn_signal_handler(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let term = async {
@@ -233,4 +370,65 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
         }
         shutdown.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).run
+    }
+
+    #[test]
+    fn webhook_receiver_is_off_without_an_address() {
+        assert!(matches!(webhook_config(&args(&[])), Ok(None)));
+    }
+
+    #[test]
+    fn webhook_flags_make_the_receiver_config() {
+        let cfg = webhook_config(&args(&[
+            "--webhook-addr",
+            "127.0.0.1:8443",
+            "--webhook-path",
+            "/meta",
+            "--webhook-secret-name",
+            "hooks",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.addr.port(), 8443);
+        assert_eq!(cfg.path, "/meta");
+        assert_eq!(cfg.max_body_bytes, 1024 * 1024);
+        assert_eq!(cfg.secret_name, "hooks");
+        assert_eq!(cfg.app_secret_key, "app-secret");
+        assert_eq!(cfg.verify_token_key, "verify-token");
+    }
+
+    #[test]
+    fn bad_webhook_flags_are_refused() {
+        assert!(matches!(
+            webhook_config(&args(&["--webhook-addr", "nowhere"])),
+            Err(WebhookArgsError::Addr { .. })
+        ));
+        assert!(matches!(
+            webhook_config(&args(&[
+                "--webhook-addr",
+                "0.0.0.0:1",
+                "--webhook-path",
+                "hook"
+            ])),
+            Err(WebhookArgsError::Path(_))
+        ));
+    }
 }

@@ -7,7 +7,7 @@ use tracing::{Instrument, info_span};
 
 use super::last_sync::keep_sync_time_when_unchanged;
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, Measure, apply};
+use super::{Context, Error, Measure, apply, webhooks};
 use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::graph::{ErrorClass, GraphError};
@@ -45,9 +45,13 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let uid = acc.meta().uid.clone().unwrap_or_default();
 
     // Channels need a snapshot after a restart even if status says the last sync is recent.
-    let have_snapshot = ctx.snapshots.get(&namespace, &name).is_some();
+    let snapshot = ctx.snapshots.get(&namespace, &name);
+    let have_snapshot = snapshot.is_some();
+    // A webhook named this account: sync now, whatever the interval says.
+    let forced = ctx.webhooks.take_forced(&namespace, &name);
     let sync = previous.map(|s| ctx.last_syncs.effective(&uid, &s.sync));
     if have_snapshot
+        && !forced
         && let Some(wait) = decide::needs_sync(
             sync.as_ref(),
             generation,
@@ -60,31 +64,69 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Ok(Action::requeue(wait));
     }
 
-    let observation = observe(acc, ctx, &namespace).await?;
+    let reuse = forced
+        && ctx.webhooks.read_recently(&uid)
+        && previous.is_some_and(|p| !decide::credentials_stalled(p));
+    let (observation, read) = match snapshot.filter(|_| reuse) {
+        // Meta was read moments ago: apply the webhook's facts to that read.
+        Some(snapshot) => (
+            Some(AccountObservation::Synced {
+                waba: (*snapshot).clone(),
+                webhook_subscribed: previous.and_then(|s| s.webhook_subscribed),
+                token_expires_at: previous
+                    .and_then(|s| s.credentials_expire_at.as_deref())
+                    .and_then(|t| t.parse().ok()),
+            }),
+            false,
+        ),
+        None => {
+            let requested = requested_at.is_some()
+                && requested_at
+                    != previous.and_then(|s| s.sync.last_handled_reconcile_at.as_deref());
+            (observe(acc, ctx, &namespace, requested).await?, true)
+        }
+    };
     let Some(observation) = observation else {
         // Credentials were rejected and the Secret has not changed since: do not call Meta.
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
+    let facts = ctx.webhooks.take_account_facts(&namespace, &name);
+    let mut base = previous.cloned().unwrap_or_default();
+    decide::facts::apply_account_facts(&mut base, &facts, now);
     let mut decision = decide::decide_account(
         &acc.spec,
         generation,
-        previous,
+        (previous.is_some() || !facts.is_empty()).then_some(&base),
         &observation,
         requested_at,
         now,
     );
-    if matches!(observation, AccountObservation::Synced { .. }) {
+    decision.events.extend(decide::facts::account_fact_events(
+        &acc.spec.business_account_id,
+        previous,
+        &decision.status,
+    ));
+    if read && matches!(observation, AccountObservation::Synced { .. }) {
         ctx.last_syncs
             .record(&uid, decision.status.sync.last_sync_time.clone());
+        ctx.webhooks.record_read(&uid);
     }
     // A sync that changed nothing but its own time is not written: zero writes at steady state.
     if let Some(prev) = previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
     }
 
-    apply::apply_status(ctx, acc, previous, &decision.status).await?;
+    if let Err(err) = apply::apply_status(ctx, acc, previous, &decision.status).await {
+        ctx.webhooks.restore_account_facts(&namespace, &name, facts);
+        return Err(err);
+    }
     apply::publish_events(ctx, acc, &decision.events).await;
     ctx.metrics.set_account(&namespace, &name, &decision.status);
+    ctx.webhooks.set_standing(
+        &namespace,
+        &name,
+        decide::facts::AccountStanding::of(&decision.status),
+    );
 
     if let AccountObservation::Synced { waba, .. } = observation {
         ctx.snapshots.put(&namespace, &name, waba);
@@ -107,6 +149,7 @@ async fn observe(
     acc: &WhatsAppBusinessAccount,
     ctx: &Context,
     namespace: &str,
+    requested: bool,
 ) -> Result<Option<AccountObservation>, Error> {
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let token = match secrets::read_key(ctx, namespace, &acc.spec.credentials_secret_ref).await? {
@@ -124,13 +167,17 @@ async fn observe(
     let observation = match session.read_waba().await {
         Ok(waba) => {
             ctx.forget_rejected_credentials(&uid);
+            let webhook_subscribed =
+                webhooks::subscription(ctx, acc, namespace, &session, &token.version, requested)
+                    .await;
             AccountObservation::Synced {
                 waba,
-                webhook_subscribed: acc.status.as_ref().and_then(|s| s.webhook_subscribed),
+                webhook_subscribed,
                 token_expires_at: ctx
-                    .token_expiries
-                    .expiry(&uid, &token.version, &session)
-                    .await,
+                    .token_infos
+                    .get(&uid, &token.version, &session)
+                    .await
+                    .and_then(|info| info.expires()),
             }
         }
         Err(err) => {

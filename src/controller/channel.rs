@@ -8,7 +8,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::last_sync::keep_sync_time_when_unchanged;
-use super::{Context, Error, Measure, apply, cleanup};
+use super::{Context, Error, Measure, apply, cleanup, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel,
 };
@@ -51,7 +51,7 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         .map(|a| decide::sync_interval(&a.spec))
         .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
     let snapshot = ctx.snapshots.get(&namespace, account_name);
-    let Some(observation) =
+    let Some(mut observation) =
         decide::observe_channel(&ch.spec, account.as_deref(), snapshot.as_deref())
     else {
         // The account synced before a restart but its snapshot is not back yet; the account's
@@ -63,19 +63,27 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         .annotations()
         .get(RECONCILE_REQUESTED_AT)
         .map(String::as_str);
+    let now = jiff::Timestamp::now();
+    let facts = ctx.webhooks.take_channel_facts(&namespace, &name);
+    let base = webhooks::prepare_channel(ch, &facts, &mut observation, now);
     let mut decision = decide::decide_channel(
         &ch.spec,
         ch.meta().generation,
-        previous,
+        base.as_ref().or(previous),
         &observation,
         interval,
         requested_at,
-        jiff::Timestamp::now(),
+        now,
     );
+    let standing = webhooks::standing_for(ctx, &namespace, account.as_deref(), account_name);
+    webhooks::finish_channel(ch, &standing, &mut decision, now);
     if let Some(prev) = previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
     }
-    apply::apply_status(ctx, ch, previous, &decision.status).await?;
+    if let Err(err) = apply::apply_status(ctx, ch, previous, &decision.status).await {
+        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
+        return Err(err);
+    }
     apply::publish_events(ctx, ch, &decision.events).await;
     ctx.metrics.set_channel(&namespace, &name, &decision.status);
     Ok(Action::requeue(decision.requeue_after))

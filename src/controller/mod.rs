@@ -11,10 +11,12 @@ mod error;
 mod last_sync;
 mod secrets;
 mod snapshots;
-mod token_expiry;
+mod token_info;
+mod webhooks;
 
 pub use error::Error;
 pub use snapshots::Snapshots;
+pub use webhooks::WebhookSettings;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,7 @@ use tracing::{debug, warn};
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::graph::GraphClient;
 use crate::metrics::Metrics;
+use crate::webhook::Fact;
 
 /// Field manager of every status the operator applies.
 pub const FIELD_MANAGER: &str = "whatsapp-operator";
@@ -48,10 +51,14 @@ pub struct Context {
     pub channels: Store<WhatsAppChannel>,
     /// Asks the channel controller to reconcile channels after their account synced.
     channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
+    /// Asks the account controller to sync an account a webhook named.
+    account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
+    /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
+    webhooks: webhooks::WebhookState,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
-    /// Token expiry per account, from Meta's debug_token.
-    token_expiries: token_expiry::TokenExpiries,
+    /// Meta's view of each account's token (expiry, app), from debug_token.
+    token_infos: token_info::TokenInfos,
     /// Last successful sync per account UID (see `last_sync`).
     last_syncs: last_sync::LastSyncs,
     /// Consecutive reconcile errors per object (Kubernetes API failures), for error_policy backoff.
@@ -66,14 +73,17 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// Reporting instance of events (the pod name).
     pub instance: String,
+    pub webhooks: WebhookSettings,
 }
 
-/// Runs both controllers for every watch scope until `shutdown` is cancelled.
+/// Runs both controllers for every watch scope until `shutdown` is cancelled. `facts` are the
+/// webhook receiver's, when it runs.
 pub async fn run(
     client: Client,
     graph: GraphClient,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
+    facts: Option<mpsc::UnboundedReceiver<Fact>>,
     shutdown: CancellationToken,
 ) {
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
@@ -88,18 +98,34 @@ pub async fn run(
             instance: Some(config.instance.clone()),
         },
     );
+    let mut scope_senders = Vec::new();
     let runs = scopes.into_iter().map(|ns| {
+        let (tx, rx) = mpsc::unbounded();
+        scope_senders.push(tx);
         run_scope(
             client.clone(),
             graph.clone(),
             metrics.clone(),
             recorder.clone(),
             ns,
-            config.concurrency,
+            &config,
+            rx,
             shutdown.clone(),
         )
     });
-    futures::future::join_all(runs).await;
+    let runs: Vec<_> = runs.collect();
+    let fan_out = async move {
+        match facts {
+            Some(facts) => {
+                tokio::select! {
+                    _ = webhooks::fan_out(facts, scope_senders) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+            None => drop(scope_senders),
+        }
+    };
+    futures::join!(futures::future::join_all(runs), fan_out);
 }
 
 fn api_for<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -113,20 +139,24 @@ where
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_scope(
     client: Client,
     graph: GraphClient,
     metrics: Arc<Metrics>,
     recorder: Recorder,
     namespace: Option<String>,
-    concurrency: u16,
+    config: &ControllerConfig,
+    facts: mpsc::UnboundedReceiver<Fact>,
     shutdown: CancellationToken,
 ) {
     let ns = namespace.as_deref();
-    let cfg = controller::Config::default().concurrency(concurrency);
+    let cfg = controller::Config::default().concurrency(config.concurrency);
     let wc = watcher::Config::default().any_semantic();
+    let (account_tx, account_rx) = mpsc::unbounded();
     let accounts = Controller::new(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone())
-        .with_config(cfg.clone());
+        .with_config(cfg.clone())
+        .reconcile_on(account_rx);
     let (tx, rx) = mpsc::unbounded();
     let channels = Controller::new(api_for::<WhatsAppChannel>(&client, ns), wc)
         .with_config(cfg)
@@ -140,9 +170,11 @@ async fn run_scope(
         accounts: accounts.store(),
         channels: channels.store(),
         channel_trigger: tx,
+        account_trigger: account_tx,
+        webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
-        token_expiries: token_expiry::TokenExpiries::default(),
+        token_infos: token_info::TokenInfos::default(),
         error_counts: Mutex::default(),
     });
 
@@ -155,8 +187,14 @@ async fn run_scope(
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(channel::reconcile, error_policy, ctx.clone())
         .for_each(|res| async move { report("channel", res) });
-    let prune = prune_account_metrics(ctx.clone(), shutdown_prune);
-    futures::join!(account_stream, channel_stream, prune);
+    let prune = prune_account_metrics(ctx.clone(), shutdown_prune.clone());
+    let dispatch = async {
+        tokio::select! {
+            _ = webhooks::dispatch(ctx.clone(), facts) => {}
+            _ = shutdown_prune.cancelled() => {}
+        }
+    };
+    futures::join!(account_stream, channel_stream, prune, dispatch);
 }
 
 /// Accounts have no finalizer, so their deletion is noticed by comparing metrics with the store.

@@ -115,6 +115,16 @@ pub mod reason {
     pub const REQUEST_REJECTED: &str = "RequestRejected";
     /// Warning: several consecutive syncs failed.
     pub const SYNC_FAILING: &str = "SyncFailing";
+
+    // Webhook facts (account_update, security), on the account and on its channels.
+    /// Warning: Meta restricted the WABA (ACCOUNT_RESTRICTION).
+    pub const ACCOUNT_RESTRICTED: &str = "AccountRestricted";
+    /// Warning: Meta disabled the WABA or scheduled it to be disabled (DISABLED_UPDATE).
+    pub const ACCOUNT_DISABLED: &str = "AccountDisabled";
+    /// Normal: Meta reinstated a disabled WABA.
+    pub const ACCOUNT_REINSTATED: &str = "AccountReinstated";
+    /// Warning: the number's two-step PIN was changed outside the operator (security PIN_CHANGED).
+    pub const PIN_CHANGED: &str = "PinChanged";
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod channel;
 mod conditions;
 mod duration;
 mod events;
+pub mod facts;
 mod health;
 mod time;
 

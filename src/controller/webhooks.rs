@@ -1,0 +1,400 @@
+//! Webhook facts in the runtime: routing a fact to the resources it names, keeping it pending
+//! until their next reconcile applies it, forcing that reconcile, and keeping the WABA's webhook
+//! subscription in place.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+use secrecy::SecretString;
+use tracing::{debug, info, warn};
+
+use super::Context;
+use super::secrets::{self, SecretLookup};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus};
+use crate::decide::facts::AccountStanding;
+use crate::decide::{self, ChannelDecision, ChannelObservation};
+use crate::graph::WabaSession;
+use crate::phone::E164;
+use crate::webhook::Fact;
+
+/// How the runtime treats webhook-triggered syncs.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// A webhook-triggered sync re-reads Meta only when the last read is older than this;
+    /// otherwise it applies the facts to the last snapshot. Keeps a burst of deliveries within
+    /// Meta's hourly budget.
+    pub min_read_spacing: Duration,
+    /// How often a subscription that status says is in place is checked again.
+    pub subscription_recheck: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            min_read_spacing: Duration::from_secs(5),
+            subscription_recheck: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+type Key = (String, String);
+
+fn key(namespace: &str, name: &str) -> Key {
+    (namespace.to_string(), name.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// In-memory webhook bookkeeping of one watch scope. Losing it on a restart loses only facts not
+/// yet applied; what was applied is in status.
+pub struct WebhookState {
+    settings: WebhookSettings,
+    started: Instant,
+    pending_accounts: Mutex<HashMap<Key, Vec<Fact>>>,
+    pending_channels: Mutex<HashMap<Key, Vec<Fact>>>,
+    forced: Mutex<HashSet<Key>>,
+    standings: RwLock<HashMap<Key, AccountStanding>>,
+    /// Last Graph read per account UID.
+    last_reads: Mutex<HashMap<String, Instant>>,
+    /// Last subscription check per account UID.
+    subscription_checks: Mutex<HashMap<String, Instant>>,
+}
+
+impl WebhookState {
+    pub fn new(settings: WebhookSettings) -> Self {
+        Self {
+            settings,
+            started: Instant::now(),
+            pending_accounts: Mutex::default(),
+            pending_channels: Mutex::default(),
+            forced: Mutex::default(),
+            standings: RwLock::default(),
+            last_reads: Mutex::default(),
+            subscription_checks: Mutex::default(),
+        }
+    }
+
+    /// True once: the account was asked to sync by a webhook.
+    pub fn take_forced(&self, namespace: &str, name: &str) -> bool {
+        lock(&self.forced).remove(&key(namespace, name))
+    }
+
+    pub fn take_account_facts(&self, namespace: &str, name: &str) -> Vec<Fact> {
+        lock(&self.pending_accounts)
+            .remove(&key(namespace, name))
+            .unwrap_or_default()
+    }
+
+    pub fn take_channel_facts(&self, namespace: &str, name: &str) -> Vec<Fact> {
+        lock(&self.pending_channels)
+            .remove(&key(namespace, name))
+            .unwrap_or_default()
+    }
+
+    /// Puts facts back after a reconcile that could not apply them.
+    pub fn restore_account_facts(&self, namespace: &str, name: &str, facts: Vec<Fact>) {
+        if !facts.is_empty() {
+            let mut pending = lock(&self.pending_accounts);
+            let entry = pending.entry(key(namespace, name)).or_default();
+            let newer = std::mem::take(entry);
+            *entry = facts;
+            entry.extend(newer);
+        }
+    }
+
+    pub fn restore_channel_facts(&self, namespace: &str, name: &str, facts: Vec<Fact>) {
+        if !facts.is_empty() {
+            let mut pending = lock(&self.pending_channels);
+            let entry = pending.entry(key(namespace, name)).or_default();
+            let newer = std::mem::take(entry);
+            *entry = facts;
+            entry.extend(newer);
+        }
+    }
+
+    pub fn set_standing(&self, namespace: &str, account: &str, standing: AccountStanding) {
+        self.standings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key(namespace, account), standing);
+    }
+
+    /// The account's standing as its latest reconcile decided it; `None` before one ran in this
+    /// process (the account's status in the store then says it).
+    pub fn standing(&self, namespace: &str, account: &str) -> Option<AccountStanding> {
+        self.standings
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key(namespace, account))
+            .cloned()
+    }
+
+    pub fn record_read(&self, uid: &str) {
+        lock(&self.last_reads).insert(uid.to_string(), Instant::now());
+    }
+
+    /// Whether a webhook-triggered sync may reuse the last snapshot instead of reading Meta.
+    pub fn read_recently(&self, uid: &str) -> bool {
+        lock(&self.last_reads)
+            .get(uid)
+            .is_some_and(|t| t.elapsed() < self.settings.min_read_spacing)
+    }
+
+    fn subscription_check_due(&self, uid: &str) -> bool {
+        // After a restart the check waits a full period: restarts must not spend Meta's budget.
+        let last = lock(&self.subscription_checks)
+            .get(uid)
+            .copied()
+            .unwrap_or(self.started);
+        last.elapsed() >= self.settings.subscription_recheck
+    }
+
+    fn subscription_checked(&self, uid: &str) {
+        lock(&self.subscription_checks).insert(uid.to_string(), Instant::now());
+    }
+}
+
+/// Sends each fact to every watch scope.
+pub async fn fan_out(
+    mut facts: mpsc::UnboundedReceiver<Fact>,
+    scopes: Vec<mpsc::UnboundedSender<Fact>>,
+) {
+    while let Some(fact) = facts.next().await {
+        for scope in &scopes {
+            // A closed scope is shutting down.
+            let _ = scope.unbounded_send(fact.clone());
+        }
+    }
+}
+
+/// Routes the facts of one scope until the channel closes.
+pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact>) {
+    if ctx.accounts.wait_until_ready().await.is_err()
+        || ctx.channels.wait_until_ready().await.is_err()
+    {
+        return;
+    }
+    while let Some(fact) = facts.next().await {
+        route(&ctx, fact);
+    }
+}
+
+/// Account fields go to the accounts of the WABA; number fields to the channels whose number
+/// has the fact's digits. Either way the account syncs at once, bypassing its interval.
+fn route(ctx: &Context, fact: Fact) {
+    let accounts: Vec<Arc<WhatsAppBusinessAccount>> = ctx
+        .accounts
+        .state()
+        .into_iter()
+        .filter(|a| a.spec.business_account_id == fact.waba_id())
+        .collect();
+    if accounts.is_empty() {
+        debug!(
+            waba = fact.waba_id(),
+            "webhook for a WABA no account manages"
+        );
+        return;
+    }
+    for acc in accounts {
+        let Some(namespace) = acc.namespace() else {
+            continue;
+        };
+        let name = acc.name_any();
+        match fact.digits() {
+            None => {
+                lock(&ctx.webhooks.pending_accounts)
+                    .entry(key(&namespace, &name))
+                    .or_default()
+                    .push(fact.clone());
+            }
+            Some(digits) => {
+                for ch in ctx.channels.state() {
+                    let same_account = ch.namespace().as_deref() == Some(namespace.as_str())
+                        && ch.spec.account_ref.name == name;
+                    let same_number =
+                        E164::parse(&ch.spec.phone_number).is_ok_and(|e| e.digits() == digits);
+                    if same_account && same_number {
+                        lock(&ctx.webhooks.pending_channels)
+                            .entry(key(&namespace, &ch.name_any()))
+                            .or_default()
+                            .push(fact.clone());
+                        // Applied at once to the last snapshot; the account's sync below
+                        // brings Meta's fresh view right after.
+                        let _ = ctx
+                            .channel_trigger
+                            .unbounded_send(ObjectRef::from_obj(ch.as_ref()));
+                    }
+                }
+            }
+        }
+        lock(&ctx.webhooks.forced).insert(key(&namespace, &name));
+        let _ = ctx
+            .account_trigger
+            .unbounded_send(ObjectRef::from_obj(acc.as_ref()));
+    }
+}
+
+/// Whether the app is subscribed to the account's WABA, checked (and repaired) only when status
+/// does not say so, the spec changed, a sync was requested by annotation, or the last check is
+/// older than the recheck period: at steady state this costs no Graph request.
+///
+/// `None` when webhooks are not enabled for the account.
+pub async fn subscription(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+    namespace: &str,
+    session: &WabaSession,
+    token_version: &str,
+    requested: bool,
+) -> Option<bool> {
+    let webhooks = acc.spec.webhooks.as_ref().filter(|w| w.enabled)?;
+    let uid = acc.metadata.uid.clone().unwrap_or_default();
+    let status = acc.status.as_ref();
+    let known = status.and_then(|s| s.webhook_subscribed);
+    let spec_changed = status.and_then(|s| s.observed_generation) != acc.metadata.generation;
+    let due = known != Some(true)
+        || spec_changed
+        || requested
+        || ctx.webhooks.subscription_check_due(&uid);
+    if !due {
+        return known;
+    }
+    ctx.webhooks.subscription_checked(&uid);
+    let app_id = match app_id(ctx, &uid, session, token_version).await {
+        Some(id) => id,
+        None => return known,
+    };
+    let apps = match session.subscribed_apps().await {
+        Ok(apps) => apps,
+        Err(err) => {
+            warn!(error = %err, "cannot list the WABA's subscribed apps");
+            return known;
+        }
+    };
+    let wanted_override = webhooks.override_callback_uri.as_deref();
+    let in_place = apps.iter().any(|a| {
+        a.app_id() == Some(app_id.as_str())
+            && (wanted_override.is_none() || a.override_callback_uri.as_deref() == wanted_override)
+    });
+    if in_place {
+        return Some(true);
+    }
+    let verify_token = match (wanted_override, &webhooks.verify_token_secret_ref) {
+        (Some(_), Some(r)) => match secrets::read_key(ctx, namespace, r).await {
+            Ok(SecretLookup::Found(v)) => Some(v.value),
+            Ok(SecretLookup::Missing(message)) => {
+                warn!(%message, "verify token for the override callback is missing");
+                return Some(false);
+            }
+            Err(err) => {
+                warn!(error = %err, "cannot read the verify token Secret");
+                return known;
+            }
+        },
+        (Some(_), None) => {
+            warn!("overrideCallbackUri needs verifyTokenSecretRef; not subscribing");
+            return Some(false);
+        }
+        _ => None,
+    };
+    let override_callback: Option<(&str, &SecretString)> =
+        wanted_override.zip(verify_token.as_ref());
+    match session.subscribe_app(override_callback).await {
+        Ok(()) => {
+            info!(waba = %acc.spec.business_account_id, "subscribed the app to the WABA's webhooks");
+            Some(true)
+        }
+        Err(err) => {
+            warn!(error = %err, "cannot subscribe the app to the WABA's webhooks");
+            Some(false)
+        }
+    }
+}
+
+/// The app of the account's token, from `debug_token` once per Secret version.
+async fn app_id(
+    ctx: &Context,
+    uid: &str,
+    session: &WabaSession,
+    token_version: &str,
+) -> Option<String> {
+    ctx.token_infos
+        .get(uid, token_version, session)
+        .await?
+        .app_id
+}
+
+/// The standing a channel of `account` sees: this process's latest decision, else the
+/// account's status in the store.
+pub fn standing_for(
+    ctx: &Context,
+    namespace: &str,
+    account: Option<&WhatsAppBusinessAccount>,
+    account_name: &str,
+) -> AccountStanding {
+    ctx.webhooks
+        .standing(namespace, account_name)
+        .or_else(|| {
+            account
+                .and_then(|a| a.status.as_ref())
+                .map(AccountStanding::of)
+        })
+        .unwrap_or_default()
+}
+
+/// The channel's previous status with the webhook facts recorded, and the observed number with
+/// what the facts say Graph does not show yet. `None` when there is nothing to change, so the
+/// decide step starts from the previous status as is.
+pub fn prepare_channel(
+    ch: &WhatsAppChannel,
+    facts: &[Fact],
+    observation: &mut ChannelObservation,
+    now: jiff::Timestamp,
+) -> Option<WhatsAppChannelStatus> {
+    let generation = ch.metadata.generation;
+    let previous = ch.status.as_ref();
+    let mut base = previous.cloned().unwrap_or_default();
+    decide::facts::apply_number_facts(&mut base, facts, generation, now);
+    if let ChannelObservation::Number { number } = observation {
+        decide::facts::overlay_number(&mut base, number, generation, now);
+    }
+    let unchanged = match previous {
+        Some(p) => *p == base,
+        None => facts.is_empty() && base == WhatsAppChannelStatus::default(),
+    };
+    (!unchanged).then_some(base)
+}
+
+/// After the decide step: the account's standing and the fact events that derive from the
+/// previous status versus the new one.
+pub fn finish_channel(
+    ch: &WhatsAppChannel,
+    standing: &AccountStanding,
+    decision: &mut ChannelDecision,
+    now: jiff::Timestamp,
+) {
+    let generation = ch.metadata.generation;
+    let previous = ch.status.as_ref();
+    let status = &mut decision.status;
+    decide::facts::settle_pin(previous, status, generation, now);
+    let events = decide::facts::apply_account_standing(
+        &ch.spec.account_ref.name,
+        previous,
+        status,
+        standing,
+        generation,
+        now,
+    );
+    decision.events.extend(events);
+    decision.events.extend(decide::facts::number_fact_events(
+        previous,
+        &decision.status,
+    ));
+}

@@ -1,0 +1,445 @@
+//! Webhook facts: what Meta's webhooks say that a Graph read may not show yet.
+//!
+//! Facts are applied to a copy of the previous status (and to the number a sync observed) before
+//! the regular decide step runs, so every event still derives from the previous status versus the
+//! new one: a redelivery of the same payload finds its fact already recorded and changes nothing,
+//! and a restart repeats nothing.
+
+use jiff::Timestamp;
+
+use super::conditions::{ConditionStatus, set_condition, status_of, true_reason};
+use super::events::{EventSpec, reason};
+use super::time::{format_time, parse_time};
+use crate::crd::{
+    AccountRestriction, Phase, WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition,
+    find_condition,
+};
+use crate::graph::model::{NameStatus, NumberStatus, PhoneNumber};
+use crate::webhook::Fact;
+
+/// Condition types written from webhook facts (channels only).
+pub mod fact_condition {
+    /// True while Meta flagged the number's quality (legacy FLAGGED webhook).
+    pub const QUALITY_FLAGGED: &str = "QualityFlagged";
+    /// True while the WABA is restricted or disabled by Meta (account_update webhooks).
+    pub const ACCOUNT_RESTRICTED: &str = "AccountRestricted";
+    /// True after Meta reported a PIN change the operator did not make (security webhook).
+    pub const PIN_STALE: &str = "PinStale";
+}
+
+/// Reasons of the fact conditions.
+pub mod fact_reason {
+    pub const FLAGGED_BY_WEBHOOK: &str = "FlaggedByWebhook";
+    /// Graph itself reported FLAGGED while the flag was set.
+    pub const FLAGGED_CONFIRMED: &str = "FlaggedConfirmed";
+    pub const UNFLAGGED: &str = "Unflagged";
+    pub const RESTRICTED: &str = "Restricted";
+    pub const DISABLED: &str = "Disabled";
+    pub const NOT_RESTRICTED: &str = "NotRestricted";
+    pub const PIN_CHANGED_AT_META: &str = "PinChangedAtMeta";
+    pub const PIN_REAPPLIED: &str = "PinReapplied";
+}
+
+/// Rejection reason recorded when Meta rejects a name without giving one.
+const UNKNOWN_REJECTION: &str = "UNKNOWN";
+
+fn restriction_of(r: &crate::webhook::payload::Restriction) -> AccountRestriction {
+    AccountRestriction {
+        type_: r.restriction_type.clone(),
+        expiration: r
+            .expiration
+            .and_then(|s| Timestamp::from_second(s).ok())
+            .map(format_time),
+    }
+}
+
+fn expired(r: &AccountRestriction, now: Timestamp) -> bool {
+    r.expiration
+        .as_deref()
+        .and_then(parse_time)
+        .is_some_and(|t| t <= now)
+}
+
+/// Records the account facts (restrictions, ban state) in `status` and drops restrictions that
+/// have expired. Called on every account reconcile, with or without facts.
+pub fn apply_account_facts(
+    status: &mut WhatsAppBusinessAccountStatus,
+    facts: &[Fact],
+    now: Timestamp,
+) {
+    for fact in facts {
+        if let Fact::AccountUpdate {
+            event,
+            restrictions,
+            ban_state,
+            ..
+        } = fact
+        {
+            match event.as_str() {
+                "ACCOUNT_RESTRICTION" => {
+                    let mut list: Vec<AccountRestriction> =
+                        restrictions.iter().flatten().map(restriction_of).collect();
+                    list.sort_by(|a, b| a.type_.cmp(&b.type_));
+                    list.dedup_by(|a, b| a.type_ == b.type_);
+                    status.restrictions = list;
+                }
+                "DISABLED_UPDATE" => {
+                    if let Some(state) = ban_state {
+                        status.ban_state = Some(state.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    status.restrictions.retain(|r| !expired(r, now));
+}
+
+fn describe_restrictions(list: &[&AccountRestriction]) -> String {
+    list.iter()
+        .map(|r| match &r.expiration {
+            Some(until) => format!("{} until {until}", r.type_),
+            None => r.type_.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_disabling(state: Option<&str>) -> bool {
+    matches!(state, Some("DISABLE" | "SCHEDULE_FOR_DISABLE"))
+}
+
+/// AccountRestricted, AccountDisabled and AccountReinstated from the previous status versus the
+/// new one.
+pub fn account_fact_events(
+    waba_id: &str,
+    previous: Option<&WhatsAppBusinessAccountStatus>,
+    current: &WhatsAppBusinessAccountStatus,
+) -> Vec<EventSpec> {
+    let mut events = Vec::new();
+    let before: &[AccountRestriction] = previous.map(|p| p.restrictions.as_slice()).unwrap_or(&[]);
+    let new: Vec<&AccountRestriction> = current
+        .restrictions
+        .iter()
+        .filter(|r| !before.iter().any(|b| b.type_ == r.type_))
+        .collect();
+    if !new.is_empty() {
+        events.push(EventSpec::warning(
+            reason::ACCOUNT_RESTRICTED,
+            format!(
+                "Meta restricted WABA {waba_id}: {}",
+                describe_restrictions(&new)
+            ),
+        ));
+    }
+    let was = previous.and_then(|p| p.ban_state.as_deref());
+    let now = current.ban_state.as_deref();
+    if was != now {
+        match now {
+            Some("DISABLE") => events.push(EventSpec::warning(
+                reason::ACCOUNT_DISABLED,
+                format!("Meta disabled WABA {waba_id}: none of its numbers can send messages"),
+            )),
+            Some("SCHEDULE_FOR_DISABLE") => events.push(EventSpec::warning(
+                reason::ACCOUNT_DISABLED,
+                format!("Meta scheduled WABA {waba_id} to be disabled"),
+            )),
+            Some("REINSTATE") if is_disabling(was) => events.push(EventSpec::normal(
+                reason::ACCOUNT_REINSTATED,
+                format!("Meta reinstated WABA {waba_id}"),
+            )),
+            _ => {}
+        }
+    }
+    events
+}
+
+/// Records the number facts in `previous` (a copy of the channel's previous status that the
+/// decide step then starts from).
+pub fn apply_number_facts(
+    previous: &mut WhatsAppChannelStatus,
+    facts: &[Fact],
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    for fact in facts {
+        match fact {
+            Fact::QualityUpdate { event, .. } => match event.as_str() {
+                "FLAGGED"
+                    if status_of(&previous.conditions, fact_condition::QUALITY_FLAGGED)
+                        != Some(ConditionStatus::True) =>
+                {
+                    set_condition(
+                        &mut previous.conditions,
+                        fact_condition::QUALITY_FLAGGED,
+                        ConditionStatus::True,
+                        fact_reason::FLAGGED_BY_WEBHOOK,
+                        "Meta flagged the number's quality (phone_number_quality_update \
+                             FLAGGED); it is unflagged when quality improves",
+                        generation,
+                        now,
+                    );
+                }
+                // In Meta's legacy model a flag ends with UNFLAGGED, or with a tier change
+                // after the flag period.
+                "UNFLAGGED" | "UPGRADE" | "DOWNGRADE"
+                    if find_condition(&previous.conditions, fact_condition::QUALITY_FLAGGED)
+                        .is_some() =>
+                {
+                    set_condition(
+                        &mut previous.conditions,
+                        fact_condition::QUALITY_FLAGGED,
+                        ConditionStatus::False,
+                        fact_reason::UNFLAGGED,
+                        format!("Meta reported {event} for the number"),
+                        generation,
+                        now,
+                    );
+                }
+                _ => {}
+            },
+            Fact::NameUpdate {
+                decision,
+                rejection_reason,
+                ..
+            } => match decision.as_str() {
+                "REJECTED" => {
+                    previous.name_rejection_reason = Some(
+                        rejection_reason
+                            .clone()
+                            .unwrap_or_else(|| UNKNOWN_REJECTION.into()),
+                    );
+                }
+                "APPROVED" => previous.name_rejection_reason = None,
+                _ => {}
+            },
+            Fact::Security { event, .. }
+                if event == "PIN_CHANGED"
+                    && status_of(&previous.conditions, fact_condition::PIN_STALE)
+                        != Some(ConditionStatus::True) =>
+            {
+                set_condition(
+                    &mut previous.conditions,
+                    fact_condition::PIN_STALE,
+                    ConditionStatus::True,
+                    fact_reason::PIN_CHANGED_AT_META,
+                    "Meta reports that the number's two-step verification PIN was changed; \
+                         the PIN in spec.registration.pinSecretRef is probably stale: put the \
+                         new PIN there",
+                    generation,
+                    now,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What Meta's webhooks said and a lagging Graph read does not show yet, applied to the number
+/// the sync observed: a recorded flag holds a CONNECTED number at FLAGGED, and a recorded name
+/// rejection holds a name still PENDING_REVIEW at DECLINED.
+pub fn overlay_number(
+    previous: &mut WhatsAppChannelStatus,
+    number: &mut PhoneNumber,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    if let Some(why) = true_reason(&previous.conditions, fact_condition::QUALITY_FLAGGED) {
+        match &number.status {
+            Some(NumberStatus::Connected) if why == fact_reason::FLAGGED_CONFIRMED => {
+                // Graph showed the flag and has now lifted it itself.
+                set_condition(
+                    &mut previous.conditions,
+                    fact_condition::QUALITY_FLAGGED,
+                    ConditionStatus::False,
+                    fact_reason::UNFLAGGED,
+                    "Meta reports the number CONNECTED again",
+                    generation,
+                    now,
+                );
+            }
+            Some(NumberStatus::Connected) => number.status = Some(NumberStatus::Flagged),
+            Some(NumberStatus::Flagged) => set_condition(
+                &mut previous.conditions,
+                fact_condition::QUALITY_FLAGGED,
+                ConditionStatus::True,
+                fact_reason::FLAGGED_CONFIRMED,
+                "Meta flagged the number's quality; it is unflagged when quality improves",
+                generation,
+                now,
+            ),
+            _ => {}
+        }
+    }
+
+    if previous.name_rejection_reason.is_some() {
+        let pending = |s: &Option<NameStatus>| matches!(s, Some(NameStatus::PendingReview));
+        if pending(&number.new_name_status) {
+            number.new_name_status = Some(NameStatus::Declined);
+        } else if pending(&number.name_status) {
+            number.name_status = Some(NameStatus::Declined);
+        }
+    }
+}
+
+/// PinChanged when the PIN condition starts saying the Secret is stale.
+pub fn number_fact_events(
+    previous: Option<&WhatsAppChannelStatus>,
+    current: &WhatsAppChannelStatus,
+) -> Vec<EventSpec> {
+    let stale = |s: &WhatsAppChannelStatus| {
+        status_of(&s.conditions, fact_condition::PIN_STALE) == Some(ConditionStatus::True)
+    };
+    if stale(current) && !previous.is_some_and(stale) {
+        vec![EventSpec::warning(
+            reason::PIN_CHANGED,
+            "Meta reports that the two-step verification PIN was changed outside the operator; \
+             update the PIN Secret or the next registration fails",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Clears the stale-PIN condition once the operator applied a PIN again.
+pub fn settle_pin(
+    previous: Option<&WhatsAppChannelStatus>,
+    current: &mut WhatsAppChannelStatus,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let applied =
+        |s: &WhatsAppChannelStatus| s.registration.as_ref().and_then(|r| r.applied_pin.clone());
+    let reapplied = applied(current).is_some() && previous.map(applied) != Some(applied(current));
+    if reapplied
+        && status_of(&current.conditions, fact_condition::PIN_STALE) == Some(ConditionStatus::True)
+    {
+        set_condition(
+            &mut current.conditions,
+            fact_condition::PIN_STALE,
+            ConditionStatus::False,
+            fact_reason::PIN_REAPPLIED,
+            "the PIN from the PIN Secret was applied at Meta",
+            generation,
+            now,
+        );
+    }
+}
+
+/// Where a WABA stands with Meta, as its account's status records it from webhooks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountStanding {
+    pub ban_state: Option<String>,
+    pub restrictions: Vec<AccountRestriction>,
+}
+
+impl AccountStanding {
+    pub fn of(status: &WhatsAppBusinessAccountStatus) -> Self {
+        Self {
+            ban_state: status.ban_state.clone(),
+            restrictions: status.restrictions.clone(),
+        }
+    }
+}
+
+/// Tells a channel that its WABA is restricted or disabled: condition AccountRestricted, Ready
+/// False while disabled, and the account events on the channel too, since alerts are per
+/// channel. Returns the events of the transition.
+pub fn apply_account_standing(
+    account: &str,
+    previous: Option<&WhatsAppChannelStatus>,
+    status: &mut WhatsAppChannelStatus,
+    standing: &AccountStanding,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<EventSpec> {
+    let active: Vec<&AccountRestriction> = standing
+        .restrictions
+        .iter()
+        .filter(|r| !expired(r, now))
+        .collect();
+    let ban = standing.ban_state.as_deref();
+    let (state, why, message) = if ban == Some("DISABLE") {
+        (
+            ConditionStatus::True,
+            fact_reason::DISABLED,
+            format!("Meta disabled the WABA of WhatsAppBusinessAccount {account}"),
+        )
+    } else if ban == Some("SCHEDULE_FOR_DISABLE") || !active.is_empty() {
+        let mut parts = Vec::new();
+        if ban == Some("SCHEDULE_FOR_DISABLE") {
+            parts.push("the WABA is scheduled to be disabled".to_string());
+        }
+        if !active.is_empty() {
+            parts.push(describe_restrictions(&active));
+        }
+        (
+            ConditionStatus::True,
+            fact_reason::RESTRICTED,
+            format!(
+                "Meta restricted the WABA of WhatsAppBusinessAccount {account}: {}",
+                parts.join("; ")
+            ),
+        )
+    } else {
+        (
+            ConditionStatus::False,
+            fact_reason::NOT_RESTRICTED,
+            "the WABA has no restriction from Meta".to_string(),
+        )
+    };
+    let existing = find_condition(&status.conditions, fact_condition::ACCOUNT_RESTRICTED);
+    // Channels of WABAs Meta never restricted carry no such condition at all.
+    if existing.is_none() && state == ConditionStatus::False {
+        return Vec::new();
+    }
+    let before = previous
+        .and_then(|p| true_reason(&p.conditions, fact_condition::ACCOUNT_RESTRICTED))
+        .map(str::to_string);
+    set_condition(
+        &mut status.conditions,
+        fact_condition::ACCOUNT_RESTRICTED,
+        state,
+        why,
+        message.clone(),
+        generation,
+        now,
+    );
+    if state == ConditionStatus::True && why == fact_reason::DISABLED {
+        set_condition(
+            &mut status.conditions,
+            condition::READY,
+            ConditionStatus::False,
+            super::condition_reason::DISABLED,
+            message.clone(),
+            generation,
+            now,
+        );
+        status.phase = Phase::Blocked;
+    } else if state == ConditionStatus::True && status.phase == Phase::Connected {
+        status.phase = Phase::Degraded;
+    }
+
+    let after = (state == ConditionStatus::True).then_some(why);
+    let mut events = Vec::new();
+    if before.as_deref() != after {
+        match after {
+            Some(fact_reason::DISABLED) => {
+                events.push(EventSpec::warning(reason::ACCOUNT_DISABLED, message))
+            }
+            Some(_) => events.push(EventSpec::warning(reason::ACCOUNT_RESTRICTED, message)),
+            None if before.as_deref() == Some(fact_reason::DISABLED) => {
+                events.push(EventSpec::normal(
+                    reason::ACCOUNT_REINSTATED,
+                    format!("Meta reinstated the WABA of WhatsAppBusinessAccount {account}"),
+                ))
+            }
+            None => {}
+        }
+    }
+    events
+}
+
+#[cfg(test)]
+#[path = "facts_tests.rs"]
+mod tests;

@@ -1,0 +1,414 @@
+use super::*;
+use crate::crd::{Management, RegistrationProgress};
+use crate::decide::fixtures::*;
+use crate::decide::{ChannelObservation, decide_channel};
+use crate::webhook::payload::Restriction;
+
+const NOW: &str = "2026-11-23T10:00:00Z";
+const LATER: &str = "2026-11-23T10:10:00Z";
+
+fn restriction_fact(types: &[(&str, i64)]) -> Fact {
+    Fact::AccountUpdate {
+        waba_id: "1".into(),
+        event: "ACCOUNT_RESTRICTION".into(),
+        restrictions: Some(
+            types
+                .iter()
+                .map(|(t, e)| Restriction {
+                    restriction_type: (*t).into(),
+                    expiration: Some(*e),
+                })
+                .collect(),
+        ),
+        ban_state: None,
+    }
+}
+
+fn ban(state: &str) -> Fact {
+    Fact::AccountUpdate {
+        waba_id: "1".into(),
+        event: "DISABLED_UPDATE".into(),
+        restrictions: None,
+        ban_state: Some(state.into()),
+    }
+}
+
+fn quality(event: &str) -> Fact {
+    Fact::QualityUpdate {
+        waba_id: "1".into(),
+        digits: "15550783881".into(),
+        event: event.into(),
+        current_limit: None,
+    }
+}
+
+fn name(decision: &str, reason: Option<&str>) -> Fact {
+    Fact::NameUpdate {
+        waba_id: "1".into(),
+        digits: "15550783881".into(),
+        decision: decision.into(),
+        rejection_reason: reason.map(Into::into),
+    }
+}
+
+fn pin_changed() -> Fact {
+    Fact::Security {
+        waba_id: "1".into(),
+        digits: "15550783881".into(),
+        event: "PIN_CHANGED".into(),
+    }
+}
+
+/// One account reconcile: facts on the previous status, then the events.
+fn account_step(
+    previous: &WhatsAppBusinessAccountStatus,
+    facts: &[Fact],
+    now: &str,
+) -> (WhatsAppBusinessAccountStatus, Vec<&'static str>) {
+    let mut next = previous.clone();
+    apply_account_facts(&mut next, facts, ts(now));
+    let events = account_fact_events("1", Some(previous), &next)
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    (next, events)
+}
+
+fn future() -> i64 {
+    ts(NOW).as_second() + 86_400
+}
+
+#[test]
+fn restriction_is_recorded_once_and_redelivery_is_silent() {
+    let start = WhatsAppBusinessAccountStatus::default();
+    let fact = restriction_fact(&[
+        ("RESTRICTED_BIZ_INITIATED_MESSAGING", future()),
+        ("RESTRICTED_ADD_PHONE_NUMBER_ACTION", future()),
+    ]);
+    let (s1, e1) = account_step(&start, std::slice::from_ref(&fact), NOW);
+    assert_eq!(e1, vec![reason::ACCOUNT_RESTRICTED]);
+    assert_eq!(s1.restrictions.len(), 2);
+    assert_eq!(
+        s1.restrictions[0].type_, "RESTRICTED_ADD_PHONE_NUMBER_ACTION",
+        "sorted for stable status"
+    );
+    assert_eq!(
+        s1.restrictions[1].expiration.as_deref(),
+        Some("2026-11-24T10:00:00Z")
+    );
+    let (s2, e2) = account_step(&s1, &[fact], NOW);
+    assert!(e2.is_empty());
+    assert_eq!(s2, s1);
+}
+
+#[test]
+fn expired_restrictions_are_dropped_without_an_event() {
+    let start = WhatsAppBusinessAccountStatus::default();
+    let soon = ts(NOW).as_second() + 60;
+    let (s1, _) = account_step(
+        &start,
+        &[restriction_fact(&[(
+            "RESTRICTED_BIZ_INITIATED_MESSAGING",
+            soon,
+        )])],
+        NOW,
+    );
+    assert_eq!(s1.restrictions.len(), 1);
+    let (s2, e2) = account_step(&s1, &[], LATER);
+    assert!(s2.restrictions.is_empty());
+    assert!(e2.is_empty());
+    // Meta's own example has an expiration in the past: nothing to record.
+    let (s3, e3) = account_step(
+        &start,
+        &[restriction_fact(&[(
+            "RESTRICTED_BIZ_INITIATED_MESSAGING",
+            1_641_330_498,
+        )])],
+        NOW,
+    );
+    assert!(s3.restrictions.is_empty() && e3.is_empty());
+}
+
+#[test]
+fn ban_states_give_disabled_then_reinstated_once_each() {
+    let start = WhatsAppBusinessAccountStatus::default();
+    let (s1, e1) = account_step(&start, &[ban("DISABLE")], NOW);
+    assert_eq!(s1.ban_state.as_deref(), Some("DISABLE"));
+    assert_eq!(e1, vec![reason::ACCOUNT_DISABLED]);
+    let (s2, e2) = account_step(&s1, &[ban("DISABLE")], NOW);
+    assert!(e2.is_empty());
+    let (s3, e3) = account_step(&s2, &[ban("REINSTATE")], NOW);
+    assert_eq!(e3, vec![reason::ACCOUNT_REINSTATED]);
+    let (_, e4) = account_step(&s3, &[ban("REINSTATE")], NOW);
+    assert!(e4.is_empty());
+    // Reinstated without ever being disabled is no news.
+    let (_, e5) = account_step(&start, &[ban("REINSTATE")], NOW);
+    assert!(e5.is_empty());
+    let (_, e6) = account_step(&start, &[ban("SCHEDULE_FOR_DISABLE")], NOW);
+    assert_eq!(e6, vec![reason::ACCOUNT_DISABLED]);
+}
+
+#[test]
+fn disabled_account_decides_not_ready() {
+    let mut previous = WhatsAppBusinessAccountStatus::default();
+    apply_account_facts(&mut previous, &[ban("DISABLE")], ts(NOW));
+    let d = crate::decide::decide_account(
+        &account_spec(),
+        Some(1),
+        Some(&previous),
+        &crate::decide::AccountObservation::Synced {
+            waba: waba(),
+            webhook_subscribed: None,
+            token_expires_at: None,
+        },
+        None,
+        ts(NOW),
+    );
+    let ready = find_condition(&d.status.conditions, condition::READY).unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "Disabled")
+    );
+    assert_eq!(d.status.ban_state.as_deref(), Some("DISABLE"));
+}
+
+/// One channel reconcile as the runtime runs it.
+fn channel_step(
+    previous: Option<&WhatsAppChannelStatus>,
+    facts: &[Fact],
+    observed: PhoneNumber,
+    now: &str,
+) -> (WhatsAppChannelStatus, Vec<&'static str>) {
+    let mut base = previous.cloned().unwrap_or_default();
+    apply_number_facts(&mut base, facts, Some(1), ts(now));
+    let mut observed = observed;
+    overlay_number(&mut base, &mut observed, Some(1), ts(now));
+    let obs = ChannelObservation::Number { number: observed };
+    let d = decide_channel(
+        &channel_spec(Management::Managed),
+        Some(1),
+        Some(&base),
+        &obs,
+        std::time::Duration::from_secs(600),
+        None,
+        ts(now),
+    );
+    let mut status = d.status;
+    let mut events: Vec<&'static str> = d.events.iter().map(|e| e.reason).collect();
+    settle_pin(previous, &mut status, Some(1), ts(now));
+    events.extend(
+        number_fact_events(previous, &status)
+            .iter()
+            .map(|e| e.reason),
+    );
+    (status, events)
+}
+
+fn cond_reason(s: &WhatsAppChannelStatus, type_: &str) -> Option<(String, String)> {
+    find_condition(&s.conditions, type_).map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+#[test]
+fn flagged_webhook_flags_a_connected_number_until_unflagged() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    assert_eq!(s0.status.as_deref(), Some("CONNECTED"));
+
+    let (s1, e1) = channel_step(Some(&s0), &[quality("FLAGGED")], number(), NOW);
+    assert_eq!(s1.status.as_deref(), Some("FLAGGED"));
+    assert_eq!(e1, vec![reason::NUMBER_FLAGGED]);
+    assert_eq!(
+        cond_reason(&s1, fact_condition::QUALITY_FLAGGED),
+        Some(("True".into(), fact_reason::FLAGGED_BY_WEBHOOK.into()))
+    );
+
+    // A redelivery and a poll where Graph still says CONNECTED change nothing.
+    let (s2, e2) = channel_step(Some(&s1), &[quality("FLAGGED")], number(), LATER);
+    assert!(e2.is_empty(), "{e2:?}");
+    assert_eq!(s2.status.as_deref(), Some("FLAGGED"));
+    let (s3, e3) = channel_step(Some(&s2), &[], number(), LATER);
+    assert!(e3.is_empty());
+    assert_eq!(s3.conditions, s2.conditions);
+
+    let (s4, e4) = channel_step(Some(&s3), &[quality("UNFLAGGED")], number(), LATER);
+    assert_eq!(s4.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(e4, vec![reason::NUMBER_UNFLAGGED]);
+    let (_, e5) = channel_step(Some(&s4), &[quality("UNFLAGGED")], number(), LATER);
+    assert!(e5.is_empty());
+}
+
+#[test]
+fn a_flag_graph_confirmed_ends_when_graph_lifts_it() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    let flagged = || {
+        let mut n = number();
+        n.status = Some(NumberStatus::Flagged);
+        n
+    };
+    let (s1, e1) = channel_step(Some(&s0), &[quality("FLAGGED")], flagged(), NOW);
+    assert_eq!(e1, vec![reason::NUMBER_FLAGGED]);
+    assert_eq!(
+        cond_reason(&s1, fact_condition::QUALITY_FLAGGED).map(|c| c.1),
+        Some(fact_reason::FLAGGED_CONFIRMED.into())
+    );
+    let (s2, e2) = channel_step(Some(&s1), &[], number(), LATER);
+    assert_eq!(s2.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(e2, vec![reason::NUMBER_UNFLAGGED]);
+}
+
+#[test]
+fn polled_flag_without_webhook_behaves_as_before() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    let mut n = number();
+    n.status = Some(NumberStatus::Flagged);
+    let (s1, e1) = channel_step(Some(&s0), &[], n, NOW);
+    assert_eq!(e1, vec![reason::NUMBER_FLAGGED]);
+    let (_, e2) = channel_step(Some(&s1), &[], number(), LATER);
+    assert_eq!(e2, vec![reason::NUMBER_UNFLAGGED]);
+}
+
+#[test]
+fn name_rejection_is_recorded_and_held_while_graph_lags() {
+    let pending = || {
+        let mut n = number();
+        n.name_status = Some(NameStatus::PendingReview);
+        n
+    };
+    let (s0, _) = channel_step(None, &[], pending(), NOW);
+    let (s1, e1) = channel_step(
+        Some(&s0),
+        &[name("REJECTED", Some("NAME_FORMAT_UNACCEPTABLE"))],
+        pending(),
+        NOW,
+    );
+    assert_eq!(e1, vec![reason::NAME_REJECTED]);
+    assert_eq!(
+        s1.name_rejection_reason.as_deref(),
+        Some("NAME_FORMAT_UNACCEPTABLE")
+    );
+    assert_eq!(s1.name_status.as_deref(), Some("DECLINED"));
+    let (s2, e2) = channel_step(
+        Some(&s1),
+        &[name("REJECTED", Some("NAME_FORMAT_UNACCEPTABLE"))],
+        pending(),
+        NOW,
+    );
+    assert!(e2.is_empty());
+    assert_eq!(s2, s1);
+    // Graph catches up: still nothing new.
+    let mut declined = number();
+    declined.name_status = Some(NameStatus::Declined);
+    let (s3, e3) = channel_step(Some(&s2), &[], declined, LATER);
+    assert!(e3.is_empty());
+    assert_eq!(s3.name_rejection_reason, s2.name_rejection_reason);
+    // Approved later: the reason goes, NameApproved once Graph shows it.
+    let (s4, e4) = channel_step(Some(&s3), &[name("APPROVED", None)], number(), LATER);
+    assert_eq!(e4, vec![reason::NAME_APPROVED]);
+    assert_eq!(s4.name_rejection_reason, None);
+}
+
+#[test]
+fn rejection_without_reason_and_new_name_requests() {
+    let mut n = number();
+    n.new_name_status = Some(NameStatus::PendingReview);
+    let (s0, _) = channel_step(None, &[], n.clone(), NOW);
+    let (s1, e1) = channel_step(Some(&s0), &[name("REJECTED", None)], n, NOW);
+    assert_eq!(e1, vec![reason::NAME_REJECTED]);
+    assert_eq!(s1.new_name_status.as_deref(), Some("DECLINED"));
+    assert_eq!(s1.name_status.as_deref(), Some("APPROVED"));
+    assert_eq!(s1.name_rejection_reason.as_deref(), Some("UNKNOWN"));
+}
+
+#[test]
+fn pin_changed_warns_once_and_clears_when_a_pin_is_applied() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    let (s1, e1) = channel_step(Some(&s0), &[pin_changed()], number(), NOW);
+    assert_eq!(e1, vec![reason::PIN_CHANGED]);
+    assert_eq!(
+        cond_reason(&s1, fact_condition::PIN_STALE),
+        Some(("True".into(), fact_reason::PIN_CHANGED_AT_META.into()))
+    );
+    let (s2, e2) = channel_step(Some(&s1), &[pin_changed()], number(), NOW);
+    assert!(e2.is_empty());
+    assert_eq!(s2, s1);
+    // The registration flow applies the PIN from the Secret again.
+    let mut applied = s2.clone();
+    applied.registration = Some(RegistrationProgress {
+        applied_pin: Some("uid/42".into()),
+        ..Default::default()
+    });
+    settle_pin(Some(&s2), &mut applied, Some(1), ts(LATER));
+    assert_eq!(
+        cond_reason(&applied, fact_condition::PIN_STALE).map(|c| c.0),
+        Some("False".into())
+    );
+}
+
+fn standing(ban: Option<&str>, restrictions: &[(&str, Option<&str>)]) -> AccountStanding {
+    AccountStanding {
+        ban_state: ban.map(Into::into),
+        restrictions: restrictions
+            .iter()
+            .map(|(t, e)| AccountRestriction {
+                type_: (*t).into(),
+                expiration: e.map(Into::into),
+            })
+            .collect(),
+    }
+}
+
+fn standing_step(
+    previous: &WhatsAppChannelStatus,
+    s: &AccountStanding,
+    now: &str,
+) -> (WhatsAppChannelStatus, Vec<&'static str>) {
+    let mut next = previous.clone();
+    let events = apply_account_standing("acme", Some(previous), &mut next, s, Some(1), ts(now));
+    (next, events.iter().map(|e| e.reason).collect())
+}
+
+#[test]
+fn account_standing_reaches_channels_once_per_transition() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    // Never restricted: no condition at all.
+    let (same, none) = standing_step(&s0, &AccountStanding::default(), NOW);
+    assert_eq!(same, s0);
+    assert!(none.is_empty());
+
+    let restricted = standing(
+        None,
+        &[(
+            "RESTRICTED_BIZ_INITIATED_MESSAGING",
+            Some("2026-11-24T10:00:00Z"),
+        )],
+    );
+    let (s1, e1) = standing_step(&s0, &restricted, NOW);
+    assert_eq!(e1, vec![reason::ACCOUNT_RESTRICTED]);
+    assert_eq!(s1.phase, Phase::Degraded);
+    let (_, again) = standing_step(&s1, &restricted, NOW);
+    assert!(again.is_empty());
+
+    let (s2, e2) = standing_step(&s1, &standing(Some("DISABLE"), &[]), NOW);
+    assert_eq!(e2, vec![reason::ACCOUNT_DISABLED]);
+    assert_eq!(
+        cond_reason(&s2, condition::READY),
+        Some(("False".into(), "Disabled".into()))
+    );
+    assert_eq!(s2.phase, Phase::Blocked);
+
+    let (s3, e3) = standing_step(&s2, &standing(Some("REINSTATE"), &[]), NOW);
+    assert_eq!(e3, vec![reason::ACCOUNT_REINSTATED]);
+    assert_eq!(
+        cond_reason(&s3, fact_condition::ACCOUNT_RESTRICTED).map(|c| c.0),
+        Some("False".into())
+    );
+    // An expired restriction is no restriction.
+    let old = standing(
+        None,
+        &[(
+            "RESTRICTED_BIZ_INITIATED_MESSAGING",
+            Some("2026-11-23T09:00:00Z"),
+        )],
+    );
+    let (_, e4) = standing_step(&s3, &old, NOW);
+    assert!(e4.is_empty());
+}
