@@ -18,7 +18,7 @@ const SUPPORT_ID: &str = "106540352242922";
 const BRASIL_ID: &str = "106540352242924";
 const SHOP_ID: &str = "106540352242923";
 const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(120);
 
 fn start_sim() -> SimHandle {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");

@@ -24,7 +24,7 @@ const BRASIL_DIGITS: &str = "5511987654321";
 const SUPPORT_ID: &str = "106540352242922";
 const SHOP_ID: &str = "106540352242923";
 const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(120);
 const PATH: &str = "/webhooks/meta";
 
 /// The example world, with the app's callback pointing at the operator's webhook port.
