@@ -54,10 +54,16 @@ log "applying the examples in namespace $NS"
 kubectl create namespace "$NS" >/dev/null
 for f in examples/*.yaml; do kubectl apply --server-side -n "$NS" -f "$f" >/dev/null; done
 
+# The simulator's app delivers signed webhooks to 127.0.0.1:8081/webhooks/meta
+# (examples/meta-sim/state.json); the operator reads the app secret from this Secret.
+kubectl create secret generic whatsapp-operator-webhook -n "$NS" \
+  --from-literal=app-secret=sim-app-secret-change-me --from-literal=verify-token=sim-verify-token >/dev/null
+
 METRICS_ADDR="127.0.0.1:${WAO_LOCAL_METRICS_PORT:-18080}"
-log "starting the operator against $SIM_URL (metrics on http://$METRICS_ADDR/metrics)"
+log "starting the operator against $SIM_URL (metrics on http://$METRICS_ADDR/metrics, webhooks on http://127.0.0.1:8081/webhooks/meta)"
 "$TARGET_DIR/debug/whatsapp-operator" run --graph-base-url "$SIM_URL" \
-  --metrics-addr "$METRICS_ADDR" 2>"$RUN_DIR/operator.log" &
+  --metrics-addr "$METRICS_ADDR" --webhook-addr 127.0.0.1:8081 --webhook-path /webhooks/meta \
+  --webhook-secret-namespace "$NS" 2>"$RUN_DIR/operator.log" &
 pids+=($!)
 
 kubectl wait -n "$NS" --for=condition=Ready waba/acme wac/acme-support wac/acme-brasil \
@@ -76,7 +82,9 @@ cat >&2 <<MSG
 Running. In another shell:
   export KUBECONFIG=$KUBECONFIG
   kubectl get -n $NS wac,waba -w
-  curl -s -XPOST $SIM_URL/_sim/numbers/106540352242922 -d '{"quality_rating":"YELLOW"}'
+  curl -s -XPOST $SIM_URL/_sim/numbers/106540352242922 -H 'content-type: application/json' -d '{"quality_rating":"YELLOW"}'
+  curl -s -XPOST $SIM_URL/_sim/webhooks/deliver -H 'content-type: application/json' \
+    -d '{"app_id":"670843887433847","waba_id":"102290129340398","field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_2K"}}'
   kubectl annotate -n $NS waba/acme whatsapp-operator.io/reconcile-requested-at="\$(date +%s)" --overwrite
   kubectl get events -n $NS
 Logs: $RUN_DIR/operator.log, $RUN_DIR/meta-sim.log. Ctrl-C stops everything.
