@@ -13,6 +13,7 @@ mod conditions;
 mod duration;
 mod events;
 mod health;
+mod registration;
 mod time;
 
 #[cfg(test)]
@@ -36,6 +37,10 @@ pub use duration::{
     DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
 };
 pub use events::{EventSpec, EventType, reason};
+pub use registration::{
+    RegistrationInput, RegistrationPlan, SecretState, Step, keep_transition_times,
+    plan_registration, record_intent, record_outcome, registration_reason,
+};
 pub use time::{format_time, parse_time};
 
 /// How a failed Meta call is handled; the Graph client classifies errors into these.
