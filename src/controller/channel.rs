@@ -8,7 +8,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::last_sync::keep_sync_time_when_unchanged;
-use super::{Context, Error, Measure, apply, cleanup};
+use super::{Context, Error, Measure, apply, cleanup, registration};
 use crate::crd::{
     CHANNEL_FINALIZER, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel,
 };
@@ -75,6 +75,7 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     if let Some(prev) = previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
     }
+    registration::reconcile(ctx, ch, account.as_deref(), &observation, &mut decision).await?;
     apply::apply_status(ctx, ch, previous, &decision.status).await?;
     apply::publish_events(ctx, ch, &decision.events).await;
     ctx.metrics.set_channel(&namespace, &name, &decision.status);

@@ -9,13 +9,14 @@ mod channel;
 mod cleanup;
 mod error;
 mod last_sync;
+mod registration;
 mod secrets;
 mod snapshots;
 
 pub use error::Error;
 pub use snapshots::Snapshots;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,10 @@ pub struct Context {
     pub channels: Store<WhatsAppChannel>,
     /// Asks the channel controller to reconcile channels after their account synced.
     channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
+    /// Asks the account controller to reconcile an account (see `request_account_sync`).
+    account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
+    /// Account UIDs whose next reconcile reads Meta regardless of the interval.
+    forced_syncs: Mutex<HashSet<String>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
     /// Last successful sync per account UID (see `last_sync`).
@@ -122,8 +127,10 @@ async fn run_scope(
     let ns = namespace.as_deref();
     let cfg = controller::Config::default().concurrency(concurrency);
     let wc = watcher::Config::default().any_semantic();
+    let (account_tx, account_rx) = mpsc::unbounded();
     let accounts = Controller::new(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone())
-        .with_config(cfg.clone());
+        .with_config(cfg.clone())
+        .reconcile_on(account_rx);
     let (tx, rx) = mpsc::unbounded();
     let channels = Controller::new(api_for::<WhatsAppChannel>(&client, ns), wc)
         .with_config(cfg)
@@ -137,6 +144,8 @@ async fn run_scope(
         accounts: accounts.store(),
         channels: channels.store(),
         channel_trigger: tx,
+        account_trigger: account_tx,
+        forced_syncs: Mutex::default(),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
         error_counts: Mutex::default(),
@@ -213,6 +222,29 @@ where
 }
 
 impl Context {
+    /// Makes the account read Meta at once (still one read per sync, and never during a
+    /// failure backoff), so a channel sees the effect of its write without waiting an interval.
+    pub fn request_account_sync(&self, account: &WhatsAppBusinessAccount) {
+        let Some(uid) = account.metadata.uid.clone() else {
+            return;
+        };
+        self.forced_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid);
+        // A closed receiver means the controller is shutting down.
+        let _ = self
+            .account_trigger
+            .unbounded_send(ObjectRef::from_obj(account));
+    }
+
+    fn take_forced_sync(&self, uid: &str) -> bool {
+        self.forced_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(uid)
+    }
+
     fn reset_errors(&self, uid: Option<&str>) {
         if let Some(uid) = uid {
             self.error_counts
