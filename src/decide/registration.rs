@@ -470,6 +470,17 @@ impl Planner<'_, '_> {
             "put the code into Secret {}/{} key \"{}\"",
             self.input.namespace, code_ref.name, code_ref.key
         );
+        // A code nobody entered in time has expired at Meta (or was never sent, when the
+        // operator died during the request): a new one is requested, within the cap.
+        let requested = progress.code_requested_at.as_deref().and_then(parse_time);
+        let tried = progress.code_tried_at.as_deref().and_then(parse_time);
+        let unused_and_expired = requested.is_some_and(|r| {
+            add(r, CODE_VALIDITY) <= self.input.now && tried.is_none_or(|t| t < r)
+        });
+        if unused_and_expired {
+            progress.code_requested_at = None;
+            self.status.registration = Some(progress.clone());
+        }
         if progress.code_requested_at.is_none() {
             let requested = progress.code_requests.unwrap_or(0);
             if requested >= MAX_CODE_REQUESTS {
@@ -558,10 +569,9 @@ pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Times
     let mut p = status.registration.clone().unwrap_or_default();
     match step {
         Step::AddNumber { .. } => p.number_added_at = Some(format_time(now)),
-        Step::RequestCode { .. } => {
-            p.code_requested_at = Some(format_time(now));
-            p.code_requests = Some(p.code_requests.unwrap_or(0).saturating_add(1));
-        }
+        // A repeated code request only sends another SMS: it is recorded once Meta answered,
+        // so a crash mid-call never leaves the flow waiting for a code that was not sent.
+        Step::RequestCode { .. } => {}
         Step::VerifyCode { fingerprint } => {
             p.last_tried_code = Some(fingerprint.clone());
             p.code_tried_at = Some(format_time(now));
@@ -596,6 +606,8 @@ pub fn record_outcome(
                     format!("Added {number} to the WABA"),
                 )),
                 Step::RequestCode { method, .. } => {
+                    p.code_requested_at = Some(format_time(now));
+                    p.code_requests = Some(p.code_requests.unwrap_or(0).saturating_add(1));
                     let target = input
                         .spec
                         .registration
@@ -660,14 +672,6 @@ pub fn record_outcome(
             Step::VerifyCode { .. },
             ErrorClass::Auth | ErrorClass::Throttled | ErrorClass::Transient,
         ) => p.last_tried_code = None,
-        // No code was sent, so none is awaited; the request is made again after the wait.
-        (Step::RequestCode { .. }, class) if class != ErrorClass::AlreadyVerified => {
-            p.code_requested_at = None;
-            p.code_requests = p
-                .code_requests
-                .map(|n| n.saturating_sub(1))
-                .filter(|n| *n > 0);
-        }
         _ => {}
     }
     match err.class {

@@ -508,3 +508,16 @@ fn an_unchanged_stall_keeps_its_transition_time_and_emits_no_second_event() {
         );
     }
 }
+
+#[test]
+fn a_code_nobody_entered_is_requested_again_after_it_expired() {
+    let mut w = World::new(managed());
+    w.run(&num(pending()), Ok(()));
+    w.later(5 * 60);
+    let (step, _) = w.run(&num(pending()), Ok(()));
+    assert_eq!(step, None);
+    w.later(6 * 60);
+    let (step, _) = w.run(&num(pending()), Ok(()));
+    assert!(matches!(step, Some(Step::RequestCode { .. })));
+    assert_eq!(w.progress().code_requests, Some(2));
+}
