@@ -666,13 +666,14 @@ pub fn record_outcome(
     );
     let mut stall: Option<(&str, String)> = None;
     let mut retry: Option<Duration> = None;
-    match (step, err.class) {
-        // The call never reached a judgement on the code: the same code may be tried again.
-        (
-            Step::VerifyCode { .. },
-            ErrorClass::Auth | ErrorClass::Throttled | ErrorClass::Transient,
-        ) => p.last_tried_code = None,
-        _ => {}
+    // The call never reached a judgement on the code: the same code may be tried again.
+    if matches!(step, Step::VerifyCode { .. })
+        && matches!(
+            err.class,
+            ErrorClass::Auth | ErrorClass::Throttled | ErrorClass::Transient
+        )
+    {
+        p.last_tried_code = None;
     }
     match err.class {
         ErrorClass::RegistrationBudget => {
