@@ -414,3 +414,402 @@ async fn observe_only_makes_no_write_to_meta() {
     .await;
     assert_eq!(writes(&sim).await, Vec::<(String, String)>::new());
 }
+
+async fn verified_uk(sim: &SimHandle, extra: Value) {
+    let mut body = json!({"code_verification_status": "VERIFIED"});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        body[k] = v;
+    }
+    sim_post(sim, &format!("/_sim/numbers/{UK_ID}"), body).await;
+}
+
+async fn attempts(client: &Client, ns: &str, name: &str) -> usize {
+    channel(client, ns, name)
+        .await
+        .status
+        .and_then(|s| s.registration)
+        .map_or(0, |r| r.attempts.len())
+}
+
+/// Every register fails: the operator stops at 3 attempts per 72 hours and says when the next
+/// is allowed, even when asked to retry. The operator's budget runs on real time, so the test
+/// ages the recorded attempts in status (where the budget lives) instead of waiting 72 hours.
+#[tokio::test]
+async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_window() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    verified_uk(&sim, json!({})).await;
+    sim_post(
+        &sim,
+        "/_sim/faults",
+        json!({"path_prefix": format!("/{UK_ID}/register"),
+               "graph_error": {"code": 131000, "message": "Something went wrong"}}),
+    )
+    .await;
+    let ns = setup(&client, "reg-budget").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    for n in 1..=3 {
+        eventually(&format!("attempt {n}"), WAIT, || async {
+            (attempts(&client, &ns, "uk").await == n).then_some(())
+        })
+        .await;
+        // Lifts the failure backoff, not the budget.
+        annotate(&client, &ns, "uk", &format!("retry-{n}")).await;
+    }
+    let s = wait_channel(
+        &client,
+        &ns,
+        "uk",
+        "the budget stall",
+        stalled_with("RegistrationBudgetExhausted"),
+    )
+    .await;
+    let message = find_condition(&s.conditions, "Stalled")
+        .unwrap()
+        .message
+        .clone();
+    let first = s.registration.as_ref().unwrap().attempts[0].clone();
+    let next: jiff::Timestamp = first.parse().unwrap();
+    let next = next
+        .checked_add(jiff::SignedDuration::from_hours(72))
+        .unwrap();
+    assert!(
+        message.contains(&next.to_string()),
+        "{message} should name {next}"
+    );
+    assert_eq!(s.phase, Phase::Stalled);
+    annotate(&client, &ns, "uk", "retry-again").await;
+    wait_channel(&client, &ns, "uk", "the retry request handled", |s| {
+        s.sync.last_handled_reconcile_at.as_deref() == Some("retry-again")
+    })
+    .await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 3);
+
+    // 72 hours later (attempts aged in status) and with Meta working again, it registers.
+    reqwest::Client::new()
+        .delete(format!("{}/_sim/faults", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let old: Vec<String> = (0..3)
+        .map(|i| {
+            jiff::Timestamp::now()
+                .checked_sub(jiff::SignedDuration::from_hours(73 + i))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    Api::<WhatsAppChannel>::namespaced(client.clone(), &ns)
+        .patch_status(
+            "uk",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": {"registration": {"attempts": old}}})),
+        )
+        .await
+        .unwrap();
+    annotate(&client, &ns, "uk", "after-the-window").await;
+    wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 4);
+}
+
+/// A wrong code is rejected once and awaited again; an expired one brings a new code request.
+#[tokio::test]
+async fn wrong_and_expired_codes() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let ns = setup(&client, "reg-codes").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
+    let real = sim_code(&sim, UK_ID).await;
+    let wrong = if real == "000000" { "111111" } else { "000000" };
+    set_secret(&client, &ns, "uk-otp", "code", wrong).await;
+    wait_event(&client, &ns, "uk", "VerificationCodeRejected").await;
+    let s = wait_channel(&client, &ns, "uk", "the rejection shown", |s| {
+        find_condition(&s.conditions, "Registered").is_some_and(|c| c.message.contains("rejected"))
+    })
+    .await;
+    assert_eq!(s.phase, Phase::AwaitingVerificationCode);
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/verify_code")).await, 1);
+
+    // Eleven minutes later at Meta, the right code has expired.
+    sim_post(&sim, "/_sim/clock/advance", json!({"seconds": 660})).await;
+    set_secret(&client, &ns, "uk-otp", "code", &real).await;
+    eventually("a second code request", WAIT, || async {
+        (posts(&sim, &format!("/{UK_ID}/request_code")).await == 2).then_some(())
+    })
+    .await;
+    let fresh = sim_code(&sim, UK_ID).await;
+    set_secret(&client, &ns, "uk-otp", "code", &fresh).await;
+    wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/verify_code")).await, 3);
+    assert_eq!(
+        event_count(&client, &ns, "uk", "VerificationCodeRejected").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_pin_mismatch_stalls_until_the_pin_secret_is_fixed() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    verified_uk(&sim, json!({"pin": "111111", "is_pin_enabled": true})).await;
+    let ns = setup(&client, "reg-pin").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "222222", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let s = wait_channel(
+        &client,
+        &ns,
+        "uk",
+        "the PIN stall",
+        stalled_with("PinMismatch"),
+    )
+    .await;
+    let m = &find_condition(&s.conditions, "Stalled").unwrap().message;
+    assert!(
+        m.starts_with("PIN mismatch: set the PIN Secret to the number's current two-step PIN"),
+        "{m}"
+    );
+    assert!(!serde_json::to_string(&s).unwrap().contains("222222"));
+    set_secret(&client, &ns, "uk-pin", "pin", "111111").await;
+    wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 2);
+}
+
+/// 2388001: the display name is not provisioned yet; the operator waits instead of failing.
+#[tokio::test]
+async fn a_display_name_not_ready_is_awaited() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    verified_uk(&sim, json!({"name_ready": false})).await;
+    let ns = setup(&client, "reg-name").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let s = wait_channel(
+        &client,
+        &ns,
+        "uk",
+        "awaiting the name",
+        phase(Phase::AwaitingDisplayName),
+    )
+    .await;
+    assert!(!condition_is_true(&s.conditions, "Stalled"));
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 1);
+    sim_post(
+        &sim,
+        &format!("/_sim/numbers/{UK_ID}"),
+        json!({"name_ready": true}),
+    )
+    .await;
+    annotate(&client, &ns, "uk", "name-ready").await;
+    wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 2);
+}
+
+#[tokio::test]
+async fn a_number_in_use_on_the_whatsapp_app_stalls_with_how_to_free_it() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let ns = setup(&client, "reg-in-use").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("app", "+55 11 91234-5678", "123456", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let s = wait_channel(
+        &client,
+        &ns,
+        "app",
+        "the in-use stall",
+        stalled_with("NumberInUseOnWhatsAppApp"),
+    )
+    .await;
+    let m = &find_condition(&s.conditions, "Stalled").unwrap().message;
+    assert!(
+        m.contains("change number") && m.contains("delete account"),
+        "{m}"
+    );
+    let id = s.phone_number_id.clone().expect("added to the WABA");
+    sim_post(
+        &sim,
+        &format!("/_sim/numbers/{id}"),
+        json!({"in_use_on_app": false}),
+    )
+    .await;
+    // The retry comes by itself after a while; the annotation brings it forward.
+    annotate(&client, &ns, "app", "freed").await;
+    wait_channel(
+        &client,
+        &ns,
+        "app",
+        "the code requested",
+        phase(Phase::AwaitingVerificationCode),
+    )
+    .await;
+    assert_eq!(posts(&sim, "/102290129340398/phone_numbers").await, 1);
+}
+
+/// The token expires between the code request and the verification: nothing is lost, and the
+/// flow goes on once the Secret holds a valid token.
+#[tokio::test]
+async fn an_expired_token_mid_registration_resumes_with_new_credentials() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let ns = setup(&client, "reg-token").await;
+    apply(
+        &client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
+    let code = sim_code(&sim, UK_ID).await;
+    sim_post(&sim, "/_sim/tokens/sim-system-user-token/expire", json!({})).await;
+    set_secret(&client, &ns, "uk-otp", "code", &code).await;
+    wait_channel(&client, &ns, "uk", "the account failing", |s| {
+        find_condition(&s.conditions, "Synced").is_some_and(|c| c.status == "False")
+    })
+    .await;
+    sim_post(
+        &sim,
+        "/_sim/tokens",
+        json!({"token": "fresh-token", "app_id": "670843887433847", "type": "SYSTEM_USER",
+               "user_id": "10222270944537964",
+               "scopes": ["whatsapp_business_management", "whatsapp_business_messaging"],
+               "granular_scopes": [{"scope": "whatsapp_business_management", "target_ids": ["102290129340398"]}],
+               "expires_at": 0}),
+    )
+    .await;
+    set_secret(&client, &ns, "acme-graph-token", "token", "fresh-token").await;
+    annotate(&client, &ns, "uk", "new-token").await;
+    wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/request_code")).await, 1);
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 1);
+}
+
+fn adopted(name: &str, number: &str, policy: &str) -> String {
+    format!(
+        r#"apiVersion: whatsapp-operator.io/v1alpha1
+kind: WhatsAppChannel
+metadata:
+  name: {name}
+spec:
+  accountRef:
+    name: acme
+  phoneNumber: "{number}"
+  deletionPolicy: {policy}
+"#
+    )
+}
+
+async fn gone(client: &Client, ns: &str, name: &str) {
+    eventually(&format!("{name} deleted"), WAIT, || async {
+        Api::<WhatsAppChannel>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
+
+/// Orphan lets go; Deregister deregisters; a cleanup Meta refuses shows in a condition and
+/// switching to Orphan releases the resource.
+#[tokio::test]
+async fn deletion_under_both_policies() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let ns = setup(&client, "reg-delete").await;
+    apply(
+        &client,
+        &ns,
+        &adopted("support", "+1 555-078-3881", "Orphan"),
+    )
+    .await;
+    apply(
+        &client,
+        &ns,
+        &adopted("brasil", "+55 11 98765-4321", "Deregister"),
+    )
+    .await;
+    apply(
+        &client,
+        &ns,
+        &adopted("shop", "+1 555-078-3882", "Deregister"),
+    )
+    .await;
+    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    for name in ["support", "brasil", "shop"] {
+        wait_channel(&client, &ns, name, "adopted", connected).await;
+    }
+    let api = Api::<WhatsAppChannel>::namespaced(client.clone(), &ns);
+
+    api.delete("support", &DeleteParams::default())
+        .await
+        .unwrap();
+    gone(&client, &ns, "support").await;
+    assert_eq!(posts(&sim, "/deregister").await, 0);
+
+    api.delete("brasil", &DeleteParams::default())
+        .await
+        .unwrap();
+    gone(&client, &ns, "brasil").await;
+    assert_eq!(posts(&sim, "/106540352242924/deregister").await, 1);
+    let n = sim_get(&sim, "/_sim/numbers/106540352242924").await;
+    assert_eq!(n["status"], "DISCONNECTED");
+
+    sim_post(
+        &sim,
+        "/_sim/faults",
+        json!({"path_prefix": "/106540352242923/deregister", "http_status": 503}),
+    )
+    .await;
+    api.delete("shop", &DeleteParams::default()).await.unwrap();
+    let s = wait_channel(&client, &ns, "shop", "the cleanup failure", |s| {
+        find_condition(&s.conditions, "Synced").is_some_and(|c| c.reason == "CleanupFailed")
+    })
+    .await;
+    assert!(
+        find_condition(&s.conditions, "Synced")
+            .unwrap()
+            .message
+            .contains("deletionPolicy: Orphan"),
+        "{:?}",
+        s.conditions
+    );
+    api.patch(
+        "shop",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"deletionPolicy": "Orphan"}})),
+    )
+    .await
+    .unwrap();
+    gone(&client, &ns, "shop").await;
+    let n = sim_get(&sim, "/_sim/numbers/106540352242923").await;
+    assert_eq!(n["status"], "CONNECTED");
+}

@@ -2,7 +2,9 @@
 //! intent in status before the call and its outcome after.
 
 use jiff::Timestamp;
-use kube::ResourceExt;
+use std::time::Duration;
+
+use kube::{Api, ResourceExt};
 use secrecy::SecretString;
 use tracing::info;
 
@@ -15,6 +17,9 @@ use crate::decide::{
     self, ChannelDecision, ChannelObservation, RegistrationInput, SecretState, Step, reason,
 };
 use crate::graph::GraphError;
+
+/// Requeue while the watch cache catches up with the operator's own write.
+const RESYNC_POLL: Duration = Duration::from_secs(1);
 
 /// A Secret key read for the planner: its state (fingerprint only) and the value for the call.
 struct Read {
@@ -96,6 +101,12 @@ pub async fn reconcile(
     let Some(step) = plan.step else {
         return Ok(());
     };
+    if !is_current(ctx, ch, &namespace).await? {
+        // The watch cache has not caught up with this reconcile's own last status write;
+        // planning on it could repeat a step. The fresh object comes with the next event.
+        decision.requeue_after = decision.requeue_after.min(RESYNC_POLL);
+        return Ok(());
+    }
     let token =
         match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => v.value,
@@ -145,6 +156,20 @@ pub async fn reconcile(
     decision.events.extend(events);
     ctx.request_account_sync(account);
     Ok(())
+}
+
+/// Whether `ch` is what the apiserver holds now (same resourceVersion).
+async fn is_current(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Result<bool, Error> {
+    let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), namespace);
+    let fresh = api
+        .get_opt(&ch.name_any())
+        .await
+        .map_err(|source| Error::ReadChannel {
+            namespace: namespace.to_string(),
+            name: ch.name_any(),
+            source: Box::new(source),
+        })?;
+    Ok(fresh.is_some_and(|f| f.metadata.resource_version == ch.metadata.resource_version))
 }
 
 /// The operator already announced a registration it made; the mirror turning CONNECTED on the
