@@ -158,6 +158,13 @@ pub fn plan_registration(
     if input.spec.management == Management::ObserveOnly {
         return RegistrationPlan::default();
     }
+    if input.retry_requested
+        && let Some(progress) = status.registration.as_mut()
+    {
+        // Lifted here, not when the step runs: the annotation counts as handled from now on.
+        progress.retry_at = None;
+        progress.code_requests = None;
+    }
     let mut p = Planner {
         input,
         previous,
@@ -459,10 +466,6 @@ impl Planner<'_, '_> {
                  person puts the code Meta sends by SMS or voice",
             );
         };
-        if self.input.retry_requested && progress.code_requests.is_some() {
-            progress.code_requests = None;
-            self.status.registration = Some(progress.clone());
-        }
         if self.previous_failure_waits() {
             return;
         }
