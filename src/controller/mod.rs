@@ -52,6 +52,9 @@ pub struct Context {
     account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
     /// Account UIDs whose next reconcile reads Meta regardless of the interval.
     forced_syncs: Mutex<HashSet<String>>,
+    /// Per channel UID, the snapshot (by read time) its business profile was last checked
+    /// against: one profile read per sync.
+    profile_checks: Mutex<HashMap<String, jiff::Timestamp>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
     /// Last successful sync per account UID (see `last_sync`).
@@ -146,6 +149,7 @@ async fn run_scope(
         channel_trigger: tx,
         account_trigger: account_tx,
         forced_syncs: Mutex::default(),
+        profile_checks: Mutex::default(),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
         error_counts: Mutex::default(),

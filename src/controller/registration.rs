@@ -99,6 +99,11 @@ pub async fn reconcile(
         ctx.request_account_sync(account);
     }
     let Some(step) = plan.step else {
+        if matches!(observation, ChannelObservation::Number { .. })
+            && decide::is_registered(&decision.status)
+        {
+            keep_profile(ctx, ch, account, input.snapshot_at, decision).await?;
+        }
         return Ok(());
     };
     if !is_current(ctx, ch, &namespace).await? {
@@ -155,6 +160,80 @@ pub async fn reconcile(
     );
     decision.events.extend(events);
     ctx.request_account_sync(account);
+    Ok(())
+}
+
+/// Applies the spec's business profile fields that drifted at Meta: one read per account sync,
+/// a write only on drift.
+async fn keep_profile(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    account: &WhatsAppBusinessAccount,
+    snapshot_at: Option<Timestamp>,
+    decision: &mut ChannelDecision,
+) -> Result<(), Error> {
+    let (Some(wanted), Some(uid), Some(snapshot_at), Some(id)) = (
+        ch.spec.business_profile.as_ref(),
+        ch.metadata.uid.clone(),
+        snapshot_at,
+        decision.status.phone_number_id.clone(),
+    ) else {
+        return Ok(());
+    };
+    {
+        let mut checks = ctx
+            .profile_checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if checks.get(&uid) == Some(&snapshot_at) {
+            return Ok(());
+        }
+        checks.insert(uid, snapshot_at);
+    }
+    let namespace = ch.namespace().unwrap_or_default();
+    let token =
+        match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
+            SecretLookup::Found(v) => v.value,
+            SecretLookup::Missing(_) => return Ok(()),
+        };
+    let session = ctx.graph.session(&account.spec.business_account_id, token);
+    let result = match session.business_profile(&id).await {
+        Ok(current) => match decide::profile_drift(wanted, &current) {
+            Some(update) => session
+                .update_business_profile(&id, &update)
+                .await
+                .map(|()| Some(update)),
+            None => Ok(None),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Some(update)) => {
+            let fields: Vec<String> = update
+                .update_body()
+                .keys()
+                .filter(|k| *k != "messaging_product")
+                .cloned()
+                .collect();
+            decision.events.push(decide::EventSpec {
+                type_: decide::EventType::Normal,
+                reason: reason::BUSINESS_PROFILE_UPDATED,
+                note: format!(
+                    "Applied business profile fields at Meta: {}",
+                    fields.join(", ")
+                ),
+            });
+        }
+        Ok(None) => {}
+        Err(e) => decision.events.push(decide::EventSpec {
+            type_: decide::EventType::Warning,
+            reason: reason::BUSINESS_PROFILE_FAILED,
+            note: format!(
+                "Business profile not applied, retried on the next sync: {}",
+                e.status_message()
+            ),
+        }),
+    }
     Ok(())
 }
 

@@ -85,6 +85,10 @@ pub mod reason {
     pub const REGISTRATION_STALLED: &str = "RegistrationStalled";
     /// Normal: the two-step verification PIN was updated at Meta.
     pub const PIN_UPDATED: &str = "PinUpdated";
+    /// Normal: business profile fields of the spec were applied at Meta.
+    pub const BUSINESS_PROFILE_UPDATED: &str = "BusinessProfileUpdated";
+    /// Warning: reading or updating the business profile failed; retried on the next sync.
+    pub const BUSINESS_PROFILE_FAILED: &str = "BusinessProfileFailed";
 
     // Channel: quality, limits, names, health.
     pub const QUALITY_DEGRADED: &str = "QualityDegraded";

@@ -13,6 +13,7 @@ mod conditions;
 mod duration;
 mod events;
 mod health;
+mod profile;
 mod registration;
 mod time;
 
@@ -31,12 +32,13 @@ pub use budget::{
     MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, next_attempt_allowed, record_attempt,
     record_meta_refusal,
 };
-pub use channel::{ChannelDecision, decide_channel, observe_channel};
+pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{
     DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
 };
 pub use events::{EventSpec, EventType, reason};
+pub use profile::profile_drift;
 pub use registration::{
     RegistrationInput, RegistrationPlan, SecretState, Step, keep_transition_times,
     plan_registration, record_intent, record_outcome, registration_reason,

@@ -643,10 +643,8 @@ pub fn record_outcome(
                     p.registered_at = Some(format_time(now));
                     p.applied_pin = Some(pin.clone());
                     p.rejected_pin = None;
-                    events.push(EventSpec::normal(
-                        reason::REGISTERED,
-                        format!("Registered {number} on the Cloud API"),
-                    ));
+                    // The Registered event comes from decide_channel once Meta reports the
+                    // number CONNECTED: derived from status, it survives a crash right here.
                 }
                 Step::SetPin { pin } => {
                     p.applied_pin = Some(pin.clone());

@@ -235,13 +235,26 @@ fn a_new_number_goes_from_add_to_registered_one_write_at_a_time() {
             pin: "pin-uid/1".into()
         })
     );
-    assert_eq!(reasons(&events), [reason::REGISTERED]);
+    assert!(
+        events.is_empty(),
+        "Registered comes with Meta's CONNECTED: {events:?}"
+    );
     let p = w.progress();
     assert_eq!(p.attempts.len(), 1);
     assert_eq!(p.applied_pin.as_deref(), Some("pin-uid/1"));
 
     // Connected: nothing more to do.
     w.later(5);
+    let d = decide_channel(
+        &w.spec,
+        Some(1),
+        w.status.as_ref(),
+        &num(number()),
+        Duration::from_secs(600),
+        None,
+        w.now,
+    );
+    assert_eq!(reasons(&d.events), [reason::REGISTERED]);
     let (step, _) = w.run(&num(number()), Ok(()));
     assert_eq!(step, None);
     assert_eq!(w.status.as_ref().unwrap().phase, Phase::Connected);
