@@ -90,6 +90,7 @@ pub async fn reconcile(
         now: Timestamp::now(),
     };
     let plan = decide::plan_registration(&input, previous, &mut decision.status);
+    decide::drop_announced_registration(&decision.status, &mut decision.events, input.now);
     drop_repeated_registered_event(previous, decision);
     decision.events.extend(plan.events);
     if let Some(r) = plan.requeue_after {

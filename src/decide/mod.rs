@@ -40,8 +40,8 @@ pub use duration::{
 pub use events::{EventSpec, EventType, reason};
 pub use profile::profile_drift;
 pub use registration::{
-    RegistrationInput, RegistrationPlan, SecretState, Step, keep_transition_times,
-    plan_registration, record_intent, record_outcome, registration_reason,
+    RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
+    keep_transition_times, plan_registration, record_intent, record_outcome, registration_reason,
 };
 pub use time::{format_time, parse_time};
 

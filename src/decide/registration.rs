@@ -567,6 +567,28 @@ pub fn keep_transition_times(
     }
 }
 
+/// How long after the operator's own registration the mirror turning CONNECTED is the same news.
+pub const REGISTERED_ANNOUNCED_FOR: Duration = Duration::from_secs(30 * 60);
+
+/// Drops decide_channel's Registered event when the operator announced its own registration
+/// shortly before. A time window rather than a status comparison, because the previous status a
+/// reconcile sees may predate the operator's own write (watch cache lag).
+pub fn drop_announced_registration(
+    status: &WhatsAppChannelStatus,
+    events: &mut Vec<EventSpec>,
+    now: Timestamp,
+) {
+    let recent = status
+        .registration
+        .as_ref()
+        .and_then(|p| p.registered_at.as_deref())
+        .and_then(parse_time)
+        .is_some_and(|t| add(t, REGISTERED_ANNOUNCED_FOR) > now);
+    if recent {
+        events.retain(|e| e.reason != reason::REGISTERED);
+    }
+}
+
 /// Writes what `step` is about to do into status, before the call.
 pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Timestamp) {
     let mut p = status.registration.clone().unwrap_or_default();
@@ -643,8 +665,10 @@ pub fn record_outcome(
                     p.registered_at = Some(format_time(now));
                     p.applied_pin = Some(pin.clone());
                     p.rejected_pin = None;
-                    // The Registered event comes from decide_channel once Meta reports the
-                    // number CONNECTED: derived from status, it survives a crash right here.
+                    events.push(EventSpec::normal(
+                        reason::REGISTERED,
+                        format!("Registered {number} on the Cloud API"),
+                    ));
                 }
                 Step::SetPin { pin } => {
                     p.applied_pin = Some(pin.clone());
