@@ -34,6 +34,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         kind: "WhatsAppBusinessAccount".into(),
     })?;
     let name = acc.name_any();
+    // Taken before the read: a channel's write to Meta after this is not in the snapshot.
     let now = jiff::Timestamp::now();
     let generation = acc.meta().generation;
     let previous = acc.status.as_ref();
@@ -50,6 +51,11 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     // A webhook named this account: sync now, whatever the interval says.
     let forced = ctx.webhooks.take_forced(&namespace, &name);
     let sync = previous.map(|s| ctx.last_syncs.effective(&uid, &s.sync));
+    let interval = if ctx.take_forced_sync(&uid) {
+        std::time::Duration::ZERO
+    } else {
+        interval
+    };
     if have_snapshot
         && !forced
         && let Some(wait) = decide::needs_sync(
@@ -129,7 +135,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     );
 
     if let AccountObservation::Synced { waba, .. } = observation {
-        ctx.snapshots.put(&namespace, &name, waba);
+        ctx.snapshots.put_read_at(&namespace, &name, waba, now);
         trigger_channels(ctx, &namespace, &name);
     } else if !have_snapshot {
         // Let channels report that their account has no usable snapshot.

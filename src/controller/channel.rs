@@ -8,7 +8,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::last_sync::keep_sync_time_when_unchanged;
-use super::{Context, Error, Measure, apply, cleanup, webhooks};
+use super::{Context, Error, Measure, apply, cleanup, registration, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel,
 };
@@ -79,6 +79,12 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     webhooks::finish_channel(ch, &standing, &mut decision, now);
     if let Some(prev) = previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    }
+    if let Err(err) =
+        registration::reconcile(ctx, ch, account.as_deref(), &observation, &mut decision).await
+    {
+        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
+        return Err(err);
     }
     if let Err(err) = apply::apply_status(ctx, ch, previous, &decision.status).await {
         ctx.webhooks.restore_channel_facts(&namespace, &name, facts);

@@ -27,6 +27,13 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    #[error("reading WhatsAppChannel {namespace}/{name}: {source}")]
+    ReadChannel {
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
     #[error(transparent)]
     Finalizer(Box<kube::runtime::finalizer::Error<Error>>),
     #[error("cleaning up {namespace}/{name} at Meta: {message}")]
@@ -44,6 +51,7 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Self::ReadSecret { .. } => "secret_error",
+            Self::ReadChannel { .. } => "read_error",
             Self::ApplyStatus { .. } | Self::SerializeStatus { .. } => "status_error",
             Self::NotNamespaced { .. } => "invalid_object",
             Self::Finalizer(e) => match e.as_ref() {

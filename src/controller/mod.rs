@@ -9,6 +9,7 @@ mod channel;
 mod cleanup;
 mod error;
 mod last_sync;
+mod registration;
 mod secrets;
 mod snapshots;
 mod token_info;
@@ -18,7 +19,7 @@ pub use error::Error;
 pub use snapshots::Snapshots;
 pub use webhooks::WebhookSettings;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,16 @@ pub struct Context {
     pub channels: Store<WhatsAppChannel>,
     /// Asks the channel controller to reconcile channels after their account synced.
     channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
-    /// Asks the account controller to sync an account a webhook named.
+    /// Asks the account controller to reconcile an account (a webhook named it, or a channel
+    /// wrote to Meta and needs a fresh read).
     account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
     /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
     webhooks: webhooks::WebhookState,
+    /// Account UIDs whose next reconcile reads Meta regardless of the interval.
+    forced_syncs: Mutex<HashSet<String>>,
+    /// Per channel UID, the snapshot (by read time) its business profile was last checked
+    /// against: one profile read per sync.
+    profile_checks: Mutex<HashMap<String, jiff::Timestamp>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
     /// Meta's view of each account's token (expiry, app), from debug_token.
@@ -172,6 +179,8 @@ async fn run_scope(
         channel_trigger: tx,
         account_trigger: account_tx,
         webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
+        forced_syncs: Mutex::default(),
+        profile_checks: Mutex::default(),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
         token_infos: token_info::TokenInfos::default(),
@@ -255,6 +264,29 @@ where
 }
 
 impl Context {
+    /// Makes the account read Meta at once (still one read per sync, and never during a
+    /// failure backoff), so a channel sees the effect of its write without waiting an interval.
+    pub fn request_account_sync(&self, account: &WhatsAppBusinessAccount) {
+        let Some(uid) = account.metadata.uid.clone() else {
+            return;
+        };
+        self.forced_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid);
+        // A closed receiver means the controller is shutting down.
+        let _ = self
+            .account_trigger
+            .unbounded_send(ObjectRef::from_obj(account));
+    }
+
+    fn take_forced_sync(&self, uid: &str) -> bool {
+        self.forced_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(uid)
+    }
+
     fn reset_errors(&self, uid: Option<&str>) {
         if let Some(uid) = uid {
             self.error_counts

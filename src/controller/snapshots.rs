@@ -1,14 +1,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use jiff::Timestamp;
+
 use crate::graph::model::WabaSnapshot;
 
 /// The latest successful read of each account's WABA, keyed by (namespace, account name).
 /// Channels take their observation from here and never call Graph for reads.
 #[derive(Default)]
 pub struct Snapshots {
-    inner: RwLock<HashMap<(String, String), Arc<WabaSnapshot>>>,
+    inner: RwLock<HashMap<Key, (Arc<WabaSnapshot>, Timestamp)>>,
 }
+
+/// (namespace, account name).
+type Key = (String, String);
 
 impl Snapshots {
     pub fn get(&self, namespace: &str, account: &str) -> Option<Arc<WabaSnapshot>> {
@@ -16,16 +21,38 @@ impl Snapshots {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(namespace.to_string(), account.to_string()))
-            .cloned()
+            .map(|(s, _)| s.clone())
     }
 
+    /// When the read behind the current snapshot started: a write to Meta made after that is
+    /// not reflected in it.
+    pub fn read_at(&self, namespace: &str, account: &str) -> Option<Timestamp> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(namespace.to_string(), account.to_string()))
+            .map(|(_, at)| *at)
+    }
+
+    /// Stores a snapshot whose read started now.
     pub fn put(&self, namespace: &str, account: &str, snapshot: WabaSnapshot) {
+        self.put_read_at(namespace, account, snapshot, Timestamp::now());
+    }
+
+    /// Stores a snapshot whose read started at `read_at`.
+    pub fn put_read_at(
+        &self,
+        namespace: &str,
+        account: &str,
+        snapshot: WabaSnapshot,
+        read_at: Timestamp,
+    ) {
         self.inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(
                 (namespace.to_string(), account.to_string()),
-                Arc::new(snapshot),
+                (Arc::new(snapshot), read_at),
             );
     }
 

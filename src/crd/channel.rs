@@ -426,4 +426,20 @@ pub struct RegistrationProgress {
     /// When the number was registered by the operator (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_at: Option<String>,
+    /// When the last code was sent to Meta for verification (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_tried_at: Option<String>,
+    /// Fingerprint of a PIN Secret Meta refused (133005), never the PIN; retried once it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_pin: Option<String>,
+    /// Consecutive failed registration calls; drives their backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
+    /// No registration call to Meta before this time (RFC 3339); a new
+    /// `whatsapp-operator.io/reconcile-requested-at` annotation lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<String>,
+    /// What the last failed registration call said, without secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }

@@ -428,7 +428,7 @@ fn on_cloud_api(s: &WhatsAppChannelStatus) -> bool {
 }
 
 /// Registered: on the Cloud API in a status that is not "not (yet/any longer) registered".
-fn is_registered(s: &WhatsAppChannelStatus) -> bool {
+pub fn is_registered(s: &WhatsAppChannelStatus) -> bool {
     on_cloud_api(s)
         && matches!(
             number_status(s),

@@ -70,6 +70,26 @@ pub mod reason {
     /// The operator deregistered the number because its resource was deleted.
     pub const DEREGISTERED: &str = "Deregistered";
 
+    // Channel: registration by the operator.
+    /// Normal: the operator added the number to the WABA.
+    pub const NUMBER_ADDED: &str = "NumberAdded";
+    /// Normal: Meta sends a verification code; the note says where to put it.
+    pub const VERIFICATION_CODE_REQUESTED: &str = "VerificationCodeRequested";
+    /// Normal: Meta accepted the verification code.
+    pub const VERIFICATION_CODE_ACCEPTED: &str = "VerificationCodeAccepted";
+    /// Warning: Meta refused the verification code (wrong or expired).
+    pub const VERIFICATION_CODE_REJECTED: &str = "VerificationCodeRejected";
+    /// Warning: a registration call failed and is retried later.
+    pub const REGISTRATION_FAILED: &str = "RegistrationFailed";
+    /// Warning: registration cannot go on without a person; the note says what to do.
+    pub const REGISTRATION_STALLED: &str = "RegistrationStalled";
+    /// Normal: the two-step verification PIN was updated at Meta.
+    pub const PIN_UPDATED: &str = "PinUpdated";
+    /// Normal: business profile fields of the spec were applied at Meta.
+    pub const BUSINESS_PROFILE_UPDATED: &str = "BusinessProfileUpdated";
+    /// Warning: reading or updating the business profile failed; retried on the next sync.
+    pub const BUSINESS_PROFILE_FAILED: &str = "BusinessProfileFailed";
+
     // Channel: quality, limits, names, health.
     pub const QUALITY_DEGRADED: &str = "QualityDegraded";
     pub const QUALITY_RECOVERED: &str = "QualityRecovered";

@@ -14,6 +14,8 @@ mod duration;
 mod events;
 pub mod facts;
 mod health;
+mod profile;
+mod registration;
 mod time;
 
 #[cfg(test)]
@@ -31,12 +33,17 @@ pub use budget::{
     MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, next_attempt_allowed, record_attempt,
     record_meta_refusal,
 };
-pub use channel::{ChannelDecision, decide_channel, observe_channel};
+pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{
     DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
 };
 pub use events::{EventSpec, EventType, reason};
+pub use profile::profile_drift;
+pub use registration::{
+    RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
+    keep_transition_times, plan_registration, record_intent, record_outcome, registration_reason,
+};
 pub use time::{format_time, parse_time};
 
 /// How a failed Meta call is handled; the Graph client classifies errors into these.

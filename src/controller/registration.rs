@@ -1,0 +1,278 @@
+//! Executes the registration planner's step: at most one write to Meta per reconcile, its
+//! intent in status before the call and its outcome after.
+
+use jiff::Timestamp;
+use std::time::Duration;
+
+use kube::{Api, ResourceExt};
+use secrecy::SecretString;
+use tracing::info;
+
+use super::secrets::{self, SecretLookup};
+use super::{Context, Error, apply};
+use crate::crd::{
+    Management, RECONCILE_REQUESTED_AT, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel,
+};
+use crate::decide::{
+    self, ChannelDecision, ChannelObservation, RegistrationInput, SecretState, Step, reason,
+};
+use crate::graph::GraphError;
+
+/// Requeue while the watch cache catches up with the operator's own write.
+const RESYNC_POLL: Duration = Duration::from_secs(1);
+
+/// A Secret key read for the planner: its state (fingerprint only) and the value for the call.
+struct Read {
+    state: SecretState,
+    value: Option<SecretString>,
+}
+
+async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Result<Read, Error> {
+    let Some(r) = r else {
+        return Ok(Read {
+            state: SecretState::NotConfigured,
+            value: None,
+        });
+    };
+    Ok(match secrets::read_key(ctx, namespace, r).await? {
+        SecretLookup::Found(v) => Read {
+            state: SecretState::Present(v.version),
+            value: Some(v.value),
+        },
+        SecretLookup::Missing(m) => Read {
+            state: SecretState::Missing(m),
+            value: None,
+        },
+    })
+}
+
+/// Plans and performs the next registration step of a Managed channel, updating `decision`
+/// (status, events, requeue). ObserveOnly channels never get here past the first line.
+pub async fn reconcile(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    account: Option<&WhatsAppBusinessAccount>,
+    observation: &ChannelObservation,
+    decision: &mut ChannelDecision,
+) -> Result<(), Error> {
+    if ch.spec.management == Management::ObserveOnly {
+        return Ok(());
+    }
+    let (Some(account), ChannelObservation::Number { .. } | ChannelObservation::NotInWaba) =
+        (account, observation)
+    else {
+        return Ok(());
+    };
+    let namespace = ch.namespace().unwrap_or_default();
+    let previous = ch.status.as_ref();
+    let registration = ch.spec.registration.as_ref();
+    let present = matches!(observation, ChannelObservation::Number { .. });
+    let code = match registration.and_then(|r| r.verification_code_secret_ref.as_ref()) {
+        Some(r) if present => read(ctx, &namespace, Some(r)).await?,
+        _ => read(ctx, &namespace, None).await?,
+    };
+    let pin = match registration.and_then(|r| r.pin_secret_ref.as_ref()) {
+        Some(r) if present => read(ctx, &namespace, Some(r)).await?,
+        _ => read(ctx, &namespace, None).await?,
+    };
+    let requested_at = ch.annotations().get(RECONCILE_REQUESTED_AT);
+    let retry_requested = requested_at.is_some()
+        && requested_at.map(String::as_str)
+            != previous.and_then(|p| p.sync.last_handled_reconcile_at.as_deref());
+    let input = RegistrationInput {
+        spec: &ch.spec,
+        namespace: &namespace,
+        observation,
+        code: code.state,
+        pin: pin.state,
+        snapshot_at: ctx.snapshots.read_at(&namespace, &ch.spec.account_ref.name),
+        retry_requested,
+        now: Timestamp::now(),
+    };
+    let plan = decide::plan_registration(&input, previous, &mut decision.status);
+    decide::drop_announced_registration(&decision.status, &mut decision.events, input.now);
+    drop_repeated_registered_event(previous, decision);
+    decision.events.extend(plan.events);
+    if let Some(r) = plan.requeue_after {
+        decision.requeue_after = decision.requeue_after.min(r);
+    }
+    if plan.needs_resync {
+        ctx.request_account_sync(account);
+    }
+    let Some(step) = plan.step else {
+        if matches!(observation, ChannelObservation::Number { .. })
+            && decide::is_registered(&decision.status)
+        {
+            keep_profile(ctx, ch, account, input.snapshot_at, decision).await?;
+        }
+        return Ok(());
+    };
+    if !is_current(ctx, ch, &namespace).await? {
+        // The watch cache has not caught up with this reconcile's own last status write;
+        // planning on it could repeat a step. The fresh object comes with the next event.
+        decision.requeue_after = decision.requeue_after.min(RESYNC_POLL);
+        return Ok(());
+    }
+    let token =
+        match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
+            SecretLookup::Found(v) => v.value,
+            // The account reports it and stalls; its channels wait for it.
+            SecretLookup::Missing(_) => return Ok(()),
+        };
+
+    decide::record_intent(&step, &mut decision.status, input.now);
+    apply::apply_status(ctx, ch, previous, &decision.status).await?;
+    let session = ctx.graph.session(&account.spec.business_account_id, token);
+    let id = decision.status.phone_number_id.clone().unwrap_or_default();
+    let result: Result<(), GraphError> = match &step {
+        Step::AddNumber {
+            cc,
+            number,
+            verified_name,
+        } => session
+            .add_number(cc, number, verified_name)
+            .await
+            .map(|_| ()),
+        Step::RequestCode { method, language } => {
+            session.request_code(&id, method.as_str(), language).await
+        }
+        Step::VerifyCode { .. } => match &code.value {
+            Some(c) => session.verify_code(&id, c).await,
+            None => return Ok(()),
+        },
+        Step::Register { .. } => match &pin.value {
+            Some(p) => session.register(&id, p).await,
+            None => return Ok(()),
+        },
+        Step::SetPin { .. } => match &pin.value {
+            Some(p) => session.set_pin(&id, p).await,
+            None => return Ok(()),
+        },
+    };
+    match &result {
+        Ok(()) => info!(step = step.name(), "registration step done"),
+        Err(e) => info!(step = step.name(), error = %e, "registration step failed"),
+    }
+    let events = decide::record_outcome(
+        &input,
+        &step,
+        result.as_ref().map(|_| ()),
+        &mut decision.status,
+    );
+    decision.events.extend(events);
+    ctx.request_account_sync(account);
+    Ok(())
+}
+
+/// Applies the spec's business profile fields that drifted at Meta: one read per account sync,
+/// a write only on drift.
+async fn keep_profile(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    account: &WhatsAppBusinessAccount,
+    snapshot_at: Option<Timestamp>,
+    decision: &mut ChannelDecision,
+) -> Result<(), Error> {
+    let (Some(wanted), Some(uid), Some(snapshot_at), Some(id)) = (
+        ch.spec.business_profile.as_ref(),
+        ch.metadata.uid.clone(),
+        snapshot_at,
+        decision.status.phone_number_id.clone(),
+    ) else {
+        return Ok(());
+    };
+    {
+        let mut checks = ctx
+            .profile_checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if checks.get(&uid) == Some(&snapshot_at) {
+            return Ok(());
+        }
+        checks.insert(uid, snapshot_at);
+    }
+    let namespace = ch.namespace().unwrap_or_default();
+    let token =
+        match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
+            SecretLookup::Found(v) => v.value,
+            SecretLookup::Missing(_) => return Ok(()),
+        };
+    let session = ctx.graph.session(&account.spec.business_account_id, token);
+    let result = match session.business_profile(&id).await {
+        Ok(current) => match decide::profile_drift(wanted, &current) {
+            Some(update) => session
+                .update_business_profile(&id, &update)
+                .await
+                .map(|()| Some(update)),
+            None => Ok(None),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Some(update)) => {
+            let fields: Vec<String> = update
+                .update_body()
+                .keys()
+                .filter(|k| *k != "messaging_product")
+                .cloned()
+                .collect();
+            decision.events.push(decide::EventSpec {
+                type_: decide::EventType::Normal,
+                reason: reason::BUSINESS_PROFILE_UPDATED,
+                note: format!(
+                    "Applied business profile fields at Meta: {}",
+                    fields.join(", ")
+                ),
+            });
+        }
+        Ok(None) => {}
+        Err(e) => decision.events.push(decide::EventSpec {
+            type_: decide::EventType::Warning,
+            reason: reason::BUSINESS_PROFILE_FAILED,
+            note: format!(
+                "Business profile not applied, retried on the next sync: {}",
+                e.status_message()
+            ),
+        }),
+    }
+    Ok(())
+}
+
+/// Whether `ch` is what the apiserver holds now (same resourceVersion).
+async fn is_current(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Result<bool, Error> {
+    let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), namespace);
+    let fresh = api
+        .get_opt(&ch.name_any())
+        .await
+        .map_err(|source| Error::ReadChannel {
+            namespace: namespace.to_string(),
+            name: ch.name_any(),
+            source: Box::new(source),
+        })?;
+    Ok(fresh.is_some_and(|f| f.metadata.resource_version == ch.metadata.resource_version))
+}
+
+/// The operator already announced a registration it made; the mirror turning CONNECTED on the
+/// next sync is the same news.
+fn drop_repeated_registered_event(
+    previous: Option<&crate::crd::WhatsAppChannelStatus>,
+    decision: &mut ChannelDecision,
+) {
+    let registered_at = decision
+        .status
+        .registration
+        .as_ref()
+        .and_then(|p| p.registered_at.as_deref())
+        .and_then(decide::parse_time);
+    let last_sync = previous
+        .and_then(|p| p.sync.last_sync_time.as_deref())
+        .and_then(decide::parse_time);
+    let announced = match (registered_at, last_sync) {
+        (Some(r), Some(s)) => r >= s,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if announced {
+        decision.events.retain(|e| e.reason != reason::REGISTERED);
+    }
+}

@@ -1,0 +1,849 @@
+//! The registration planner: which single write to Meta brings a Managed number closer to
+//! CONNECTED, and what status says meanwhile.
+//!
+//! Three pure steps, so a kill between any two calls resumes correctly:
+//! [`plan_registration`] picks the next [`Step`] from spec, status and the account's snapshot;
+//! [`record_intent`] writes what the step is about to do into status *before* the call (so a
+//! register is counted even if the process dies mid-call); [`record_outcome`] turns Meta's
+//! answer into progress, conditions and events. No write is planned on a snapshot read before
+//! the operator's own last write: its effect must be seen first, or it would be repeated.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::ChannelObservation;
+use super::backoff::{DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF};
+use super::budget::{next_attempt_allowed, record_attempt, record_meta_refusal};
+use super::channel::is_registered;
+use super::conditions::{ConditionStatus, set_condition, true_reason};
+use super::events::{EventSpec, reason};
+use super::time::{add, format_time, parse_time, until};
+use crate::crd::{
+    Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
+    WhatsAppChannelStatus, condition,
+};
+use crate::graph::model::{CodeVerificationStatus, NameStatus};
+use crate::graph::{ErrorClass, GraphError};
+use crate::phone::E164;
+
+/// Meta's verification codes are valid for about ten minutes.
+pub const CODE_VALIDITY: Duration = Duration::from_secs(10 * 60);
+/// Codes requested without a successful verification before the operator stops asking.
+pub const MAX_CODE_REQUESTS: u32 = 5;
+/// Poll interval of the code Secret while a person is expected to fill it.
+pub const CODE_POLL: Duration = Duration::from_secs(5);
+/// Requeue while the account re-reads Meta after a write.
+pub const RESYNC_POLL: Duration = Duration::from_secs(2);
+/// Wait after 2388001 (display name not provisioned) before trying to register again.
+pub const NAME_NOT_READY_RETRY: Duration = Duration::from_secs(15 * 60);
+/// Wait before retrying a number in use on the WhatsApp app ("change number" takes ~2 hours).
+pub const IN_USE_RETRY: Duration = Duration::from_secs(10 * 60);
+/// Wait before retrying a number another business owns.
+pub const OTHER_BUSINESS_RETRY: Duration = Duration::from_secs(60 * 60);
+
+/// Condition reasons of the registration flow (Registered=False or Stalled=True).
+pub mod registration_reason {
+    pub const ADDING: &str = "AddingNumber";
+    pub const AWAITING_DISPLAY_NAME: &str = "AwaitingDisplayName";
+    pub const REQUESTING_CODE: &str = "RequestingVerificationCode";
+    pub const AWAITING_CODE: &str = "AwaitingVerificationCode";
+    pub const REGISTERING: &str = "Registering";
+    pub const CALL_FAILED: &str = "RegistrationCallFailed";
+    pub const DISPLAY_NAME_MISSING: &str = "DisplayNameMissing";
+    pub const DISPLAY_NAME_REJECTED: &str = "DisplayNameRejected";
+    pub const CODE_SECRET_MISSING: &str = "VerificationCodeSecretMissing";
+    pub const TOO_MANY_CODE_REQUESTS: &str = "TooManyCodeRequests";
+    pub const PIN_MISSING: &str = "PinMissing";
+    pub const PIN_MISMATCH: &str = "PinMismatch";
+    pub const BUDGET_EXHAUSTED: &str = "RegistrationBudgetExhausted";
+    pub const IN_USE_ON_APP: &str = "NumberInUseOnWhatsAppApp";
+    pub const OTHER_BUSINESS: &str = "NumberOwnedByAnotherBusiness";
+    pub const BUSINESS_VERIFICATION: &str = "BusinessVerificationRequired";
+}
+use registration_reason as rr;
+
+/// A referenced Secret key as the planner sees it: never its value, only a fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretState {
+    /// The spec references no Secret.
+    NotConfigured,
+    /// Referenced but missing or empty; the message says what to fix.
+    Missing(String),
+    /// Present; the fingerprint is the Secret's UID and resourceVersion.
+    Present(String),
+}
+
+impl SecretState {
+    fn fingerprint(&self) -> Option<&str> {
+        match self {
+            Self::Present(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// What the planner needs besides the status.
+#[derive(Clone, Debug)]
+pub struct RegistrationInput<'a> {
+    pub spec: &'a WhatsAppChannelSpec,
+    pub namespace: &'a str,
+    pub observation: &'a ChannelObservation,
+    pub code: SecretState,
+    pub pin: SecretState,
+    /// When the account started the read behind `observation`.
+    pub snapshot_at: Option<Timestamp>,
+    /// A new reconcile-requested-at annotation: lifts `retryAt` and the code-request cap.
+    pub retry_requested: bool,
+    pub now: Timestamp,
+}
+
+/// One write to Meta.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    AddNumber {
+        cc: String,
+        number: String,
+        verified_name: String,
+    },
+    RequestCode {
+        method: VerificationMethod,
+        language: String,
+    },
+    /// Verify the code of the Secret at this fingerprint.
+    VerifyCode { fingerprint: String },
+    /// Register with the PIN of the Secret at this fingerprint.
+    Register { pin: String },
+    /// Set the two-step PIN of a registered number.
+    SetPin { pin: String },
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::AddNumber { .. } => "add_number",
+            Self::RequestCode { .. } => "request_code",
+            Self::VerifyCode { .. } => "verify_code",
+            Self::Register { .. } => "register",
+            Self::SetPin { .. } => "set_pin",
+        }
+    }
+}
+
+/// The planner's answer. Status changes are made in place.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegistrationPlan {
+    pub step: Option<Step>,
+    pub events: Vec<EventSpec>,
+    /// Reconcile again within this time.
+    pub requeue_after: Option<Duration>,
+    /// The snapshot predates the operator's last write: the account should read Meta again.
+    pub needs_resync: bool,
+}
+
+struct Planner<'a, 'b> {
+    input: &'b RegistrationInput<'a>,
+    previous: Option<&'b WhatsAppChannelStatus>,
+    status: &'b mut WhatsAppChannelStatus,
+    plan: RegistrationPlan,
+}
+
+/// Plans the next registration step. `status` is the channel's new status from
+/// `decide_channel` (Meta's view mirrored); `previous` is what the object had before.
+pub fn plan_registration(
+    input: &RegistrationInput<'_>,
+    previous: Option<&WhatsAppChannelStatus>,
+    status: &mut WhatsAppChannelStatus,
+) -> RegistrationPlan {
+    if input.spec.management == Management::ObserveOnly {
+        return RegistrationPlan::default();
+    }
+    if input.retry_requested
+        && let Some(progress) = status.registration.as_mut()
+    {
+        // Lifted here, not when the step runs: the annotation counts as handled from now on.
+        progress.retry_at = None;
+        progress.code_requests = None;
+    }
+    let mut p = Planner {
+        input,
+        previous,
+        status,
+        plan: RegistrationPlan::default(),
+    };
+    match input.observation {
+        ChannelObservation::NotInWaba => p.not_in_waba(),
+        ChannelObservation::Number { .. } if is_registered(p.status) => p.registered(),
+        ChannelObservation::Number { .. } => p.onboarding(),
+        _ => return RegistrationPlan::default(),
+    }
+    keep_transition_times(p.status, previous);
+    p.plan
+}
+
+impl Planner<'_, '_> {
+    fn progress(&self) -> RegistrationProgress {
+        self.status.registration.clone().unwrap_or_default()
+    }
+
+    fn number(&self) -> String {
+        E164::parse(&self.input.spec.phone_number)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| self.input.spec.phone_number.clone())
+    }
+
+    fn set(&mut self, type_: &str, st: ConditionStatus, reason: &str, message: &str) {
+        set_condition(
+            &mut self.status.conditions,
+            type_,
+            st,
+            reason,
+            message,
+            self.status.observed_generation,
+            self.input.now,
+        );
+    }
+
+    /// Registered=False with what the flow is doing, and the phase.
+    fn progressing(&mut self, phase: Phase, reason: &str, message: &str) {
+        self.set(
+            condition::REGISTERED,
+            ConditionStatus::False,
+            reason,
+            message,
+        );
+        self.status.phase = phase;
+    }
+
+    fn stall(&mut self, reason: &str, message: &str) {
+        let before = self
+            .previous
+            .and_then(|p| true_reason(&p.conditions, condition::STALLED));
+        self.set(condition::STALLED, ConditionStatus::True, reason, message);
+        self.set(condition::READY, ConditionStatus::False, reason, message);
+        self.set(
+            condition::REGISTERED,
+            ConditionStatus::False,
+            reason,
+            message,
+        );
+        self.status.phase = Phase::Stalled;
+        if before != Some(reason) {
+            self.plan
+                .events
+                .push(EventSpec::warning(reason::REGISTRATION_STALLED, message));
+        }
+    }
+
+    fn requeue(&mut self, d: Duration) {
+        let d = d.max(Duration::from_secs(1));
+        self.plan.requeue_after = Some(self.plan.requeue_after.map_or(d, |r| r.min(d)));
+    }
+
+    /// The latest write the operator made to Meta for this number, if any.
+    fn last_write(&self) -> Option<Timestamp> {
+        let p = self.status.registration.as_ref()?;
+        [
+            p.number_added_at.as_deref(),
+            p.code_requested_at.as_deref(),
+            p.code_tried_at.as_deref(),
+            p.attempts.last().map(String::as_str),
+            p.verified_at.as_deref(),
+            p.registered_at.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(parse_time)
+        .max()
+    }
+
+    /// False (and a resync asked for) while the snapshot was read before the last write.
+    fn snapshot_is_current(&mut self) -> bool {
+        let Some(last) = self.last_write() else {
+            return true;
+        };
+        // Written times are cut to whole seconds; a read that started in that second may
+        // predate the write.
+        let fresh = self
+            .input
+            .snapshot_at
+            .is_some_and(|at| at >= add(last, Duration::from_secs(1)));
+        if !fresh {
+            self.plan.needs_resync = true;
+            self.requeue(RESYNC_POLL);
+        }
+        fresh
+    }
+
+    /// Keeps the previous stall while a failed call waits for `retryAt`; false when waiting.
+    fn retry_allowed(&mut self) -> bool {
+        let mut progress = self.progress();
+        let Some(at) = progress.retry_at.as_deref().and_then(parse_time) else {
+            return true;
+        };
+        if at <= self.input.now || self.input.retry_requested {
+            progress.retry_at = None;
+            self.status.registration = Some(progress);
+            return true;
+        }
+        if let Some(prev) = self.previous {
+            for type_ in [condition::STALLED, condition::READY, condition::REGISTERED] {
+                if let Some(c) = prev.conditions.iter().find(|c| c.type_ == type_) {
+                    self.set(
+                        type_,
+                        status_of(&c.status),
+                        &c.reason.clone(),
+                        &c.message.clone(),
+                    );
+                }
+            }
+            self.status.phase = prev.phase;
+        }
+        self.requeue(until(self.input.now, at));
+        false
+    }
+
+    /// Plans `step` when the snapshot is current and no retry wait is pending.
+    fn write(&mut self, step: Step) {
+        if self.snapshot_is_current() && self.retry_allowed() {
+            self.plan.step = Some(step);
+            self.requeue(RESYNC_POLL);
+        }
+    }
+
+    fn not_in_waba(&mut self) {
+        let spec = self.input.spec;
+        let Some(name) = spec.display_name.clone() else {
+            return self.stall(
+                rr::DISPLAY_NAME_MISSING,
+                &format!(
+                    "number {} is not in the WABA and spec.displayName is empty: set the display \
+                     name Meta should review, and the operator adds the number",
+                    self.number()
+                ),
+            );
+        };
+        let Ok(e164) = E164::parse(&spec.phone_number) else {
+            return;
+        };
+        let (cc, rest) = e164.split_country_code();
+        let message = format!(
+            "adding number {} to the WABA of WhatsAppBusinessAccount {}",
+            self.number(),
+            spec.account_ref.name
+        );
+        self.progressing(Phase::Adding, rr::ADDING, &message);
+        self.write(Step::AddNumber {
+            cc: cc.to_string(),
+            number: rest.to_string(),
+            verified_name: name,
+        });
+    }
+
+    fn registered(&mut self) {
+        let progress = self.progress();
+        let Some(pin) = self.input.pin.fingerprint() else {
+            return;
+        };
+        if progress.applied_pin.as_deref() != Some(pin) {
+            let pin = pin.to_string();
+            self.write(Step::SetPin { pin });
+        }
+    }
+
+    fn name_status(&self) -> Option<NameStatus> {
+        self.status.name_status.as_deref().map(NameStatus::parse)
+    }
+
+    fn onboarding(&mut self) {
+        let number = self.number();
+        if self.name_status() == Some(NameStatus::Declined) {
+            let why = self
+                .status
+                .name_rejection_reason
+                .clone()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            return self.stall(
+                rr::DISPLAY_NAME_REJECTED,
+                &format!(
+                    "Meta rejected the display name{why}: request another one in WhatsApp \
+                     Manager that follows Meta's display name guidelines; registration continues \
+                     once it is approved"
+                ),
+            );
+        }
+        let name_blocks = self.name_status().is_some_and(|s| s.blocks_registration());
+        let verified = self.status.code_verification_status.as_deref()
+            == Some(CodeVerificationStatus::Verified.as_str());
+        if name_blocks {
+            // Codes expire within minutes: none is requested before the name can register.
+            let message = format!(
+                "waiting for Meta to provision the display name of {number} (name status {})",
+                self.status.name_status.clone().unwrap_or_default()
+            );
+            self.progressing(
+                Phase::AwaitingDisplayName,
+                rr::AWAITING_DISPLAY_NAME,
+                &message,
+            );
+            return;
+        }
+        if verified {
+            self.register(&number);
+        } else {
+            self.verify(&number);
+        }
+    }
+
+    fn register(&mut self, number: &str) {
+        let progress = self.progress();
+        let pin = match &self.input.pin {
+            SecretState::Present(f) => f.clone(),
+            SecretState::NotConfigured => {
+                return self.stall(
+                    rr::PIN_MISSING,
+                    "set spec.registration.pinSecretRef to a Secret key holding the six-digit \
+                     two-step verification PIN to register with",
+                );
+            }
+            SecretState::Missing(m) => {
+                return self.stall(rr::PIN_MISSING, &format!("cannot register: {m}"));
+            }
+        };
+        if progress.rejected_pin.as_deref() == Some(pin.as_str()) {
+            return self.stall(
+                rr::PIN_MISMATCH,
+                "PIN mismatch: set the PIN Secret to the number's current two-step PIN \
+                 (or reset it in WhatsApp Manager); registration is retried when the Secret changes",
+            );
+        }
+        if self.previous_failure_waits() {
+            return;
+        }
+        if let Some(next) = next_attempt_allowed(&progress, self.input.now) {
+            let message = format!(
+                "the registration budget is spent (at most 3 register/deregister attempts per 72 \
+                 hours, Meta blocks the number beyond 10): the next attempt is allowed at {}",
+                format_time(next)
+            );
+            self.stall(rr::BUDGET_EXHAUSTED, &message);
+            self.requeue(until(self.input.now, next));
+            return;
+        }
+        self.progressing(
+            Phase::Registering,
+            rr::REGISTERING,
+            &format!("number {number} is verified; registering it on the Cloud API"),
+        );
+        self.write(Step::Register { pin });
+    }
+
+    /// True when a failure is waiting for `retryAt` (its condition is kept).
+    fn previous_failure_waits(&mut self) -> bool {
+        let waiting = self
+            .progress()
+            .retry_at
+            .as_deref()
+            .and_then(parse_time)
+            .is_some_and(|t| t > self.input.now)
+            && !self.input.retry_requested;
+        waiting && !self.retry_allowed()
+    }
+
+    fn verify(&mut self, number: &str) {
+        let mut progress = self.progress();
+        let spec_reg = self
+            .input
+            .spec
+            .registration
+            .clone()
+            .unwrap_or_else(default_registration);
+        let Some(code_ref) = spec_reg.verification_code_secret_ref.clone() else {
+            return self.stall(
+                rr::CODE_SECRET_MISSING,
+                "set spec.registration.verificationCodeSecretRef to the Secret key where a \
+                 person puts the code Meta sends by SMS or voice",
+            );
+        };
+        if self.previous_failure_waits() {
+            return;
+        }
+        let where_ = format!(
+            "put the code into Secret {}/{} key \"{}\"",
+            self.input.namespace, code_ref.name, code_ref.key
+        );
+        // A code nobody entered in time has expired at Meta (or was never sent, when the
+        // operator died during the request): a new one is requested, within the cap.
+        let requested = progress.code_requested_at.as_deref().and_then(parse_time);
+        let tried = progress.code_tried_at.as_deref().and_then(parse_time);
+        let unused_and_expired = requested.is_some_and(|r| {
+            add(r, CODE_VALIDITY) <= self.input.now && tried.is_none_or(|t| t < r)
+        });
+        if unused_and_expired {
+            progress.code_requested_at = None;
+            self.status.registration = Some(progress.clone());
+        }
+        if progress.code_requested_at.is_none() {
+            let requested = progress.code_requests.unwrap_or(0);
+            if requested >= MAX_CODE_REQUESTS {
+                return self.stall(
+                    rr::TOO_MANY_CODE_REQUESTS,
+                    &format!(
+                        "{requested} verification codes were requested without a successful \
+                         verification: check that {number} can receive them by {}, then set the \
+                         whatsapp-operator.io/reconcile-requested-at annotation to try again",
+                        spec_reg.verification_method.as_str()
+                    ),
+                );
+            }
+            self.progressing(
+                Phase::AwaitingVerificationCode,
+                rr::REQUESTING_CODE,
+                &format!(
+                    "requesting a verification code by {} for {number}; then {where_}",
+                    spec_reg.verification_method.as_str()
+                ),
+            );
+            return self.write(Step::RequestCode {
+                method: spec_reg.verification_method,
+                language: spec_reg.language,
+            });
+        }
+        let rejected = progress
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("136025"));
+        let message = format!(
+            "Meta sent a verification code by {} to {number}{}: {where_}",
+            spec_reg.verification_method.as_str(),
+            if rejected {
+                "; the last code put there was rejected"
+            } else {
+                ""
+            }
+        );
+        self.progressing(Phase::AwaitingVerificationCode, rr::AWAITING_CODE, &message);
+        match self.input.code.fingerprint() {
+            Some(f) if progress.last_tried_code.as_deref() != Some(f) => {
+                let fingerprint = f.to_string();
+                self.write(Step::VerifyCode { fingerprint });
+            }
+            _ => self.requeue(CODE_POLL),
+        }
+    }
+}
+
+fn default_registration() -> crate::crd::Registration {
+    crate::crd::Registration {
+        verification_method: VerificationMethod::Sms,
+        language: "en_US".into(),
+        verification_code_secret_ref: None,
+        pin_secret_ref: None,
+    }
+}
+
+fn status_of(raw: &str) -> ConditionStatus {
+    match raw {
+        "True" => ConditionStatus::True,
+        "False" => ConditionStatus::False,
+        _ => ConditionStatus::Unknown,
+    }
+}
+
+/// decide_channel recomputes every condition, so a condition the planner sets back to what the
+/// object already had would look freshly transitioned; its previous time is kept instead.
+pub fn keep_transition_times(
+    status: &mut WhatsAppChannelStatus,
+    previous: Option<&WhatsAppChannelStatus>,
+) {
+    let Some(prev) = previous else { return };
+    for c in &mut status.conditions {
+        if let Some(p) = prev.conditions.iter().find(|p| p.type_ == c.type_)
+            && p.status == c.status
+        {
+            c.last_transition_time = p.last_transition_time.clone();
+        }
+    }
+}
+
+/// How long after the operator's own registration the mirror turning CONNECTED is the same news.
+pub const REGISTERED_ANNOUNCED_FOR: Duration = Duration::from_secs(30 * 60);
+
+/// Drops decide_channel's Registered event when the operator announced its own registration
+/// shortly before. A time window rather than a status comparison, because the previous status a
+/// reconcile sees may predate the operator's own write (watch cache lag).
+pub fn drop_announced_registration(
+    status: &WhatsAppChannelStatus,
+    events: &mut Vec<EventSpec>,
+    now: Timestamp,
+) {
+    let recent = status
+        .registration
+        .as_ref()
+        .and_then(|p| p.registered_at.as_deref())
+        .and_then(parse_time)
+        .is_some_and(|t| add(t, REGISTERED_ANNOUNCED_FOR) > now);
+    if recent {
+        events.retain(|e| e.reason != reason::REGISTERED);
+    }
+}
+
+/// Writes what `step` is about to do into status, before the call.
+pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Timestamp) {
+    let mut p = status.registration.clone().unwrap_or_default();
+    match step {
+        Step::AddNumber { .. } => p.number_added_at = Some(format_time(now)),
+        // A repeated code request only sends another SMS: it is recorded once Meta answered,
+        // so a crash mid-call never leaves the flow waiting for a code that was not sent.
+        Step::RequestCode { .. } => {}
+        Step::VerifyCode { fingerprint } => {
+            p.last_tried_code = Some(fingerprint.clone());
+            p.code_tried_at = Some(format_time(now));
+        }
+        Step::Register { .. } => record_attempt(&mut p, now),
+        Step::SetPin { .. } => {}
+    }
+    status.registration = Some(p);
+}
+
+/// Turns Meta's answer to `step` into progress, conditions and events.
+pub fn record_outcome(
+    input: &RegistrationInput<'_>,
+    step: &Step,
+    result: Result<(), &GraphError>,
+    status: &mut WhatsAppChannelStatus,
+) -> Vec<EventSpec> {
+    let now = input.now;
+    let number = E164::parse(&input.spec.phone_number)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| input.spec.phone_number.clone());
+    let mut p = status.registration.clone().unwrap_or_default();
+    let mut events = Vec::new();
+    let err = match result {
+        Ok(()) => {
+            p.failures = None;
+            p.retry_at = None;
+            p.last_error = None;
+            match step {
+                Step::AddNumber { .. } => events.push(EventSpec::normal(
+                    reason::NUMBER_ADDED,
+                    format!("Added {number} to the WABA"),
+                )),
+                Step::RequestCode { method, .. } => {
+                    p.code_requested_at = Some(format_time(now));
+                    p.code_requests = Some(p.code_requests.unwrap_or(0).saturating_add(1));
+                    let target = input
+                        .spec
+                        .registration
+                        .as_ref()
+                        .and_then(|r| r.verification_code_secret_ref.as_ref())
+                        .map(|r| {
+                            format!(
+                                "; put it into Secret {}/{} key \"{}\"",
+                                input.namespace, r.name, r.key
+                            )
+                        })
+                        .unwrap_or_default();
+                    events.push(EventSpec::normal(
+                        reason::VERIFICATION_CODE_REQUESTED,
+                        format!(
+                            "Meta sends a verification code by {} to {number}{target}",
+                            method.as_str()
+                        ),
+                    ));
+                }
+                Step::VerifyCode { .. } => {
+                    p.verified_at = Some(format_time(now));
+                    p.code_requests = None;
+                    events.push(EventSpec::normal(
+                        reason::VERIFICATION_CODE_ACCEPTED,
+                        format!("Meta accepted the verification code of {number}"),
+                    ));
+                }
+                Step::Register { pin } => {
+                    p.registered_at = Some(format_time(now));
+                    p.applied_pin = Some(pin.clone());
+                    p.rejected_pin = None;
+                    events.push(EventSpec::normal(
+                        reason::REGISTERED,
+                        format!("Registered {number} on the Cloud API"),
+                    ));
+                }
+                Step::SetPin { pin } => {
+                    p.applied_pin = Some(pin.clone());
+                    events.push(EventSpec::normal(
+                        reason::PIN_UPDATED,
+                        format!("Updated the two-step verification PIN of {number} at Meta"),
+                    ));
+                }
+            }
+            status.registration = Some(p);
+            return events;
+        }
+        Err(err) => err,
+    };
+    let text = err.status_message();
+    let lower = format!(
+        "{} {}",
+        err.message.to_lowercase(),
+        err.details.clone().unwrap_or_default().to_lowercase()
+    );
+    let mut stall: Option<(&str, String)> = None;
+    let mut retry: Option<Duration> = None;
+    // The call never reached a judgement on the code: the same code may be tried again.
+    if matches!(step, Step::VerifyCode { .. })
+        && matches!(
+            err.class,
+            ErrorClass::Auth | ErrorClass::Throttled | ErrorClass::Transient
+        )
+    {
+        p.last_tried_code = None;
+    }
+    match err.class {
+        ErrorClass::RegistrationBudget => {
+            record_meta_refusal(&mut p, now);
+            let until_ = p.blocked_until.clone().unwrap_or_default();
+            stall = Some((
+                rr::BUDGET_EXHAUSTED,
+                format!(
+                    "Meta refuses more register/deregister attempts (133016); the next attempt is \
+                     allowed at {until_}"
+                ),
+            ));
+        }
+        ErrorClass::PinMismatch => {
+            if let Step::Register { pin } | Step::SetPin { pin } = step {
+                p.rejected_pin = Some(pin.clone());
+            }
+            stall = Some((
+                rr::PIN_MISMATCH,
+                "PIN mismatch: set the PIN Secret to the number's current two-step PIN (or reset \
+                 it in WhatsApp Manager); registration is retried when the Secret changes"
+                    .into(),
+            ));
+        }
+        ErrorClass::NotReady => retry = Some(NAME_NOT_READY_RETRY),
+        ErrorClass::AlreadyVerified => {}
+        ErrorClass::Throttled => retry = Some(err.retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT)),
+        _ if lower.contains("already exists in this whatsapp business account") => {}
+        _ if lower.contains("whatsapp app") || lower.contains("registered on whatsapp") => {
+            retry = Some(IN_USE_RETRY);
+            stall = Some((
+                rr::IN_USE_ON_APP,
+                format!(
+                    "{number} is in use on the WhatsApp app: free it on the phone, either with \
+                     \"change number\" (keeps the chat history, frees the number after about 2 \
+                     hours) or \"delete account\" (frees it at once); the operator retries by \
+                     itself every {} minutes",
+                    IN_USE_RETRY.as_secs() / 60
+                ),
+            ));
+        }
+        _ if lower.contains("another business") => {
+            retry = Some(OTHER_BUSINESS_RETRY);
+            stall = Some((
+                rr::OTHER_BUSINESS,
+                format!(
+                    "{number} is registered under another business manager: remove it there (or \
+                     migrate it to this WABA) first; retried every hour ({text})"
+                ),
+            ));
+        }
+        _ if lower.contains("business verification") => {
+            retry = Some(OTHER_BUSINESS_RETRY);
+            stall = Some((
+                rr::BUSINESS_VERIFICATION,
+                format!(
+                    "Meta requires business verification: verify the business portfolio in \
+                     Meta Business Manager (Security Center); retried every hour ({text})"
+                ),
+            ));
+        }
+        _ if err.code == Some(136025) => {
+            let requested = p.code_requested_at.as_deref().and_then(parse_time);
+            let expired = lower.contains("expired")
+                || requested.is_some_and(|r| add(r, CODE_VALIDITY) <= now);
+            if expired {
+                // A new code is requested on the next reconcile (within the request cap).
+                p.code_requested_at = None;
+            }
+            events.push(EventSpec::warning(
+                reason::VERIFICATION_CODE_REJECTED,
+                if expired {
+                    format!("The verification code of {number} expired; a new code is requested")
+                } else {
+                    format!(
+                        "Meta rejected the verification code of {number}; put the right code into the Secret"
+                    )
+                },
+            ));
+        }
+        _ => {
+            let failures = p.failures.unwrap_or(0).saturating_add(1);
+            p.failures = Some(failures);
+            retry = Some(FAILURE_BACKOFF.delay(failures, &number));
+        }
+    }
+    if let Some(d) = retry {
+        p.retry_at = Some(format_time(add(now, d)));
+    }
+    p.last_error = Some(text.clone());
+    status.registration = Some(p);
+    let generation = status.observed_generation;
+    match stall {
+        Some((cond_reason, message)) => {
+            for type_ in [condition::STALLED, condition::READY, condition::REGISTERED] {
+                let st = if type_ == condition::STALLED {
+                    ConditionStatus::True
+                } else {
+                    ConditionStatus::False
+                };
+                set_condition(
+                    &mut status.conditions,
+                    type_,
+                    st,
+                    cond_reason,
+                    &message,
+                    generation,
+                    now,
+                );
+            }
+            status.phase = Phase::Stalled;
+            events.push(EventSpec::warning(reason::REGISTRATION_STALLED, message));
+        }
+        None if err.code != Some(136025) => {
+            let when = status
+                .registration
+                .as_ref()
+                .and_then(|p| p.retry_at.clone())
+                .map(|t| format!("; retried at {t}"))
+                .unwrap_or_else(|| "; retried after the next sync".into());
+            let message = format!("{} failed: {text}{when}", step.name());
+            set_condition(
+                &mut status.conditions,
+                condition::REGISTERED,
+                ConditionStatus::False,
+                if err.class == ErrorClass::NotReady {
+                    rr::AWAITING_DISPLAY_NAME
+                } else {
+                    rr::CALL_FAILED
+                },
+                &message,
+                generation,
+                now,
+            );
+            if err.class == ErrorClass::NotReady {
+                status.phase = Phase::AwaitingDisplayName;
+            } else if !matches!(err.class, ErrorClass::AlreadyVerified) {
+                events.push(EventSpec::warning(reason::REGISTRATION_FAILED, message));
+            }
+        }
+        None => {}
+    }
+    events
+}
+
+#[cfg(test)]
+#[path = "registration_tests.rs"]
+mod tests;
