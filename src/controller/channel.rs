@@ -43,6 +43,10 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     })?;
     let name = ch.name_any();
     let account_name = &ch.spec.account_ref.name;
+    // Right after start the account store may still be filling: "not found" would be a lie.
+    if ctx.accounts.wait_until_ready().await.is_err() {
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
     let account = ctx
         .accounts
         .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace));
