@@ -21,9 +21,10 @@ done
   fail "kubectl neither in $WAO_CONTROL_PLANE_BIN nor on PATH"
 export WAO_CONTROL_PLANE_BIN
 
-# With no target selection of its own, run every target; `--all-targets`
-# would otherwise widen a `--test NAME` back to everything.
-targets=(--all-targets)
+# With no target selection of its own, run the library, binaries and every
+# test file (benchmarks are run with `cargo bench`, not as tests; clippy still
+# builds them). An explicit selection such as `--test NAME` replaces this.
+targets=(--lib --bins --tests)
 for arg in "$@"; do
   [ "$arg" = "--" ] && break
   case "$arg" in

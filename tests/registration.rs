@@ -90,7 +90,10 @@ async fn setup(client: &Client, prefix: &str) -> String {
     let ns = support::fresh_namespace(client, prefix).await;
     let account = std::fs::read_to_string(support::repo_root().join("examples/account.yaml"))
         .unwrap()
-        .replace("syncInterval: 10m", "syncInterval: 1m");
+        .replace("syncInterval: 10m", "syncInterval: 1m")
+        // Subscribing the app is the account's write (tests/webhooks.rs); these tests count
+        // the channels' writes only.
+        .replace("enabled: true", "enabled: false");
     support::apply_yaml(client, &ns, &account)
         .await
         .expect("apply account");
