@@ -198,13 +198,26 @@ async fn meta_changes_reach_status_conditions_and_events() {
     assert_eq!(acc.name.as_deref(), Some("Acme"));
     assert_eq!(acc.phone_number_count, Some(4));
     assert!(condition_is_true(&acc.conditions, "Ready"));
-    // A healthy start publishes no warnings.
+    // The spec's business profile was applied at Meta; fields left out of the spec were not touched.
+    let number = sim_get(&sim, &format!("/_sim/numbers/{SUPPORT_ID}")).await;
+    let profile = &number["business_profile"];
     assert_eq!(
-        total_events(&client, &ns).await,
-        0,
-        "{:?}",
-        events(&client, &ns).await
+        profile["about"], "Support for Acme customers, 24/7.",
+        "{number}"
     );
+    assert_eq!(profile["email"], "support@acme.example");
+    assert_eq!(
+        profile["websites"],
+        json!(["https://acme.example", "https://acme.example/help"])
+    );
+    expect_events(&client, &ns, "acme-support", "BusinessProfileUpdated", 1).await;
+    // A healthy start publishes no warnings (applying the spec's business profile is Normal).
+    let warnings: Vec<_> = events(&client, &ns)
+        .await
+        .into_iter()
+        .filter(|e| e.type_ == "Warning")
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
 
     let mut step = 0;
     let mut next = || {

@@ -126,6 +126,8 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         ctx.webhooks.restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
+    ctx.account_statuses
+        .put(&namespace, &name, decision.status.clone());
     apply::publish_events(ctx, acc, &decision.events).await;
     ctx.metrics.set_account(&namespace, &name, &decision.status);
     ctx.webhooks.set_standing(

@@ -49,7 +49,8 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     }
     let account = ctx
         .accounts
-        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace));
+        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace))
+        .map(|a| ctx.account_statuses.freshest(&namespace, a));
     let interval = account
         .as_ref()
         .map(|a| decide::sync_interval(&a.spec))

@@ -16,7 +16,7 @@ mod token_info;
 mod webhooks;
 
 pub use error::Error;
-pub use snapshots::Snapshots;
+pub use snapshots::{AccountStatuses, Snapshots};
 pub use webhooks::WebhookSettings;
 
 use std::collections::{HashMap, HashSet};
@@ -48,6 +48,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub snapshots: Snapshots,
+    pub account_statuses: AccountStatuses,
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
     /// Asks the channel controller to reconcile channels after their account synced.
@@ -59,9 +60,8 @@ pub struct Context {
     webhooks: webhooks::WebhookState,
     /// Account UIDs whose next reconcile reads Meta regardless of the interval.
     forced_syncs: Mutex<HashSet<String>>,
-    /// Per channel UID, the snapshot (by read time) its business profile was last checked
-    /// against: one profile read per sync.
-    profile_checks: Mutex<HashMap<String, jiff::Timestamp>>,
+    /// Per channel UID, the generation and time its business profile was last compared with Meta.
+    profile_checks: Mutex<HashMap<String, (Option<i64>, Instant)>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
     rejected_credentials: Mutex<HashMap<String, String>>,
     /// Meta's view of each account's token (expiry, app), from debug_token.
@@ -174,6 +174,7 @@ async fn run_scope(
         metrics: metrics.clone(),
         recorder,
         snapshots: Snapshots::default(),
+        account_statuses: AccountStatuses::default(),
         accounts: accounts.store(),
         channels: channels.store(),
         channel_trigger: tx,

@@ -164,8 +164,11 @@ pub async fn reconcile(
     Ok(())
 }
 
-/// Applies the spec's business profile fields that drifted at Meta: one read per account sync,
-/// a write only on drift.
+/// How often a channel's business profile is compared with Meta when its spec did not change.
+const PROFILE_RECHECK: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Applies the spec's business profile fields that drifted at Meta: a read when the spec changed,
+/// after a start and every `PROFILE_RECHECK`, a write only on drift.
 async fn keep_profile(
     ctx: &Context,
     ch: &WhatsAppChannel,
@@ -173,7 +176,7 @@ async fn keep_profile(
     snapshot_at: Option<Timestamp>,
     decision: &mut ChannelDecision,
 ) -> Result<(), Error> {
-    let (Some(wanted), Some(uid), Some(snapshot_at), Some(id)) = (
+    let (Some(wanted), Some(uid), Some(_), Some(id)) = (
         ch.spec.business_profile.as_ref(),
         ch.metadata.uid.clone(),
         snapshot_at,
@@ -182,14 +185,21 @@ async fn keep_profile(
         return Ok(());
     };
     {
+        // Profiles rarely drift outside the operator, so Meta is asked again only when the spec
+        // changed or the last check is old: the account's single read per sync stays the only
+        // steady-state Graph request.
+        let generation = ch.metadata.generation;
         let mut checks = ctx
             .profile_checks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if checks.get(&uid) == Some(&snapshot_at) {
+        if let Some((checked_generation, at)) = checks.get(&uid)
+            && *checked_generation == generation
+            && at.elapsed() < PROFILE_RECHECK
+        {
             return Ok(());
         }
-        checks.insert(uid, snapshot_at);
+        checks.insert(uid, (generation, std::time::Instant::now()));
     }
     let namespace = ch.namespace().unwrap_or_default();
     let token =

@@ -3,6 +3,7 @@ use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
 
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus};
 use crate::graph::model::WabaSnapshot;
 
 /// The latest successful read of each account's WABA, keyed by (namespace, account name).
@@ -61,5 +62,53 @@ impl Snapshots {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&(namespace.to_string(), account.to_string()));
+    }
+}
+
+/// The status this process last decided for each account, keyed like `Snapshots`. Channels are
+/// triggered right after an account sync, before the watch delivers the account's new status to
+/// the store; judging them against the store's older status would leave them stale until their
+/// next requeue.
+#[derive(Default)]
+pub struct AccountStatuses {
+    inner: RwLock<HashMap<(String, String), WhatsAppBusinessAccountStatus>>,
+}
+
+impl AccountStatuses {
+    pub fn put(&self, namespace: &str, account: &str, status: WhatsAppBusinessAccountStatus) {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((namespace.to_string(), account.to_string()), status);
+    }
+
+    pub fn remove(&self, namespace: &str, account: &str) {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(namespace.to_string(), account.to_string()));
+    }
+
+    /// `account` from the store with this process's latest status for it, when there is one.
+    pub fn freshest(
+        &self,
+        namespace: &str,
+        account: Arc<WhatsAppBusinessAccount>,
+    ) -> Arc<WhatsAppBusinessAccount> {
+        let name = account.metadata.name.clone().unwrap_or_default();
+        let latest = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(namespace.to_string(), name))
+            .cloned();
+        match latest {
+            Some(status) if account.status.as_ref() != Some(&status) => {
+                let mut fresh = (*account).clone();
+                fresh.status = Some(status);
+                Arc::new(fresh)
+            }
+            _ => account,
+        }
     }
 }
