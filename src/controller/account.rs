@@ -138,10 +138,10 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
 
     if let AccountObservation::Synced { waba, .. } = observation {
         ctx.snapshots.put_read_at(&namespace, &name, waba, now);
-        trigger_channels(ctx, &namespace, &name);
+        trigger_channels(ctx, &namespace, &name).await;
     } else if !have_snapshot {
         // Let channels report that their account has no usable snapshot.
-        trigger_channels(ctx, &namespace, &name);
+        trigger_channels(ctx, &namespace, &name).await;
     }
     let requeue = if decision.call_meta {
         decision.requeue_after
@@ -261,7 +261,12 @@ pub(super) fn failure_of(err: &GraphError) -> SyncFailure {
     }
 }
 
-fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
+async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
+    // Right after a start the channel store may still be filling; an empty list would leave
+    // channels waiting for their own requeue.
+    if ctx.channels.wait_until_ready().await.is_err() {
+        return;
+    }
     for ch in ctx.channels.state() {
         if ch.namespace().as_deref() == Some(namespace) && ch.spec.account_ref.name == account {
             // The receiver lives as long as the channel controller; a closed channel means shutdown.

@@ -14,6 +14,9 @@ use crate::crd::{
 };
 use crate::decide;
 
+/// How soon a channel waiting for its account's first snapshot after a start looks again.
+const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn reconcile(ch: Arc<WhatsAppChannel>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = ch.namespace().ok_or_else(|| Error::NotNamespaced {
         kind: "WhatsAppChannel".into(),
@@ -59,9 +62,10 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     let Some(mut observation) =
         decide::observe_channel(&ch.spec, account.as_deref(), snapshot.as_deref())
     else {
-        // The account synced before a restart but its snapshot is not back yet; the account's
-        // next sync triggers this channel again.
-        return Ok(Action::requeue(interval));
+        // The account synced before a restart but its snapshot is not back yet. The account's
+        // sync triggers this channel; a short requeue covers a trigger that raced this
+        // reconcile (it costs no Graph call and no write).
+        return Ok(Action::requeue(SNAPSHOT_WAIT));
     };
     let previous = ch.status.as_ref();
     let requested_at = ch
