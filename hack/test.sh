@@ -32,4 +32,7 @@ for arg in "$@"; do
       --examples | --example | --example=* | --doc) targets=() ;;
   esac
 done
+# Each integration test starts its own operator process against the shared control plane; on a
+# 2-core machine more than two at once mostly measures the scheduler.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 cargo test "${targets[@]}" "$@"
