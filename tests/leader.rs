@@ -6,9 +6,9 @@ mod support;
 use std::time::Duration;
 
 use kube::Api;
+use support::meta::start_sim;
 use support::operator::{Operator, eventually};
 use whatsapp_operator::crd::WhatsAppBusinessAccount;
-use whatsapp_operator::sim::{self, State};
 
 fn is_leader(metrics: &str) -> bool {
     metrics.lines().any(|l| l == "whatsapp_operator_leader 1")
@@ -19,12 +19,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
     let client = support::control_plane().client();
     support::install_crds(&client).await;
     let ns = support::fresh_namespace(&client, "leader").await;
-    let state = State::from_file(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/meta-sim/state.json"
-    ))
-    .unwrap();
-    let sim = sim::start(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let sim = start_sim();
     let lease = ["--leader-election", "--lease-namespace", &ns];
 
     let mut first = Operator::start(

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::meta::{graph_requests, reads_of, sim_get, sim_post, start_sim};
 use support::operator::{Operator, events, eventually, expect_events, total_events};
 use whatsapp_operator::crd::{WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true};
-use whatsapp_operator::sim::{self, SimHandle, State};
 
 const WABA: &str = "102290129340398";
 const SUPPORT_ID: &str = "106540352242922";
@@ -19,59 +19,6 @@ const BRASIL_ID: &str = "106540352242924";
 const SHOP_ID: &str = "106540352242923";
 const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
 const WAIT: Duration = Duration::from_secs(120);
-
-fn start_sim() -> SimHandle {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
-    let state = State::from_file(path).expect("example state");
-    sim::start(state, "127.0.0.1:0".parse().unwrap()).expect("start meta-sim")
-}
-
-async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .expect("admin request");
-    assert!(
-        resp.status().is_success(),
-        "{path}: {}",
-        resp.text().await.unwrap_or_default()
-    );
-}
-
-async fn sim_get(sim: &SimHandle, path: &str) -> Value {
-    reqwest::get(format!("{}{path}", sim.base_url()))
-        .await
-        .expect("admin request")
-        .json()
-        .await
-        .expect("admin JSON")
-}
-
-/// Graph reads of the WABA so far, from the simulator's counters.
-async fn waba_reads(sim: &SimHandle) -> u64 {
-    let requests = sim_get(sim, "/_sim/requests").await;
-    requests["by_route"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| {
-            r["method"] == "GET"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with(&format!("/{WABA}")))
-        })
-        .map(|r| r["count"].as_u64().unwrap_or(0))
-        .sum()
-}
-
-/// Graph requests of any kind so far.
-async fn graph_requests(sim: &SimHandle) -> u64 {
-    sim_get(sim, "/_sim/requests").await["total"]
-        .as_u64()
-        .unwrap_or(0)
-}
 
 async fn setup(client: &Client, prefix: &str, sync_interval: &str) -> String {
     support::install_crds(client).await;
@@ -463,7 +410,7 @@ async fn steady_state_costs_one_read_per_interval_and_no_writes() {
     };
     let before = versions(client.clone(), ns.clone()).await;
     let events_before = total_events(&client, &ns).await;
-    let reads_before = waba_reads(&sim).await;
+    let reads_before = reads_of(&sim, WABA).await;
     let requests_before = graph_requests(&sim).await;
 
     // Two and a half intervals: two syncs.
@@ -479,7 +426,7 @@ async fn steady_state_costs_one_read_per_interval_and_no_writes() {
         events_before,
         "no events at steady state"
     );
-    let reads = waba_reads(&sim).await - reads_before;
+    let reads = reads_of(&sim, WABA).await - reads_before;
     assert_eq!(reads, 2, "one Graph read per account per interval");
     assert_eq!(
         graph_requests(&sim).await - requests_before,

@@ -10,11 +10,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
+use support::meta::{example_state, sim_get, sim_post, start_sim_with};
 use support::operator::{Operator, event_count, events, eventually, free_port};
 use whatsapp_operator::crd::{
     WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true, find_condition,
 };
-use whatsapp_operator::sim::{self, SimHandle, State};
+use whatsapp_operator::sim::SimHandle;
 
 const WABA: &str = "102290129340398";
 const APP: &str = "670843887433847";
@@ -29,33 +30,9 @@ const PATH: &str = "/webhooks/meta";
 
 /// The example world, with the app's callback pointing at the operator's webhook port.
 fn start_sim(webhook_port: u16) -> SimHandle {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
-    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut state = example_state();
     state["apps"][0]["webhook_url"] = json!(format!("http://127.0.0.1:{webhook_port}{PATH}"));
-    let state = State::from_json(&state.to_string()).expect("example state");
-    sim::start(state, "127.0.0.1:0".parse().unwrap()).expect("start meta-sim")
-}
-
-async fn sim_post(sim: &SimHandle, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .expect("admin request");
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
-async fn sim_get(sim: &SimHandle, path: &str) -> Value {
-    reqwest::get(format!("{}{path}", sim.base_url()))
-        .await
-        .expect("admin request")
-        .json()
-        .await
-        .expect("admin JSON")
+    start_sim_with(&state)
 }
 
 /// Has the simulator sign and deliver one change of `field`; the operator must answer 200.

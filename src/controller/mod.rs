@@ -59,7 +59,7 @@ pub struct Context {
     /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
     webhooks: webhooks::WebhookState,
     /// Account UIDs whose next reconcile reads Meta regardless of the interval.
-    forced_syncs: Mutex<HashSet<String>>,
+    forced_syncs: Arc<Mutex<HashSet<String>>>,
     /// Per channel UID, the generation and time its business profile was last compared with Meta.
     profile_checks: Mutex<HashMap<String, (Option<i64>, Instant)>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
@@ -180,7 +180,7 @@ async fn run_scope(
         channel_trigger: tx,
         account_trigger: account_tx,
         webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
-        forced_syncs: Mutex::default(),
+        forced_syncs: Arc::default(),
         profile_checks: Mutex::default(),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
@@ -268,17 +268,33 @@ impl Context {
     /// Makes the account read Meta at once (still one read per sync, and never during a
     /// failure backoff), so a channel sees the effect of its write without waiting an interval.
     pub fn request_account_sync(&self, account: &WhatsAppBusinessAccount) {
+        self.request_account_sync_after(account, Duration::ZERO);
+    }
+
+    /// `request_account_sync` once `delay` has passed.
+    pub fn request_account_sync_after(&self, account: &WhatsAppBusinessAccount, delay: Duration) {
         let Some(uid) = account.metadata.uid.clone() else {
             return;
         };
-        self.forced_syncs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(uid);
-        // A closed receiver means the controller is shutting down.
-        let _ = self
-            .account_trigger
-            .unbounded_send(ObjectRef::from_obj(account));
+        let forced = self.forced_syncs.clone();
+        let trigger = self.account_trigger.clone();
+        let object = ObjectRef::from_obj(account);
+        let force = move || {
+            forced
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(uid);
+            // A closed receiver means the controller is shutting down.
+            let _ = trigger.unbounded_send(object);
+        };
+        if delay.is_zero() {
+            force();
+        } else {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                force();
+            });
+        }
     }
 
     fn take_forced_sync(&self, uid: &str) -> bool {

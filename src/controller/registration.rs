@@ -160,7 +160,12 @@ pub async fn reconcile(
         &mut decision.status,
     );
     decision.events.extend(events);
-    ctx.request_account_sync(account);
+    // The channel plans its next step on a read that follows this write; asking for it before
+    // such a read can exist would only spend Graph budget.
+    let delay = decide::snapshot_fresh_from(&decision.status)
+        .map(|at| Duration::try_from(Timestamp::now().duration_until(at)).unwrap_or_default())
+        .unwrap_or_default();
+    ctx.request_account_sync_after(account, delay);
     Ok(())
 }
 

@@ -43,6 +43,7 @@ pub use profile::profile_drift;
 pub use registration::{
     RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
     keep_transition_times, plan_registration, record_intent, record_outcome, registration_reason,
+    snapshot_fresh_from,
 };
 pub use time::{format_time, parse_time};
 

@@ -240,39 +240,22 @@ impl Planner<'_, '_> {
         self.plan.requeue_after = Some(self.plan.requeue_after.map_or(d, |r| r.min(d)));
     }
 
-    /// The latest write the operator made to Meta for this number, if any.
-    fn last_write(&self) -> Option<Timestamp> {
-        let p = self.status.registration.as_ref()?;
-        [
-            p.number_added_at.as_deref(),
-            p.code_requested_at.as_deref(),
-            p.code_tried_at.as_deref(),
-            p.attempts.last().map(String::as_str),
-            p.verified_at.as_deref(),
-            p.registered_at.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(parse_time)
-        .max()
-    }
-
-    /// False (and a resync asked for) while the snapshot was read before the last write.
+    /// False while the snapshot may predate the last write; a resync is asked for only once a
+    /// read could count as fresh, so channel and account never ping-pong within that second.
     fn snapshot_is_current(&mut self) -> bool {
-        let Some(last) = self.last_write() else {
+        let Some(fresh_from) = snapshot_fresh_from(self.status) else {
             return true;
         };
-        // Written times are cut to whole seconds; a read that started in that second may
-        // predate the write.
-        let fresh = self
-            .input
-            .snapshot_at
-            .is_some_and(|at| at >= add(last, Duration::from_secs(1)));
-        if !fresh {
+        if self.input.snapshot_at.is_some_and(|at| at >= fresh_from) {
+            return true;
+        }
+        if self.input.now >= fresh_from {
             self.plan.needs_resync = true;
             self.requeue(RESYNC_POLL);
+        } else {
+            self.requeue(until(self.input.now, fresh_from));
         }
-        fresh
+        false
     }
 
     /// Keeps the previous stall while a failed call waits for `retryAt`; false when waiting.
@@ -532,6 +515,26 @@ impl Planner<'_, '_> {
             _ => self.requeue(CODE_POLL),
         }
     }
+}
+
+/// The first instant a Graph read certainly follows the operator's latest write to Meta for
+/// this number (`None` before any write). Written times are cut to whole seconds, so a read
+/// started within that second may predate the write.
+pub fn snapshot_fresh_from(status: &WhatsAppChannelStatus) -> Option<Timestamp> {
+    let p = status.registration.as_ref()?;
+    let last = [
+        p.number_added_at.as_deref(),
+        p.code_requested_at.as_deref(),
+        p.code_tried_at.as_deref(),
+        p.attempts.last().map(String::as_str),
+        p.verified_at.as_deref(),
+        p.registered_at.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(parse_time)
+    .max()?;
+    Some(add(last, Duration::from_secs(1)))
 }
 
 fn default_registration() -> crate::crd::Registration {

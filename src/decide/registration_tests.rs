@@ -186,8 +186,22 @@ fn a_new_number_goes_from_add_to_registered_one_write_at_a_time() {
     assert_eq!(reasons(&events), [reason::NUMBER_ADDED]);
     assert_eq!(w.status.as_ref().unwrap().phase, Phase::Adding);
 
-    // The same snapshot (read before the add) never adds again: it asks for a resync.
+    // The same snapshot (read before the add) never adds again. Within the second of the write
+    // a new read could not count as fresh either, so it only waits for that second to pass...
     let (plan, _) = w.plan_at(&ChannelObservation::NotInWaba, ts("2026-11-23T09:59:00Z"));
+    assert_eq!(plan.step, None);
+    assert!(!plan.needs_resync);
+    assert_eq!(plan.requeue_after, Some(Duration::from_secs(1)));
+    // ...then asks for the read that shows the write.
+    w.later(1);
+    let (plan, _) = w.plan_at(&ChannelObservation::NotInWaba, ts("2026-11-23T09:59:00Z"));
+    assert_eq!(plan.step, None);
+    assert!(plan.needs_resync);
+    // A read that started in the second of the write may predate it.
+    let (plan, _) = w.plan_at(
+        &ChannelObservation::NotInWaba,
+        add(ts(T0), Duration::from_millis(900)),
+    );
     assert_eq!(plan.step, None);
     assert!(plan.needs_resync);
 

@@ -13,6 +13,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod meta;
 pub mod operator;
 
 use std::{
