@@ -248,6 +248,105 @@ async fn onboards_a_new_number_across_restarts_without_repeating_a_write() {
     }
 }
 
+/// The verified example number under a Managed channel, the operator started, and the first
+/// register call held at Meta by `fault`; returns once that call is in flight and its attempt
+/// is in status.
+async fn register_in_flight(
+    client: &Client,
+    sim: &SimHandle,
+    prefix: &str,
+    fault: Value,
+) -> (String, Operator) {
+    sim_post(
+        sim,
+        &format!("/_sim/numbers/{UK_ID}"),
+        json!({"code_verification_status": "VERIFIED"}),
+    )
+    .await;
+    let mut fault = fault;
+    fault["path_prefix"] = json!(format!("/{UK_ID}/register"));
+    fault["method"] = json!("POST");
+    fault["count"] = json!(1);
+    sim_post(sim, "/_sim/faults", fault).await;
+    let ns = setup(client, prefix).await;
+    apply(
+        client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
+    )
+    .await;
+    let op = Operator::start(&ns, &sim.base_url(), &[]);
+    eventually("the register call at Meta", WAIT, || async {
+        (posts(sim, &format!("/{UK_ID}/register")).await == 1).then_some(())
+    })
+    .await;
+    let s = channel(client, &ns, "uk").await.status.expect("status");
+    assert_eq!(
+        s.registration.map(|r| r.attempts.len()),
+        Some(1),
+        "the attempt is in status before the call leaves"
+    );
+    (ns, op)
+}
+
+/// Killed while Meta registers the number, before its answer arrives: after the restart the
+/// operator finds the number connected and never calls register again.
+#[tokio::test]
+async fn a_kill_after_meta_registered_never_registers_again() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let (ns, mut op) = register_in_flight(
+        &client,
+        &sim,
+        "reg-kill-answered",
+        json!({"answer_delay_ms": 600_000}),
+    )
+    .await;
+    op.kill();
+    assert_eq!(
+        sim_get(&sim, &format!("/_sim/numbers/{UK_ID}")).await["status"],
+        "CONNECTED",
+        "Meta registered the number"
+    );
+    op.restart();
+
+    let s = wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(s.phase, Phase::Connected);
+    assert_eq!(s.registration.unwrap().attempts.len(), 1);
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 1);
+    wait_event(&client, &ns, "uk", "Registered").await;
+    assert_eq!(event_count(&client, &ns, "uk", "Registered").await, 1);
+}
+
+/// Killed while the register call has not reached Meta yet: the restarted operator registers
+/// again, and both attempts count against the number's budget.
+#[tokio::test]
+async fn a_kill_before_meta_registered_registers_once_more_within_budget() {
+    let client = support::control_plane().client();
+    let sim = start_sim();
+    let (ns, mut op) = register_in_flight(
+        &client,
+        &sim,
+        "reg-kill-lost",
+        json!({"latency_ms": 600_000}),
+    )
+    .await;
+    op.kill();
+    op.restart();
+
+    let s = wait_channel(&client, &ns, "uk", "CONNECTED", connected).await;
+    assert_eq!(s.registration.unwrap().attempts.len(), 2);
+    assert_eq!(posts(&sim, &format!("/{UK_ID}/register")).await, 2);
+    let at_meta = sim_get(&sim, &format!("/_sim/numbers/{UK_ID}")).await;
+    assert_eq!(
+        at_meta["registration_attempts"].as_array().map(Vec::len),
+        Some(1),
+        "only the second call reached Meta: {at_meta}"
+    );
+    wait_event(&client, &ns, "uk", "Registered").await;
+    assert_eq!(event_count(&client, &ns, "uk", "Registered").await, 1);
+}
+
 /// Connected numbers are adopted without a write; a verified number is only registered; an
 /// unverified one gets a code request.
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
@@ -742,6 +743,24 @@ async fn faults_fail_delay_or_garble_the_next_requests() {
     assert_eq!(
         admin(&h, Method::GET, "/faults", None).await["faults"],
         json!([])
+    );
+
+    // A held answer: the client gives up, yet Meta did register the number.
+    admin(&h, Method::POST, "/faults", Some(json!({"path_prefix": format!("/{SALES}/register"), "count": 1, "answer_delay_ms": 2000}))).await;
+    let gave_up = client()
+        .post(format!("{}/v24.0/{SALES}/register", h.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({"messaging_product": "whatsapp", "pin": SALES_PIN}))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    assert_eq!(
+        sim_number(&h, SALES).await["registration_attempts"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the request took effect although its answer never arrived"
     );
 
     admin(

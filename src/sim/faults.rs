@@ -34,6 +34,10 @@ pub struct Fault {
     pub graph_error: Option<FaultGraphError>,
     #[serde(default)]
     pub latency_ms: Option<u64>,
+    /// The request takes effect at once but its answer is held this long: a client that dies
+    /// or gives up meanwhile never learns that Meta did what it asked.
+    #[serde(default)]
+    pub answer_delay_ms: Option<u64>,
     #[serde(default)]
     pub timeout: bool,
     /// How long a `timeout` fault holds the request before dropping the connection.

@@ -67,6 +67,7 @@ pub async fn handle(
     tracing::debug!(%method, path = %path, seq, "graph request");
 
     let mut response = None;
+    let answer_delay = fault.as_ref().and_then(|f| f.answer_delay_ms);
     if let Some(fault) = fault {
         response = apply_fault(&ctx, &fault, version.as_deref()).await;
     }
@@ -88,7 +89,14 @@ pub async fn handle(
                 let mut sim = ctx.lock();
                 serve(&mut sim, &req)
             };
-            render(reply, req.version())
+            let response = render(reply, req.version());
+            if let Some(ms) = answer_delay {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                    () = ctx.shutdown.cancelled() => {}
+                }
+            }
+            response
         }
     };
     ctx.lock().recorder.finish(seq, response.status().as_u16());
