@@ -21,6 +21,14 @@ impl LastSyncs {
         };
     }
 
+    /// Keeps only the accounts whose UID satisfies `keep`.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|uid, _| keep(uid));
+    }
+
     /// `status` with `lastSyncTime` replaced by the remembered one when that is newer.
     pub fn effective(&self, uid: &str, status: &SyncStatus) -> SyncStatus {
         let map = self

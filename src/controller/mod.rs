@@ -8,6 +8,7 @@ mod apply;
 mod channel;
 mod cleanup;
 mod error;
+mod forget;
 mod last_sync;
 mod registration;
 mod secrets;
@@ -197,7 +198,7 @@ async fn run_scope(
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(channel::reconcile, error_policy, ctx.clone())
         .for_each(|res| async move { report("channel", res) });
-    let prune = prune_account_metrics(ctx.clone(), shutdown_prune.clone());
+    let prune = forget_deleted(ctx.clone(), shutdown_prune.clone());
     let dispatch = async {
         tokio::select! {
             _ = webhooks::dispatch(ctx.clone(), facts) => {}
@@ -207,17 +208,16 @@ async fn run_scope(
     futures::join!(account_stream, channel_stream, prune, dispatch);
 }
 
-/// Accounts have no finalizer, so their deletion is noticed by comparing metrics with the store.
-async fn prune_account_metrics(ctx: Arc<Context>, shutdown: CancellationToken) {
-    if ctx.accounts.wait_until_ready().await.is_err() {
+/// Accounts have no finalizer, so their deletion (and a channel's, for what is kept per UID) is
+/// noticed by comparing what this process remembers with the stores.
+async fn forget_deleted(ctx: Arc<Context>, shutdown: CancellationToken) {
+    if ctx.accounts.wait_until_ready().await.is_err()
+        || ctx.channels.wait_until_ready().await.is_err()
+    {
         return;
     }
     loop {
-        ctx.metrics.prune_accounts(|ns, name| {
-            ctx.accounts
-                .get(&ObjectRef::<WhatsAppBusinessAccount>::new(name).within(ns))
-                .is_some()
-        });
+        ctx.forget_deleted(&forget::Live::of(&ctx));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(15)) => {}
             _ = shutdown.cancelled() => return,

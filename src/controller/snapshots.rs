@@ -57,11 +57,12 @@ impl Snapshots {
             );
     }
 
-    pub fn remove(&self, namespace: &str, account: &str) {
+    /// Keeps only the accounts for which `keep(namespace, name)` holds.
+    pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
         self.inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&(namespace.to_string(), account.to_string()));
+            .retain(|(ns, name), _| keep(ns, name));
     }
 }
 
@@ -82,11 +83,12 @@ impl AccountStatuses {
             .insert((namespace.to_string(), account.to_string()), status);
     }
 
-    pub fn remove(&self, namespace: &str, account: &str) {
+    /// Keeps only the accounts for which `keep(namespace, name)` holds.
+    pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
         self.inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&(namespace.to_string(), account.to_string()));
+            .retain(|(ns, name), _| keep(ns, name));
     }
 
     /// `account` from the store with this process's latest status for it, when there is one.
@@ -110,5 +112,27 @@ impl AccountStatuses {
             }
             _ => account,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retain_forgets_only_the_accounts_that_are_gone() {
+        let statuses = AccountStatuses::default();
+        for (ns, name) in [("a", "kept"), ("a", "gone"), ("b", "kept")] {
+            statuses.put(ns, name, WhatsAppBusinessAccountStatus::default());
+        }
+        statuses.retain(|ns, name| name == "kept" && ns != "b");
+        let left: Vec<_> = statuses
+            .inner
+            .read()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(left, [("a".to_string(), "kept".to_string())]);
     }
 }

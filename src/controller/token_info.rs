@@ -35,6 +35,11 @@ impl TokenInfos {
         info
     }
 
+    /// Keeps only the accounts whose UID satisfies `keep`.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.lock().retain(|uid, _| keep(uid));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Option<TokenInfo>)>> {
         self.0
             .lock()

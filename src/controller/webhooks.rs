@@ -81,6 +81,19 @@ impl WebhookState {
         }
     }
 
+    /// Drops what is kept for resources that no longer exist.
+    pub fn retain(&self, live: &super::forget::Live<'_>) {
+        lock(&self.pending_accounts).retain(|(ns, name), _| live.has_account(ns, name));
+        lock(&self.forced).retain(|(ns, name)| live.has_account(ns, name));
+        self.standings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(ns, name), _| live.has_account(ns, name));
+        lock(&self.pending_channels).retain(|(ns, name), _| live.has_channel(ns, name));
+        lock(&self.last_reads).retain(|uid, _| live.has_uid(uid));
+        lock(&self.subscription_checks).retain(|uid, _| live.has_uid(uid));
+    }
+
     /// True once: the account was asked to sync by a webhook.
     pub fn take_forced(&self, namespace: &str, name: &str) -> bool {
         lock(&self.forced).remove(&key(namespace, name))
