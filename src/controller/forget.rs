@@ -51,8 +51,7 @@ impl Context {
     pub(super) fn forget_deleted(&self, live: &Live<'_>) {
         self.metrics
             .prune_accounts(|ns, name| live.has_account(ns, name));
-        self.snapshots
-            .retain(|ns, name| live.has_account(ns, name));
+        self.snapshots.retain(|ns, name| live.has_account(ns, name));
         self.account_statuses
             .retain(|ns, name| live.has_account(ns, name));
         self.webhooks.retain(live);

@@ -126,13 +126,7 @@ mod tests {
             statuses.put(ns, name, WhatsAppBusinessAccountStatus::default());
         }
         statuses.retain(|ns, name| name == "kept" && ns != "b");
-        let left: Vec<_> = statuses
-            .inner
-            .read()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let left: Vec<_> = statuses.inner.read().unwrap().keys().cloned().collect();
         assert_eq!(left, [("a".to_string(), "kept".to_string())]);
     }
 }

@@ -122,9 +122,28 @@ impl Operator {
     }
 }
 
+/// How much of the operator's log a failing test shows.
+const LOG_TAIL_LINES: usize = 80;
+
 impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
+        // A failing test shows what the operator did, in CI too, where the control plane's
+        // directory (and the whole log) is gone with the run. Skipped reconcile lines say little.
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.contains("reconciling object") && !l.contains(" reconciled "))
+                .collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
+            eprintln!(
+                "--- last {} lines of {} ---\n{}",
+                tail.len(),
+                self.log.display(),
+                tail.join("\n")
+            );
+        }
     }
 }
 
