@@ -16,10 +16,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::PostParams;
 use kube::runtime::{WatchStreamExt, watcher};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::meta::start_sim_delivering_to;
 use support::operator::{Operator, eventually, free_port};
 use whatsapp_operator::crd::{WhatsAppChannel, condition_is_true};
-use whatsapp_operator::sim::{self, State};
+use whatsapp_operator::sim;
 
 const PATH: &str = "/webhooks/meta";
 const APP_SECRET: &str = "sim-app-secret-change-me";
@@ -69,15 +70,7 @@ async fn bench(deliveries: usize) {
         .expect("create the webhook Secret");
 
     let port = free_port();
-    let state_path = root.join("examples/meta-sim/state.json");
-    let mut state: Value =
-        serde_json::from_str(&std::fs::read_to_string(state_path).expect("state")).expect("JSON");
-    state["apps"][0]["webhook_url"] = json!(format!("http://127.0.0.1:{port}{PATH}"));
-    let sim = sim::start(
-        State::from_json(&state.to_string()).expect("state"),
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .expect("start meta-sim");
+    let sim = start_sim_delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
     let addr = format!("127.0.0.1:{port}");
     let _op = Operator::start(
         &ns,

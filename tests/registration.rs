@@ -248,6 +248,25 @@ async fn onboards_a_new_number_across_restarts_without_repeating_a_write() {
     }
 }
 
+/// Namespace `prefix` with the account, a Managed channel "uk" for the example's +44 number
+/// whose PIN Secret holds `pin`, and the operator watching it.
+async fn uk_channel(
+    client: &Client,
+    sim: &SimHandle,
+    prefix: &str,
+    pin: &str,
+) -> (String, Operator) {
+    let ns = setup(client, prefix).await;
+    apply(
+        client,
+        &ns,
+        &managed_channel("uk", "+44 7700 900123", pin, "Orphan"),
+    )
+    .await;
+    let op = Operator::start(&ns, &sim.base_url(), &[]);
+    (ns, op)
+}
+
 /// The verified example number under a Managed channel, the operator started, and the first
 /// register call held at Meta by `fault`; returns once that call is in flight and its attempt
 /// is in status.
@@ -257,25 +276,13 @@ async fn register_in_flight(
     prefix: &str,
     fault: Value,
 ) -> (String, Operator) {
-    sim_post(
-        sim,
-        &format!("/_sim/numbers/{UK_ID}"),
-        json!({"code_verification_status": "VERIFIED"}),
-    )
-    .await;
+    verified_uk(sim, json!({})).await;
     let mut fault = fault;
     fault["path_prefix"] = json!(format!("/{UK_ID}/register"));
     fault["method"] = json!("POST");
     fault["count"] = json!(1);
     sim_post(sim, "/_sim/faults", fault).await;
-    let ns = setup(client, prefix).await;
-    apply(
-        client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, op) = uk_channel(client, sim, prefix, "123456").await;
     eventually("the register call at Meta", WAIT, || async {
         (posts(sim, &format!("/{UK_ID}/register")).await == 1).then_some(())
     })
@@ -353,12 +360,7 @@ async fn a_kill_before_meta_registered_registers_once_more_within_budget() {
 async fn adopts_numbers_already_in_the_waba() {
     let client = support::control_plane().client();
     let sim = start_sim();
-    sim_post(
-        &sim,
-        &format!("/_sim/numbers/{UK_ID}"),
-        json!({"code_verification_status": "VERIFIED"}),
-    )
-    .await;
+    verified_uk(&sim, json!({})).await;
     let ns = setup(&client, "reg-adopt").await;
     let adopt =
         std::fs::read_to_string(support::repo_root().join("examples/channel-adopt.yaml")).unwrap();
@@ -398,14 +400,7 @@ async fn adopts_numbers_already_in_the_waba() {
 async fn adopting_an_unverified_number_requests_a_code() {
     let client = support::control_plane().client();
     let sim = start_sim();
-    let ns = setup(&client, "reg-adopt-unverified").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-adopt-unverified", "123456").await;
     wait_channel(
         &client,
         &ns,
@@ -492,14 +487,7 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
                "graph_error": {"code": 131000, "message": "Something went wrong"}}),
     )
     .await;
-    let ns = setup(&client, "reg-budget").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-budget", "123456").await;
     for n in 1..=3 {
         eventually(&format!("attempt {n}"), WAIT, || async {
             (attempts(&client, &ns, "uk").await == n).then_some(())
@@ -569,14 +557,7 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
 async fn wrong_and_expired_codes() {
     let client = support::control_plane().client();
     let sim = start_sim();
-    let ns = setup(&client, "reg-codes").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-codes", "123456").await;
     wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
     let real = sim_code(&sim, UK_ID).await;
     let wrong = if real == "000000" { "111111" } else { "000000" };
@@ -611,14 +592,7 @@ async fn a_pin_mismatch_stalls_until_the_pin_secret_is_fixed() {
     let client = support::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({"pin": "111111", "is_pin_enabled": true})).await;
-    let ns = setup(&client, "reg-pin").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "222222", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-pin", "222222").await;
     let s = wait_channel(
         &client,
         &ns,
@@ -644,14 +618,7 @@ async fn a_display_name_not_ready_is_awaited() {
     let client = support::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({"name_ready": false})).await;
-    let ns = setup(&client, "reg-name").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-name", "123456").await;
     let s = wait_channel(
         &client,
         &ns,
@@ -729,14 +696,7 @@ async fn a_number_in_use_on_the_whatsapp_app_stalls_with_how_to_free_it() {
 async fn an_expired_token_mid_registration_resumes_with_new_credentials() {
     let client = support::control_plane().client();
     let sim = start_sim();
-    let ns = setup(&client, "reg-token").await;
-    apply(
-        &client,
-        &ns,
-        &managed_channel("uk", "+44 7700 900123", "123456", "Orphan"),
-    )
-    .await;
-    let _op = Operator::start(&ns, &sim.base_url(), &[]);
+    let (ns, _op) = uk_channel(&client, &sim, "reg-token", "123456").await;
     wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
     let code = sim_code(&sim, UK_ID).await;
     sim_post(&sim, "/_sim/tokens/sim-system-user-token/expire", json!({})).await;

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use support::meta::{example_state, sim_get, sim_post, start_sim_with};
+use support::meta::{sim_get, sim_post, start_sim_delivering_to};
 use support::operator::{Operator, event_count, events, eventually, free_port};
 use whatsapp_operator::crd::{
     WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true, find_condition,
@@ -27,13 +27,6 @@ const SHOP_ID: &str = "106540352242923";
 const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
 const WAIT: Duration = Duration::from_secs(120);
 const PATH: &str = "/webhooks/meta";
-
-/// The example world, with the app's callback pointing at the operator's webhook port.
-fn start_sim(webhook_port: u16) -> SimHandle {
-    let mut state = example_state();
-    state["apps"][0]["webhook_url"] = json!(format!("http://127.0.0.1:{webhook_port}{PATH}"));
-    start_sim_with(&state)
-}
 
 /// Has the simulator sign and deliver one change of `field`; the operator must answer 200.
 async fn deliver(sim: &SimHandle, field: &str, value: Value) {
@@ -73,7 +66,7 @@ async fn setup(client: &Client, prefix: &str) -> (String, SimHandle, Operator) {
         .expect("create the webhook Secret");
 
     let port = free_port();
-    let sim = start_sim(port);
+    let sim = start_sim_delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
     let addr = format!("127.0.0.1:{port}");
     let op = Operator::start(
         &ns,

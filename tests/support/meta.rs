@@ -22,6 +22,13 @@ pub fn start_sim_with(state: &Value) -> SimHandle {
     sim::start(state, "127.0.0.1:0".parse().expect("loopback")).expect("start meta-sim")
 }
 
+/// A simulator of the example world whose app delivers its webhooks to `callback_url`.
+pub fn start_sim_delivering_to(callback_url: &str) -> SimHandle {
+    let mut state = example_state();
+    state["apps"][0]["webhook_url"] = Value::from(callback_url);
+    start_sim_with(&state)
+}
+
 /// POSTs to the admin API; a non-2xx answer fails the test. Returns the answer's JSON (Null
 /// when it has none).
 pub async fn sim_post(sim: &SimHandle, path: &str, body: Value) -> Value {
