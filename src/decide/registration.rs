@@ -694,13 +694,10 @@ pub fn record_outcome(
     );
     let mut stall: Option<(&str, String)> = None;
     let mut retry: Option<Duration> = None;
-    // The call never reached a judgement on the code: the same code may be tried again.
-    if matches!(step, Step::VerifyCode { .. })
-        && matches!(
-            err.class,
-            ErrorClass::Auth | ErrorClass::Throttled | ErrorClass::Transient
-        )
-    {
+    // Only 136025 is Meta's judgement on the code itself; after any other refusal (auth,
+    // throttling, outages, business verification, a number still in use) the same code is tried
+    // again once the wait is over, and Meta answers 136025 if it has expired meanwhile.
+    if matches!(step, Step::VerifyCode { .. }) && err.code != Some(136025) {
         p.last_tried_code = None;
     }
     match err.class {

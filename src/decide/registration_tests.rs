@@ -484,6 +484,61 @@ fn another_business_owning_the_number_stalls() {
 }
 
 #[test]
+fn business_verification_required_stalls_and_retries_hourly() {
+    let mut w = World::new(managed());
+    let err = meta_error(
+        131045,
+        None,
+        "Business verification is required before this number can be registered.",
+    );
+    let (step, _) = w.run(&num(verified()), Err(err));
+    assert!(matches!(step, Some(Step::Register { .. })));
+    let (_, r, m) = w.condition(condition::STALLED);
+    assert_eq!(r, rr::BUSINESS_VERIFICATION);
+    assert!(m.contains("Security Center"), "{m}");
+    // Nothing is tried again before the hour is up, then register is.
+    w.later(30 * 60);
+    let (plan, _) = w.plan(&num(verified()));
+    assert_eq!(plan.step, None);
+    w.later(31 * 60);
+    let (plan, _) = w.plan(&num(verified()));
+    assert!(matches!(plan.step, Some(Step::Register { .. })));
+}
+
+#[test]
+fn a_verify_refused_for_another_reason_than_the_code_retries_the_same_code() {
+    let mut w = World::new(managed());
+    w.run(&num(pending()), Ok(()));
+    w.code = SecretState::Present("otp/1".into());
+    w.later(5);
+    let err = meta_error(
+        131045,
+        None,
+        "Business verification is required before this number can be registered.",
+    );
+    let (step, _) = w.run(&num(pending()), Err(err));
+    assert!(matches!(step, Some(Step::VerifyCode { .. })));
+    assert_eq!(w.condition(condition::STALLED).1, rr::BUSINESS_VERIFICATION);
+    w.later(61 * 60);
+    let (plan, _) = w.plan(&num(pending()));
+    assert!(
+        matches!(plan.step, Some(Step::VerifyCode { ref fingerprint }) if fingerprint == "otp/1"),
+        "{:?}",
+        plan.step
+    );
+    // Meta's 136025 is a judgement: that code is never sent again. An hour on, the SMS has
+    // expired, so a new one is asked for.
+    w.run(&num(pending()), Err(meta_error(136025, None, "Wrong code")));
+    w.later(60);
+    let (plan, _) = w.plan(&num(pending()));
+    assert!(
+        matches!(plan.step, Some(Step::RequestCode { .. })),
+        "{:?}",
+        plan.step
+    );
+}
+
+#[test]
 fn an_auth_failure_on_verify_keeps_the_code_for_a_retry() {
     let mut w = World::new(managed());
     w.run(&num(pending()), Ok(()));
