@@ -264,7 +264,7 @@ pub(super) fn failure_of(err: &GraphError) -> SyncFailure {
 async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
     // Right after a start the channel store may still be filling; an empty list would leave
     // channels waiting for their own requeue.
-    if ctx.channels.wait_until_ready().await.is_err() {
+    if !ctx.channels_ready.wait().await {
         return;
     }
     for ch in ctx.channels.state() {

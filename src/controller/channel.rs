@@ -47,7 +47,8 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     let name = ch.name_any();
     let account_name = &ch.spec.account_ref.name;
     // Right after start the account store may still be filling: "not found" would be a lie.
-    if ctx.accounts.wait_until_ready().await.is_err() {
+    tracing::debug!("channel reconcile started");
+    if !ctx.accounts_ready.wait().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
     let account = ctx
@@ -58,10 +59,13 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         .as_ref()
         .map(|a| decide::sync_interval(&a.spec))
         .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
-    let snapshot = ctx.snapshots.get(&namespace, account_name);
-    let Some(mut observation) =
-        decide::observe_channel(&ch.spec, account.as_deref(), snapshot.as_deref())
-    else {
+    let snapshot = ctx.snapshots.get_with_read_at(&namespace, account_name);
+    let snapshot_at = snapshot.as_ref().map(|(_, at)| *at);
+    let Some(mut observation) = decide::observe_channel(
+        &ch.spec,
+        account.as_deref(),
+        snapshot.as_ref().map(|(s, _)| s.as_ref()),
+    ) else {
         // The account synced before a restart but its snapshot is not back yet. The account's
         // sync triggers this channel; a short requeue covers a trigger that raced this
         // reconcile (it costs no Graph call and no write).
@@ -89,8 +93,15 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     if let Some(prev) = previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
     }
-    if let Err(err) =
-        registration::reconcile(ctx, ch, account.as_deref(), &observation, &mut decision).await
+    if let Err(err) = registration::reconcile(
+        ctx,
+        ch,
+        account.as_deref(),
+        &observation,
+        snapshot_at,
+        &mut decision,
+    )
+    .await
     {
         ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
         return Err(err);

@@ -13,6 +13,7 @@ mod last_sync;
 mod registration;
 mod secrets;
 mod snapshots;
+mod stores;
 mod token_info;
 mod webhooks;
 
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -52,6 +53,9 @@ pub struct Context {
     pub account_statuses: AccountStatuses,
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
+    /// Never `Store::wait_until_ready` (see `stores`).
+    accounts_ready: stores::Readiness,
+    channels_ready: stores::Readiness,
     /// Asks the channel controller to reconcile channels after their account synced.
     channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
     /// Asks the account controller to reconcile an account (a webhook named it, or a channel
@@ -162,13 +166,13 @@ async fn run_scope(
     let cfg = controller::Config::default().concurrency(config.concurrency);
     let wc = watcher::Config::default().any_semantic();
     let (account_tx, account_rx) = mpsc::unbounded();
-    let accounts = Controller::new(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone())
-        .with_config(cfg.clone())
-        .reconcile_on(account_rx);
+    let (accounts, accounts_ready) =
+        stores::controller(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone());
+    let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
     let (tx, rx) = mpsc::unbounded();
-    let channels = Controller::new(api_for::<WhatsAppChannel>(&client, ns), wc)
-        .with_config(cfg)
-        .reconcile_on(rx);
+    let (channels, channels_ready) =
+        stores::controller(api_for::<WhatsAppChannel>(&client, ns), wc);
+    let channels = channels.with_config(cfg).reconcile_on(rx);
     let ctx = Arc::new(Context {
         client,
         graph,
@@ -178,6 +182,8 @@ async fn run_scope(
         account_statuses: AccountStatuses::default(),
         accounts: accounts.store(),
         channels: channels.store(),
+        accounts_ready,
+        channels_ready,
         channel_trigger: tx,
         account_trigger: account_tx,
         webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
@@ -211,9 +217,7 @@ async fn run_scope(
 /// Accounts have no finalizer, so their deletion (and a channel's, for what is kept per UID) is
 /// noticed by comparing what this process remembers with the stores.
 async fn forget_deleted(ctx: Arc<Context>, shutdown: CancellationToken) {
-    if ctx.accounts.wait_until_ready().await.is_err()
-        || ctx.channels.wait_until_ready().await.is_err()
-    {
+    if !ctx.stores_ready().await {
         return;
     }
     loop {
@@ -295,6 +299,11 @@ impl Context {
                 force();
             });
         }
+    }
+
+    /// Waits until both stores hold their first listing; false on shutdown.
+    async fn stores_ready(&self) -> bool {
+        self.accounts_ready.wait().await && self.channels_ready.wait().await
     }
 
     fn take_forced_sync(&self, uid: &str) -> bool {

@@ -47,12 +47,14 @@ async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Resul
 }
 
 /// Plans and performs the next registration step of a Managed channel, updating `decision`
-/// (status, events, requeue). ObserveOnly channels never get here past the first line.
+/// (status, events, requeue). `snapshot_at` is when the read behind `observation` started.
+/// ObserveOnly channels never get here past the first line.
 pub async fn reconcile(
     ctx: &Context,
     ch: &WhatsAppChannel,
     account: Option<&WhatsAppBusinessAccount>,
     observation: &ChannelObservation,
+    snapshot_at: Option<Timestamp>,
     decision: &mut ChannelDecision,
 ) -> Result<(), Error> {
     if ch.spec.management == Management::ObserveOnly {
@@ -85,7 +87,7 @@ pub async fn reconcile(
         observation,
         code: code.state,
         pin: pin.state,
-        snapshot_at: ctx.snapshots.read_at(&namespace, &ch.spec.account_ref.name),
+        snapshot_at,
         retry_requested,
         now: Timestamp::now(),
     };
@@ -98,6 +100,20 @@ pub async fn reconcile(
     }
     if plan.needs_resync {
         ctx.request_account_sync(account);
+    }
+    if let Some(step) = &plan.step {
+        let meta_status = match observation {
+            ChannelObservation::Number { number } => format!("{:?}", number.status),
+            _ => "absent".into(),
+        };
+        tracing::debug!(
+            step = step.name(),
+            snapshot_at = ?input.snapshot_at,
+            meta_status,
+            resource_version = ?ch.metadata.resource_version,
+            progress = ?previous.and_then(|p| p.registration.as_ref()).map(|p| (&p.attempts, &p.registered_at)),
+            "registration step planned"
+        );
     }
     let Some(step) = plan.step else {
         if matches!(observation, ChannelObservation::Number { .. })
@@ -124,6 +140,8 @@ pub async fn reconcile(
     apply::apply_status(ctx, ch, previous, &decision.status).await?;
     let session = ctx.graph.session(&account.spec.business_account_id, token);
     let id = decision.status.phone_number_id.clone().unwrap_or_default();
+    // Every write to Meta is announced before it leaves: a crash mid-call leaves this line.
+    info!(step = step.name(), phone_number_id = %id, "registration step calling Meta");
     let result: Result<(), GraphError> = match &step {
         Step::AddNumber {
             cc,

@@ -18,21 +18,21 @@ type Key = (String, String);
 
 impl Snapshots {
     pub fn get(&self, namespace: &str, account: &str) -> Option<Arc<WabaSnapshot>> {
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(namespace.to_string(), account.to_string()))
-            .map(|(s, _)| s.clone())
+        self.get_with_read_at(namespace, account).map(|(s, _)| s)
     }
 
-    /// When the read behind the current snapshot started: a write to Meta made after that is
-    /// not reflected in it.
-    pub fn read_at(&self, namespace: &str, account: &str) -> Option<Timestamp> {
+    /// The snapshot with the time its read started, taken together: a snapshot and the time of
+    /// a newer one would make a stale view look fresh.
+    pub fn get_with_read_at(
+        &self,
+        namespace: &str,
+        account: &str,
+    ) -> Option<(Arc<WabaSnapshot>, Timestamp)> {
         self.inner
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(namespace.to_string(), account.to_string()))
-            .map(|(_, at)| *at)
+            .map(|(s, at)| (s.clone(), *at))
     }
 
     /// Stores a snapshot whose read started now.

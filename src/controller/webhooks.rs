@@ -189,9 +189,7 @@ pub async fn fan_out(
 
 /// Routes the facts of one scope until the channel closes.
 pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact>) {
-    if ctx.accounts.wait_until_ready().await.is_err()
-        || ctx.channels.wait_until_ready().await.is_err()
-    {
+    if !ctx.stores_ready().await {
         return;
     }
     while let Some(fact) = facts.next().await {

@@ -134,7 +134,7 @@ impl Drop for Operator {
             let text = self.log_text();
             let lines: Vec<&str> = text
                 .lines()
-                .filter(|l| !l.contains("reconciling object") && !l.contains(" reconciled "))
+                .filter(|l| !l.contains(" reconciled "))
                 .collect();
             let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
             eprintln!(

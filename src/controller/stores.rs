@@ -1,0 +1,139 @@
+//! Controllers whose store readiness any number of tasks can wait for.
+//!
+//! kube's `Store::wait_until_ready` keeps a single waker: of several tasks waiting at once only
+//! the last to poll is woken, and the controller's own runner is always one of them. A channel
+//! reconcile waiting for the account store right after a start could sleep forever (and the
+//! runner could miss its start). So nothing here calls it; readiness is taken from the watch
+//! stream itself, when the initial listing is complete, and broadcast on a `watch` channel.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use futures::TryStreamExt;
+use kube::runtime::controller::Controller;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+/// Whether a store has received its first complete listing.
+#[derive(Clone)]
+pub struct Readiness(watch::Receiver<bool>);
+
+impl Readiness {
+    fn channel() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(rx))
+    }
+
+    /// Waits until the store is filled; false when the watch ended first (shutdown).
+    pub async fn wait(&self) -> bool {
+        self.0.clone().wait_for(|ready| *ready).await.is_ok()
+    }
+}
+
+/// A controller over `api` and the readiness of its store.
+pub fn controller<K>(api: Api<K>, wc: watcher::Config) -> (Controller<K>, Readiness)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Default + Debug + Unpin,
+{
+    let (reader, writer) = reflector::store();
+    let (ready_tx, readiness) = Readiness::channel();
+    let objects = watcher(api, wc)
+        .default_backoff()
+        .reflect(writer)
+        // `reflect` has applied the event to the store when it reaches here.
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::InitDone) {
+                ready_tx.send_replace(true);
+            }
+        })
+        .applied_objects();
+    (Controller::for_stream(objects, reader), readiness)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<Wakes>, Waker) {
+        let wakes = Arc::new(Wakes::default());
+        (wakes.clone(), Waker::from(wakes))
+    }
+
+    /// Why this module exists. When kube wakes every waiter this fails, and `Readiness` can go.
+    #[test]
+    fn kube_store_readiness_wakes_only_the_last_of_two_waiters() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        let mut first = Box::pin(store.wait_until_ready());
+        let mut second = Box::pin(store.wait_until_ready());
+        let (first_wakes, first_waker) = counting_waker();
+        let (second_wakes, second_waker) = counting_waker();
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&first_waker))
+                .is_pending()
+        );
+        assert!(
+            second
+                .as_mut()
+                .poll(&mut Context::from_waker(&second_waker))
+                .is_pending()
+        );
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        assert_eq!(second_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first_wakes.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn readiness_wakes_every_waiter() {
+        let (tx, ready) = Readiness::channel();
+        let mut waiters: Vec<_> = (0..3).map(|_| Box::pin(ready.wait())).collect();
+        let wakers: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        for (w, (_, waker)) in waiters.iter_mut().zip(&wakers) {
+            assert!(
+                w.as_mut()
+                    .poll(&mut Context::from_waker(waker))
+                    .is_pending()
+            );
+        }
+        tx.send_replace(true);
+        for (w, (wakes, waker)) in waiters.iter_mut().zip(&wakers) {
+            assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+            assert!(matches!(
+                w.as_mut().poll(&mut Context::from_waker(waker)),
+                std::task::Poll::Ready(true)
+            ));
+        }
+    }
+
+    #[test]
+    fn readiness_ends_false_when_the_watch_is_gone() {
+        let (tx, ready) = Readiness::channel();
+        drop(tx);
+        let waker = counting_waker().1;
+        let mut wait = Box::pin(ready.wait());
+        assert!(matches!(
+            wait.as_mut().poll(&mut Context::from_waker(&waker)),
+            std::task::Poll::Ready(false)
+        ));
+    }
+}
