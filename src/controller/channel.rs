@@ -47,7 +47,6 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     let name = ch.name_any();
     let account_name = &ch.spec.account_ref.name;
     // Right after start the account store may still be filling: "not found" would be a lie.
-    tracing::debug!("channel reconcile started");
     if !ctx.accounts_ready.wait().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
