@@ -15,6 +15,7 @@ pub struct Operator {
     pub metrics_url: String,
     pub log: PathBuf,
     args: Vec<String>,
+    log_filter: String,
 }
 
 /// A free TCP port on 127.0.0.1 (probe and release).
@@ -26,6 +27,21 @@ pub fn free_port() -> u16 {
 impl Operator {
     /// Starts the operator for `namespace` against the simulator at `graph_base_url`.
     pub fn start(namespace: &str, graph_base_url: &str, extra: &[&str]) -> Self {
+        Self::start_with_log(
+            namespace,
+            graph_base_url,
+            extra,
+            "info,whatsapp_operator=debug",
+        )
+    }
+
+    /// `start` with another `RUST_LOG` filter: benches measure with what a deployment logs.
+    pub fn start_with_log(
+        namespace: &str,
+        graph_base_url: &str,
+        extra: &[&str],
+        log_filter: &str,
+    ) -> Self {
         let port = free_port();
         let mut args = vec![
             "run".to_string(),
@@ -45,6 +61,7 @@ impl Operator {
             metrics_url: format!("http://127.0.0.1:{port}/metrics"),
             log,
             args,
+            log_filter: log_filter.to_string(),
         };
         op.spawn();
         op
@@ -59,13 +76,18 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_whatsapp-operator"))
             .args(&self.args)
             .env("KUBECONFIG", super::kubeconfig_path())
-            .env("RUST_LOG", "info,whatsapp_operator=debug")
+            .env("RUST_LOG", &self.log_filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start whatsapp-operator");
         self.child = Some(child);
+    }
+
+    /// Process id of the running operator, e.g. to read its memory from /proc.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Kills the process without a chance to clean up, as a crash or an eviction would.
