@@ -7,7 +7,9 @@
 //! `cargo bench --bench cold_start`. WAO_BENCH_ACCOUNTS (default 1000) and
 //! WAO_BENCH_CHANNELS_PER_ACCOUNT (default 10) set the size, WAO_BENCH_STEADY_SECONDS (default
 //! 30) how long memory is watched once everything is Ready, WAO_BENCH_TIMEOUT_SECONDS (default
-//! 3600) how long the operator gets. The control plane is started by hack/control-plane.sh, as
+//! 900) how long the operator gets, WAO_BENCH_OPERATOR_LOG the operator's RUST_LOG (default: the
+//! operator's own default filter), WAO_BENCH_HOLD_FIRST_READS_MS (default 0) delays the first
+//! Graph reads to step around the start-up hang described in docs/testing.md. The control plane is started by hack/control-plane.sh, as
 //! for the tests.
 
 #[path = "../tests/support/mod.rs"]
@@ -402,7 +404,7 @@ fn main() {
         accounts: env_or("WAO_BENCH_ACCOUNTS", 1000) as usize,
         per_account: env_or("WAO_BENCH_CHANNELS_PER_ACCOUNT", 10) as usize,
         steady: Duration::from_secs(env_or("WAO_BENCH_STEADY_SECONDS", 30)),
-        timeout: Duration::from_secs(env_or("WAO_BENCH_TIMEOUT_SECONDS", 3600)),
+        timeout: Duration::from_secs(env_or("WAO_BENCH_TIMEOUT_SECONDS", 900)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -474,11 +476,33 @@ async fn bench(sizes: Sizes) {
     // 3. The operator from a cold start, watched until everything is Ready.
     let mut channels = ReadySet::default();
     let mut accounts_ready = ReadySet::default();
+    let listing = Instant::now();
     let mut channel_events = primed_watch(channel_api.clone(), &mut channels, channel_ready).await;
+    println!(
+        "  listing the {total} channels for a watch took {}",
+        secs(listing.elapsed())
+    );
     let mut account_events =
         primed_watch(account_api.clone(), &mut accounts_ready, account_ready).await;
+    let hold = Duration::from_millis(env_or("WAO_BENCH_HOLD_FIRST_READS_MS", 0));
+    if !hold.is_zero() {
+        // Stopgap for the start-up hang (see docs/testing.md): the first account reconciles
+        // reach the channel store only once it is ready.
+        support::meta::sim_post(
+            &sim,
+            "/_sim/faults",
+            json!({"count": OPERATOR_CONCURRENCY, "latency_ms": hold.as_millis() as u64}),
+        )
+        .await;
+        println!(
+            "  holding the first {OPERATOR_CONCURRENCY} Graph reads for {} (WAO_BENCH_HOLD_FIRST_READS_MS)",
+            secs(hold)
+        );
+    }
     let started = Instant::now();
-    let operator = Operator::start_with_log(&ns_a, &sim.base_url(), &[], OPERATOR_LOG_FILTER);
+    let log_filter =
+        std::env::var("WAO_BENCH_OPERATOR_LOG").unwrap_or_else(|_| OPERATOR_LOG_FILTER.into());
+    let operator = Operator::start_with_log(&ns_a, &sim.base_url(), &[], &log_filter);
     let pid = operator.pid().expect("operator pid");
     let mut sample = tokio::time::interval(SAMPLE_PERIOD);
     let mut last_progress = Instant::now();
@@ -562,8 +586,8 @@ async fn bench(sizes: Sizes) {
         }
     }
     let steady_rss = rss_kib(pid);
-    let steady_writes =
-        (channels.changes + accounts_ready.changes).saturating_sub(changes_at_ready);
+    let steady_writes = steady_until
+        .map(|_| (channels.changes + accounts_ready.changes).saturating_sub(changes_at_ready));
     let graph_total = graph_requests(&sim).await;
     let metrics = operator.metrics().await;
     let log = operator.log_text();
@@ -634,8 +658,9 @@ async fn bench(sizes: Sizes) {
         graph_at_ready.map_or_else(|| "?".into(), |n| n.to_string())
     );
     println!(
-        "  writes seen during steady state: {steady_writes}; status size: operator {} bytes, \
+        "  writes seen during steady state: {}; status size: operator {} bytes, \
          baseline {baseline_status_bytes} bytes",
+        steady_writes.map_or_else(|| "n/a".into(), |n| n.to_string()),
         operator_status_bytes.map_or_else(|| "?".into(), |n| n.to_string())
     );
     println!(
@@ -645,7 +670,11 @@ async fn bench(sizes: Sizes) {
     for line in warnings.iter().take(WARNINGS_SHOWN) {
         println!("    {}", line.chars().take(300).collect::<String>());
     }
-    println!("  operator metrics:");
+    println!(
+        "  operator metrics: /metrics is {} lines, {} KiB; reconciles and Graph calls:",
+        metrics.lines().count(),
+        metrics.len() / 1024
+    );
     for line in metrics.lines().filter(|l| {
         l.starts_with("whatsapp_operator_reconciles_total")
             || l.starts_with("whatsapp_operator_reconcile_duration_seconds_sum")
