@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use serde_json::{Value, json};
@@ -392,6 +392,23 @@ where
     }
 }
 
+/// Average JSON size of a channel as a watch delivers it, and of its managedFields: what each
+/// entry of the operator's channel cache is deserialised from.
+async fn cached_object_sizes(api: &Api<WhatsAppChannel>) -> (usize, usize) {
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .expect("list the channels");
+    let n = list.items.len().max(1);
+    let (whole, managed) = list.items.iter().fold((0, 0), |(w, m), ch| {
+        (
+            w + serde_json::to_string(ch).map_or(0, |s| s.len()),
+            m + serde_json::to_string(&ch.metadata.managed_fields).map_or(0, |s| s.len()),
+        )
+    });
+    (whole / n, managed / n)
+}
+
 struct Sizes {
     accounts: usize,
     per_account: usize,
@@ -589,6 +606,7 @@ async fn bench(sizes: Sizes) {
     let steady_writes = steady_until
         .map(|_| (channels.changes + accounts_ready.changes).saturating_sub(changes_at_ready));
     let graph_total = graph_requests(&sim).await;
+    let cached = cached_object_sizes(&channel_api).await;
     let metrics = operator.metrics().await;
     let log = operator.log_text();
     let log_lines = log.lines().count();
@@ -662,6 +680,10 @@ async fn bench(sizes: Sizes) {
          baseline {baseline_status_bytes} bytes",
         steady_writes.map_or_else(|| "n/a".into(), |n| n.to_string()),
         operator_status_bytes.map_or_else(|| "?".into(), |n| n.to_string())
+    );
+    println!(
+        "  a channel as the operator's cache holds it: {} bytes of JSON, {} of them managedFields",
+        cached.0, cached.1
     );
     println!(
         "  operator log: {log_lines} lines, {} warnings",
