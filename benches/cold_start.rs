@@ -8,8 +8,7 @@
 //! WAO_BENCH_CHANNELS_PER_ACCOUNT (default 10) set the size, WAO_BENCH_STEADY_SECONDS (default
 //! 30) how long memory is watched once everything is Ready, WAO_BENCH_TIMEOUT_SECONDS (default
 //! 900) how long the operator gets, WAO_BENCH_OPERATOR_LOG the operator's RUST_LOG (default: the
-//! operator's own default filter), WAO_BENCH_HOLD_FIRST_READS_MS (default 0) delays the first
-//! Graph reads to step around the start-up hang described in docs/testing.md. The control plane is started by hack/control-plane.sh, as
+//! operator's own default filter). The control plane is started by hack/control-plane.sh, as
 //! for the tests.
 
 #[path = "../tests/support/mod.rs"]
@@ -501,21 +500,6 @@ async fn bench(sizes: Sizes) {
     );
     let mut account_events =
         primed_watch(account_api.clone(), &mut accounts_ready, account_ready).await;
-    let hold = Duration::from_millis(env_or("WAO_BENCH_HOLD_FIRST_READS_MS", 0));
-    if !hold.is_zero() {
-        // Stopgap for the start-up hang (see docs/testing.md): the first account reconciles
-        // reach the channel store only once it is ready.
-        support::meta::sim_post(
-            &sim,
-            "/_sim/faults",
-            json!({"count": OPERATOR_CONCURRENCY, "latency_ms": hold.as_millis() as u64}),
-        )
-        .await;
-        println!(
-            "  holding the first {OPERATOR_CONCURRENCY} Graph reads for {} (WAO_BENCH_HOLD_FIRST_READS_MS)",
-            secs(hold)
-        );
-    }
     let started = Instant::now();
     let log_filter =
         std::env::var("WAO_BENCH_OPERATOR_LOG").unwrap_or_else(|_| OPERATOR_LOG_FILTER.into());
