@@ -65,9 +65,9 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         account.as_deref(),
         snapshot.as_ref().map(|(s, _)| s.as_ref()),
     ) else {
-        // The account synced before a restart but its snapshot is not back yet. The account's
-        // sync triggers this channel; a short requeue covers a trigger that raced this
-        // reconcile (it costs no Graph call and no write).
+        // The account has not synced yet, or synced before a restart and its snapshot is not
+        // back. The account's sync triggers this channel; a short requeue covers a trigger that
+        // raced this reconcile (it costs no Graph call and no write).
         return Ok(Action::requeue(SNAPSHOT_WAIT));
     };
     let previous = ch.status.as_ref();

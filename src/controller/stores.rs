@@ -42,6 +42,8 @@ where
     let (ready_tx, readiness) = Readiness::channel();
     let objects = watcher(api, wc)
         .default_backoff()
+        // Nothing here reads managedFields and they are close to half of each cached object.
+        .modify(|obj| obj.meta_mut().managed_fields = None)
         .reflect(writer)
         // `reflect` has applied the event to the store when it reaches here.
         .inspect_ok(move |event| {

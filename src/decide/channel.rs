@@ -37,9 +37,10 @@ pub struct ChannelDecision {
 /// What the channel can learn from its account, for the runtime that holds the account object
 /// (`None` when it does not exist) and the WABA snapshot of the account's latest successful sync.
 ///
-/// `None` means "nothing to decide yet": the account's status says its last sync worked but the
-/// snapshot is not in memory (after an operator restart). Deciding then would flip Synced to
-/// False and back on every restart; the account's next sync brings the snapshot instead.
+/// `None` means "nothing to decide yet": the account has never synced, or its status says its
+/// last sync worked but the snapshot is not in memory (after an operator restart). Deciding then
+/// would write a status only to replace it moments later (or flip Synced to False and back on
+/// every restart); the account's next sync brings the snapshot and triggers the channel.
 pub fn observe_channel(
     spec: &WhatsAppChannelSpec,
     account: Option<&WhatsAppBusinessAccount>,
@@ -84,9 +85,9 @@ pub fn observe_channel(
                 synced.reason
             ),
         }),
-        None => Some(ChannelObservation::AccountNotSynced {
-            reason: "the account has not been synced yet".into(),
-        }),
+        // A new account: its first sync comes next and triggers this channel. Saying "not
+        // synced yet" in the meantime would cost every channel an extra status write at start.
+        None => None,
     }
 }
 
