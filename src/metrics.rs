@@ -349,19 +349,31 @@ impl Metrics {
         self.remove_state("account", &self.accounts, namespace, name);
     }
 
-    /// Removes the series of accounts for which `exists` is false (deleted while no reconcile
-    /// saw them go: accounts carry no finalizer).
-    pub fn prune_accounts(&self, exists: impl Fn(&str, &str) -> bool) {
-        let gone: Vec<ResourceLabels> = self
+    /// Removes the series of accounts and channels for which `account_exists` or
+    /// `channel_exists` is false: deleted while no reconcile saw them go (accounts and most
+    /// channels carry no finalizer).
+    pub fn prune(
+        &self,
+        account_exists: impl Fn(&str, &str) -> bool,
+        channel_exists: impl Fn(&str, &str) -> bool,
+    ) {
+        let gone: Vec<(&'static str, ResourceLabels)> = self
             .known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|(kind, l)| *kind == "account" && !exists(&l.namespace, &l.name))
-            .map(|(_, l)| l.clone())
+            .filter(|(kind, l)| match *kind {
+                "account" => !account_exists(&l.namespace, &l.name),
+                "channel" => !channel_exists(&l.namespace, &l.name),
+                _ => false,
+            })
+            .cloned()
             .collect();
-        for l in gone {
-            self.remove_account(&l.namespace, &l.name);
+        for (kind, l) in gone {
+            match kind {
+                "account" => self.remove_account(&l.namespace, &l.name),
+                _ => self.remove_channel(&l.namespace, &l.name),
+            }
         }
     }
 
@@ -542,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn accounts_that_no_longer_exist_are_pruned() {
+    fn resources_that_no_longer_exist_are_pruned() {
         let m = Metrics::new();
         let status = WhatsAppBusinessAccountStatus {
             account_review_status: Some("APPROVED".into()),
@@ -550,10 +562,14 @@ mod tests {
         };
         m.set_account("ns", "kept", &status);
         m.set_account("ns", "gone", &status);
-        m.prune_accounts(|_, name| name == "kept");
+        m.set_channel("ns", "kept-ch", &channel_status("CONNECTED", "GREEN"));
+        m.set_channel("ns", "gone-ch", &channel_status("CONNECTED", "GREEN"));
+        m.prune(|_, name| name == "kept", |_, name| name == "kept-ch");
         let text = m.encode().unwrap();
         assert!(text.contains(r#"name="kept""#));
+        assert!(text.contains(r#"name="kept-ch""#));
         assert!(!text.contains(r#"name="gone""#), "{text}");
+        assert!(!text.contains(r#"name="gone-ch""#), "{text}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use tracing::{Instrument, info_span};
 use super::last_sync::keep_sync_time_when_unchanged;
 use super::{Context, Error, Measure, apply, cleanup, registration, webhooks};
 use crate::crd::{
-    CHANNEL_FINALIZER, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel,
+    CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
+    WhatsAppChannel,
 };
 use crate::decide;
 
@@ -23,21 +24,39 @@ pub async fn reconcile(ch: Arc<WhatsAppChannel>, ctx: Arc<Context>) -> Result<Ac
     })?;
     let span = info_span!("reconcile_channel", namespace = %namespace, name = %ch.name_any());
     let measure = Measure::start(&ctx.metrics, "channel");
-    let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), &namespace);
-    let res = finalizer(&api, CHANNEL_FINALIZER, ch.clone(), |event| async {
-        match event {
-            FinalizerEvent::Apply(ch) => reconcile_inner(&ch, &ctx).await,
-            FinalizerEvent::Cleanup(ch) => cleanup::cleanup(&ch, &ctx).await,
-        }
-    })
-    .instrument(span)
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
+    let res = if needs_finalizer(&ch) {
+        let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), &namespace);
+        finalizer(&api, CHANNEL_FINALIZER, ch.clone(), |event| async {
+            match event {
+                FinalizerEvent::Apply(ch) => reconcile_inner(&ch, &ctx).await,
+                FinalizerEvent::Cleanup(ch) => cleanup::cleanup(&ch, &ctx).await,
+            }
+        })
+        .instrument(span)
+        .await
+        .map_err(|e| Error::Finalizer(Box::new(e)))
+    } else if ch.meta().deletion_timestamp.is_some() {
+        // Other finalizers hold it; there is nothing to undo at Meta and the series go with
+        // the store entry.
+        Ok(Action::await_change())
+    } else {
+        reconcile_inner(&ch, &ctx).instrument(span).await
+    };
     measure.finish(&res);
     if res.is_ok() {
         ctx.reset_errors(ch.meta().uid.as_deref());
     }
     res
+}
+
+/// Only a Managed channel that deregisters on deletion has something to do at Meta before it
+/// goes; every other channel is let go at once (no finalizer write at start, and no deletion
+/// stuck on an uninstalled operator). A channel that already carries the finalizer keeps going
+/// through it, so switching to `Orphan` still releases a failing clean-up.
+fn needs_finalizer(ch: &WhatsAppChannel) -> bool {
+    let deregisters = ch.spec.deletion_policy == DeletionPolicy::Deregister
+        && ch.spec.management == Management::Managed;
+    deregisters || ch.finalizers().iter().any(|f| f == CHANNEL_FINALIZER)
 }
 
 async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
@@ -112,4 +131,38 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     apply::publish_events(ctx, ch, &decision.events).await;
     ctx.metrics.set_channel(&namespace, &name, &decision.status);
     Ok(Action::requeue(decision.requeue_after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(management: &str, policy: &str, finalizers: &[&str]) -> WhatsAppChannel {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "whatsapp-operator.io/v1alpha1",
+            "kind": "WhatsAppChannel",
+            "metadata": {"name": "sales", "namespace": "ns", "finalizers": finalizers},
+            "spec": {
+                "accountRef": {"name": "acme"},
+                "phoneNumber": "+1 555 078 3881",
+                "management": management,
+                "deletionPolicy": policy
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_managed_channel_that_deregisters_needs_the_finalizer() {
+        assert!(needs_finalizer(&channel("Managed", "Deregister", &[])));
+        assert!(!needs_finalizer(&channel("Managed", "Orphan", &[])));
+        assert!(!needs_finalizer(&channel("ObserveOnly", "Deregister", &[])));
+        assert!(!needs_finalizer(&channel("ObserveOnly", "Orphan", &[])));
+        // One that has it keeps going through it until its clean-up lets go.
+        assert!(needs_finalizer(&channel(
+            "Managed",
+            "Orphan",
+            &[CHANNEL_FINALIZER]
+        )));
+    }
 }

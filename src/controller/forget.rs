@@ -49,8 +49,10 @@ impl<'a> Live<'a> {
 impl Context {
     /// Drops every in-memory entry and metric series of resources missing from `live`.
     pub(super) fn forget_deleted(&self, live: &Live<'_>) {
-        self.metrics
-            .prune_accounts(|ns, name| live.has_account(ns, name));
+        self.metrics.prune(
+            |ns, name| live.has_account(ns, name),
+            |ns, name| live.has_channel(ns, name),
+        );
         self.snapshots.retain(|ns, name| live.has_account(ns, name));
         self.account_statuses
             .retain(|ns, name| live.has_account(ns, name));
