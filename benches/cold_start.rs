@@ -666,7 +666,7 @@ async fn bench(sizes: Sizes) {
         operator_status_bytes.map_or_else(|| "?".into(), |n| n.to_string())
     );
     println!(
-        "  a channel as the operator's cache holds it: {} bytes of JSON, {} of them managedFields",
+        "  a channel as the apiserver serves it (the operator's cache drops managedFields): {} bytes of JSON, {} of them managedFields",
         cached.0, cached.1
     );
     println!(
