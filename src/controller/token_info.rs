@@ -24,7 +24,14 @@ impl TokenInfos {
         }
         // A failed lookup is remembered as "unknown" too: it must not cost a request per sync.
         let info = match session.debug_token().await {
-            Ok(info) => Some(info),
+            // Only the app and the expiry are used. A platform's system-user token lists every
+            // WABA it reaches in its granular scopes; kept once per account that is quadratic
+            // (over 100 KiB per account at 1,000 accounts).
+            Ok(mut info) => {
+                info.scopes = Vec::new();
+                info.granular_scopes = Vec::new();
+                Some(info)
+            }
             Err(err) => {
                 warn!(error = %err, "cannot inspect the access token (debug_token)");
                 None
