@@ -11,20 +11,17 @@
 //! operator's own default filter). The control plane is started by hack/control-plane.sh, as
 //! for the tests.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
+use harness::operator::Operator;
+use harness::sim::{graph_requests, start_sim_with};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use serde_json::{Value, json};
-use support::meta::{graph_requests, start_sim_with};
-use support::operator::Operator;
 use whatsapp_operator::crd::{
     HealthEntityStatus, HealthSummary, Phase, SyncStatus, WhatsAppBusinessAccount, WhatsAppChannel,
     WhatsAppChannelStatus, condition, condition_is_true,
@@ -108,7 +105,7 @@ fn account_name(account: usize) -> String {
 /// The example world with its WABA replaced by `accounts` WABAs of `per_account` connected Cloud
 /// API numbers each, all reachable with the example's system user token.
 fn sim_state(accounts: usize, per_account: usize) -> Value {
-    let mut state = support::meta::example_state();
+    let mut state = harness::sim::example_state();
     let waba_template = state["wabas"][0].clone();
     let number_template = waba_template["phone_numbers"]
         .as_array()
@@ -440,10 +437,10 @@ async fn bench(sizes: Sizes) {
         "cold_start: {total} channels in {accounts} accounts ({per_account} per account), \
          operator concurrency {OPERATOR_CONCURRENCY} per controller"
     );
-    let client = support::control_plane().client();
-    support::install_crds(&client).await;
-    let ns_a = support::fresh_namespace(&client, "bench-cold-start").await;
-    let ns_b = support::fresh_namespace(&client, "bench-baseline").await;
+    let client = harness::control_plane().client();
+    harness::install_crds(&client).await;
+    let ns_a = harness::fresh_namespace(&client, "bench-cold-start").await;
+    let ns_b = harness::fresh_namespace(&client, "bench-baseline").await;
     let sim = start_sim_with(&sim_state(accounts, per_account));
 
     let numbers: Vec<Number> = (0..accounts)

@@ -6,21 +6,18 @@
 //! `cargo bench --bench webhook_latency` (WAO_BENCH_DELIVERIES sets the number of deliveries,
 //! default 200). The control plane is started by hack/control-plane.sh, as for the tests.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use harness::operator::{Operator, eventually, free_port};
+use harness::sim::start_sim_delivering_to;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::PostParams;
 use kube::runtime::{WatchStreamExt, watcher};
+use meta_sim as sim;
 use serde_json::json;
-use support::meta::start_sim_delivering_to;
-use support::operator::{Operator, eventually, free_port};
 use whatsapp_operator::crd::{WhatsAppChannel, condition_is_true};
-use whatsapp_operator::sim;
 
 const PATH: &str = "/webhooks/meta";
 const APP_SECRET: &str = "sim-app-secret-change-me";
@@ -49,13 +46,13 @@ fn main() {
 }
 
 async fn bench(deliveries: usize) {
-    let client = support::control_plane().client();
-    support::install_crds(&client).await;
-    let ns = support::fresh_namespace(&client, "bench-webhook").await;
-    let root = support::repo_root();
+    let client = harness::control_plane().client();
+    harness::install_crds(&client).await;
+    let ns = harness::fresh_namespace(&client, "bench-webhook").await;
+    let root = harness::repo_root();
     for file in ["examples/account.yaml", "examples/channel-adopt.yaml"] {
         let yaml = std::fs::read_to_string(root.join(file)).expect("example");
-        support::apply_yaml(&client, &ns, &yaml)
+        harness::apply_yaml(&client, &ns, &yaml)
             .await
             .expect("apply YAML");
     }

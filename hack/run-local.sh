@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The operator's main job on a local default: a real control plane (kube-apiserver + etcd on
-# loopback), the Meta simulator seeded from examples/meta-sim/state.json, the CRDs and the
+# loopback), the Meta simulator seeded from crates/meta-sim/examples/state.json, the CRDs and the
 # examples, and the operator running against the simulator.
 #
 #   hack/run-local.sh          start everything, show `kubectl get wac,waba`, keep running (Ctrl-C stops)
@@ -19,7 +19,7 @@ export WAO_CONTROL_PLANE_BIN="$BIN_DIR"
 export PATH="$BIN_DIR:$PATH"
 
 log "building the operator and the simulator"
-cargo build --quiet --bin whatsapp-operator --bin meta-sim
+cargo build --quiet -p whatsapp-operator -p meta-sim --bins
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 pids=()
@@ -40,7 +40,7 @@ kubectl wait --for=condition=Established crd/whatsappchannels.whatsapp-operator.
   crd/whatsappbusinessaccounts.whatsapp-operator.io --timeout=60s >/dev/null
 
 log "starting meta-sim"
-"$TARGET_DIR/debug/meta-sim" --listen 127.0.0.1:0 --state examples/meta-sim/state.json \
+"$TARGET_DIR/debug/meta-sim" --listen 127.0.0.1:0 --state crates/meta-sim/examples/state.json \
   >"$RUN_DIR/meta-sim.out" 2>"$RUN_DIR/meta-sim.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -55,7 +55,7 @@ kubectl create namespace "$NS" >/dev/null
 for f in examples/*.yaml; do kubectl apply --server-side -n "$NS" -f "$f" >/dev/null; done
 
 # The simulator's app delivers signed webhooks to 127.0.0.1:8081/webhooks/meta
-# (examples/meta-sim/state.json); the operator reads the app secret from this Secret.
+# (crates/meta-sim/examples/state.json); the operator reads the app secret from this Secret.
 kubectl create secret generic whatsapp-operator-webhook -n "$NS" \
   --from-literal=app-secret=sim-app-secret-change-me --from-literal=verify-token=sim-verify-token >/dev/null
 

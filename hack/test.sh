@@ -24,7 +24,7 @@ export WAO_CONTROL_PLANE_BIN
 # With no target selection of its own, run the library, binaries and every
 # test file (benchmarks are run with `cargo bench`, not as tests; clippy still
 # builds them). An explicit selection such as `--test NAME` replaces this.
-targets=(--lib --bins --tests)
+targets=(--workspace --lib --bins --tests)
 for arg in "$@"; do
   [ "$arg" = "--" ] && break
   case "$arg" in

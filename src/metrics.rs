@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use crate::crd::{
     WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition, condition_is_true,
 };
-use crate::graph::model::{CanSendMessage, MessagingLimit, QualityRating};
+use crate::meta::model::{CanSendMessage, MessagingLimit, QualityRating};
 
 type GaugeF = Gauge<f64, AtomicU64>;
 

@@ -14,8 +14,9 @@ use tracing::{debug, error, info, warn};
 use crate::controller::{self, ControllerConfig, WebhookSettings};
 use crate::graph::{GraphClient, GraphConfig, GraphError};
 use crate::http::{self, HttpError, Readiness};
+use crate::meta::Fact;
 use crate::metrics::Metrics;
-use crate::webhook::{self, Fact, WebhookConfig, WebhookSecrets};
+use crate::webhook::{self, WebhookConfig, WebhookSecrets};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum LogFormat {

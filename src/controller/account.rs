@@ -10,7 +10,7 @@ use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, webhooks};
 use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
-use crate::graph::{ErrorClass, GraphError};
+use crate::meta::{ErrorClass, GraphError};
 
 /// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
 const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);

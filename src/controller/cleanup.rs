@@ -12,7 +12,7 @@ use crate::crd::{
     WhatsAppChannel, condition,
 };
 use crate::decide::{self, ConditionStatus, reason};
-use crate::graph::ErrorClass;
+use crate::meta::{ErrorClass, Refusal};
 
 /// Reason of the Synced condition while the clean-up at Meta fails.
 const CLEANUP_FAILED: &str = "CleanupFailed";
@@ -85,8 +85,8 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
             .await;
             Ok(Action::await_change())
         }
-        // Unknown object (code 100, subcode 33): the number is already gone at Meta.
-        Err(err) if err.code == Some(100) && err.subcode == Some(33) => Ok(Action::await_change()),
+        // A number already gone at Meta counts as deregistered.
+        Err(err) if err.refusal == Some(Refusal::AlreadyGone) => Ok(Action::await_change()),
         Err(err) => {
             if err.class == ErrorClass::RegistrationBudget {
                 decide::record_meta_refusal(&mut progress, now);

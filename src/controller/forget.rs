@@ -1,6 +1,7 @@
-//! Forgets what this process keeps in memory for accounts and channels that were deleted.
-//! Accounts have no finalizer, so the only sign of their deletion is their absence from the
-//! store; a long-running operator must not grow with every resource it ever saw.
+//! Forgets what this process keeps in memory for accounts and channels that were deleted, so
+//! a long-running operator does not grow with every resource it ever saw. Accounts have no
+//! finalizer: the watch's delete event is the sign (or, for deletions while the watch was down,
+//! their absence from the next complete listing).
 
 use std::collections::HashSet;
 
@@ -8,7 +9,15 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
 use super::Context;
+use super::stores;
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+
+/// Which resources still exist, as far as forgetting is concerned.
+pub trait Liveness {
+    fn has_account(&self, namespace: &str, name: &str) -> bool;
+    fn has_channel(&self, namespace: &str, name: &str) -> bool;
+    fn has_uid(&self, uid: &str) -> bool;
+}
 
 /// The resources of one watch scope that exist now. Names are looked up in the stores at the
 /// moment of asking: the runtime puts an object in its store before reconciling it, so no entry
@@ -29,26 +38,81 @@ impl<'a> Live<'a> {
             uids: accounts.chain(channels).collect(),
         }
     }
+}
 
-    pub fn has_account(&self, namespace: &str, name: &str) -> bool {
-        let r = ObjectRef::<WhatsAppBusinessAccount>::new(name).within(namespace);
-        self.ctx.accounts.get(&r).is_some()
+impl Liveness for Live<'_> {
+    fn has_account(&self, namespace: &str, name: &str) -> bool {
+        account_uid(self.ctx, namespace, name).is_some()
     }
 
-    pub fn has_channel(&self, namespace: &str, name: &str) -> bool {
-        let r = ObjectRef::<WhatsAppChannel>::new(name).within(namespace);
-        self.ctx.channels.get(&r).is_some()
+    fn has_channel(&self, namespace: &str, name: &str) -> bool {
+        channel_uid(self.ctx, namespace, name).is_some()
     }
 
     /// Whether an account or a channel with this UID existed when the pass began.
-    pub fn has_uid(&self, uid: &str) -> bool {
+    fn has_uid(&self, uid: &str) -> bool {
         self.uids.contains(uid)
     }
 }
 
+/// Everything lives but one deleted resource (unless a new one already took its name).
+pub struct Deleted<'a> {
+    ctx: &'a Context,
+    gone: stores::Deleted,
+}
+
+impl<'a> Deleted<'a> {
+    pub fn new(ctx: &'a Context, gone: stores::Deleted) -> Self {
+        Self { ctx, gone }
+    }
+
+    fn is_gone(&self, kind: &str, namespace: &str, name: &str, now: Option<String>) -> bool {
+        self.gone.kind == kind
+            && self.gone.namespace == namespace
+            && self.gone.name == name
+            && now.is_none_or(|uid| uid == self.gone.uid)
+    }
+}
+
+impl Liveness for Deleted<'_> {
+    fn has_account(&self, namespace: &str, name: &str) -> bool {
+        let kind = <WhatsAppBusinessAccount as kube::Resource>::kind(&());
+        !self.is_gone(
+            &kind,
+            namespace,
+            name,
+            account_uid(self.ctx, namespace, name),
+        )
+    }
+
+    fn has_channel(&self, namespace: &str, name: &str) -> bool {
+        let kind = <WhatsAppChannel as kube::Resource>::kind(&());
+        !self.is_gone(
+            &kind,
+            namespace,
+            name,
+            channel_uid(self.ctx, namespace, name),
+        )
+    }
+
+    fn has_uid(&self, uid: &str) -> bool {
+        uid != self.gone.uid
+    }
+}
+
+fn account_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
+    let r = ObjectRef::<WhatsAppBusinessAccount>::new(name).within(namespace);
+    ctx.accounts.get(&r).map(|a| a.uid().unwrap_or_default())
+}
+
+fn channel_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
+    let r = ObjectRef::<WhatsAppChannel>::new(name).within(namespace);
+    ctx.channels.get(&r).map(|c| c.uid().unwrap_or_default())
+}
+
 impl Context {
     /// Drops every in-memory entry and metric series of resources missing from `live`.
-    pub(super) fn forget_deleted(&self, live: &Live<'_>) {
+    pub(super) fn forget_deleted(&self, live: &impl Liveness) {
         self.metrics.prune(
             |ns, name| live.has_account(ns, name),
             |ns, name| live.has_channel(ns, name),

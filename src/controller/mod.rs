@@ -11,6 +11,7 @@ mod error;
 mod forget;
 mod last_sync;
 mod registration;
+mod requeue;
 mod secrets;
 mod snapshots;
 mod stores;
@@ -37,8 +38,8 @@ use tracing::{debug, warn};
 
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::graph::GraphClient;
+use crate::meta::Fact;
 use crate::metrics::Metrics;
-use crate::webhook::Fact;
 
 /// Field manager of every status the operator applies.
 pub const FIELD_MANAGER: &str = "whatsapp-operator";
@@ -61,10 +62,12 @@ pub struct Context {
     /// Asks the account controller to reconcile an account (a webhook named it, or a channel
     /// wrote to Meta and needs a fresh read).
     account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
+    /// Account syncs asked for later, one pending entry per account.
+    account_requeue: requeue::Requeue<WhatsAppBusinessAccount>,
     /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
     webhooks: webhooks::WebhookState,
     /// Account UIDs whose next reconcile reads Meta regardless of the interval.
-    forced_syncs: Arc<Mutex<HashSet<String>>>,
+    forced_syncs: Mutex<HashSet<String>>,
     /// Per channel UID, the generation and time its business profile was last compared with Meta.
     profile_checks: Mutex<HashMap<String, (Option<i64>, Instant)>>,
     /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
@@ -166,12 +169,17 @@ async fn run_scope(
     let cfg = controller::Config::default().concurrency(config.concurrency);
     let wc = watcher::Config::default().any_semantic();
     let (account_tx, account_rx) = mpsc::unbounded();
-    let (accounts, accounts_ready) =
-        stores::controller(api_for::<WhatsAppBusinessAccount>(&client, ns), wc.clone());
+    let (gone_tx, gone_rx) = mpsc::unbounded();
+    let (accounts, accounts_ready) = stores::controller(
+        api_for::<WhatsAppBusinessAccount>(&client, ns),
+        wc.clone(),
+        gone_tx.clone(),
+    );
     let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
     let (tx, rx) = mpsc::unbounded();
     let (channels, channels_ready) =
-        stores::controller(api_for::<WhatsAppChannel>(&client, ns), wc);
+        stores::controller(api_for::<WhatsAppChannel>(&client, ns), wc, gone_tx);
+    let (account_requeue, due_accounts) = requeue::queue();
     let channels = channels.with_config(cfg).reconcile_on(rx);
     let ctx = Arc::new(Context {
         client,
@@ -186,8 +194,9 @@ async fn run_scope(
         channels_ready,
         channel_trigger: tx,
         account_trigger: account_tx,
+        account_requeue,
         webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
-        forced_syncs: Arc::default(),
+        forced_syncs: Mutex::default(),
         profile_checks: Mutex::default(),
         rejected_credentials: Mutex::default(),
         last_syncs: last_sync::LastSyncs::default(),
@@ -204,27 +213,47 @@ async fn run_scope(
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(channel::reconcile, error_policy, ctx.clone())
         .for_each(|res| async move { report("channel", res) });
-    let prune = forget_deleted(ctx.clone(), shutdown_prune.clone());
+    let prune = forget_gone(ctx.clone(), gone_rx, shutdown_prune.clone());
+    let due = {
+        let ctx = ctx.clone();
+        due_accounts.run(
+            move |uid, object| ctx.force_account_sync(uid, object),
+            shutdown_prune.clone(),
+        )
+    };
     let dispatch = async {
         tokio::select! {
             _ = webhooks::dispatch(ctx.clone(), facts) => {}
             _ = shutdown_prune.cancelled() => {}
         }
     };
-    futures::join!(account_stream, channel_stream, prune, dispatch);
+    futures::join!(account_stream, channel_stream, prune, due, dispatch);
 }
 
-/// Accounts have no finalizer, so their deletion (and a channel's, for what is kept per UID) is
-/// noticed by comparing what this process remembers with the stores.
-async fn forget_deleted(ctx: Arc<Context>, shutdown: CancellationToken) {
-    if !ctx.stores_ready().await {
-        return;
-    }
+/// Forgets what is kept in memory for a resource as soon as its watch reports it deleted, and
+/// after every fresh listing whatever the listing no longer holds (deletions while the watch was
+/// down): memory follows the watch, with no periodic sweep.
+async fn forget_gone(
+    ctx: Arc<Context>,
+    mut gone: mpsc::UnboundedReceiver<stores::Gone>,
+    shutdown: CancellationToken,
+) {
     loop {
-        ctx.forget_deleted(&forget::Live::of(&ctx));
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+        let next = tokio::select! {
+            next = gone.next() => next,
             _ = shutdown.cancelled() => return,
+        };
+        match next {
+            Some(stores::Gone::Deleted(deleted)) => {
+                ctx.forget_deleted(&forget::Deleted::new(&ctx, deleted))
+            }
+            Some(stores::Gone::Relisted) => {
+                if !ctx.stores_ready().await {
+                    return;
+                }
+                ctx.forget_deleted(&forget::Live::of(&ctx));
+            }
+            None => return,
         }
     }
 }
@@ -280,25 +309,21 @@ impl Context {
         let Some(uid) = account.metadata.uid.clone() else {
             return;
         };
-        let forced = self.forced_syncs.clone();
-        let trigger = self.account_trigger.clone();
         let object = ObjectRef::from_obj(account);
-        let force = move || {
-            forced
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(uid);
-            // A closed receiver means the controller is shutting down.
-            let _ = trigger.unbounded_send(object);
-        };
         if delay.is_zero() {
-            force();
+            self.force_account_sync(uid, object);
         } else {
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                force();
-            });
+            self.account_requeue.after(uid, object, delay);
         }
+    }
+
+    fn force_account_sync(&self, uid: String, object: ObjectRef<WhatsAppBusinessAccount>) {
+        self.forced_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid);
+        // A closed receiver means the controller is shutting down.
+        let _ = self.account_trigger.unbounded_send(object);
     }
 
     /// Waits until both stores hold their first listing; false on shutdown.

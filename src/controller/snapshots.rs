@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use jiff::Timestamp;
 
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus};
-use crate::graph::model::WabaSnapshot;
+use crate::meta::model::WabaSnapshot;
 
 /// The latest successful read of each account's WABA, keyed by (namespace, account name).
 /// Channels take their observation from here and never call Graph for reads.

@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 use futures::TryStreamExt;
+use futures::channel::mpsc;
 use kube::runtime::controller::Controller;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Resource};
@@ -32,8 +33,30 @@ impl Readiness {
     }
 }
 
-/// A controller over `api` and the readiness of its store.
-pub fn controller<K>(api: Api<K>, wc: watcher::Config) -> (Controller<K>, Readiness)
+/// A resource the watch reported deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    pub kind: String,
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// What in-memory state must hear of from a watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gone {
+    Deleted(Deleted),
+    /// A complete listing reached the store: what it lacks is gone.
+    Relisted,
+}
+
+/// A controller over `api` and the readiness of its store; deletions and relistings are told
+/// to `gone`.
+pub fn controller<K>(
+    api: Api<K>,
+    wc: watcher::Config,
+    gone: mpsc::UnboundedSender<Gone>,
+) -> (Controller<K>, Readiness)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Default + Debug + Unpin,
@@ -47,12 +70,33 @@ where
         .reflect(writer)
         // `reflect` has applied the event to the store when it reaches here.
         .inspect_ok(move |event| {
-            if matches!(event, watcher::Event::InitDone) {
-                ready_tx.send_replace(true);
+            // A closed receiver means the scope is shutting down.
+            match event {
+                watcher::Event::InitDone => {
+                    ready_tx.send_replace(true);
+                    let _ = gone.unbounded_send(Gone::Relisted);
+                }
+                watcher::Event::Delete(obj) => {
+                    let _ = gone.unbounded_send(Gone::Deleted(deleted(obj)));
+                }
+                _ => {}
             }
         })
         .applied_objects();
     (Controller::for_stream(objects, reader), readiness)
+}
+
+fn deleted<K: Resource>(obj: &K) -> Deleted
+where
+    K::DynamicType: Default,
+{
+    let meta = obj.meta();
+    Deleted {
+        kind: K::kind(&K::DynamicType::default()).into_owned(),
+        uid: meta.uid.clone().unwrap_or_default(),
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus
 use crate::decide::facts::AccountStanding;
 use crate::decide::{self, ChannelDecision, ChannelObservation};
 use crate::graph::WabaSession;
+use crate::meta::Fact;
 use crate::phone::E164;
-use crate::webhook::Fact;
 
 /// How the runtime treats webhook-triggered syncs.
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ impl WebhookState {
     }
 
     /// Drops what is kept for resources that no longer exist.
-    pub fn retain(&self, live: &super::forget::Live<'_>) {
+    pub fn retain(&self, live: &impl super::forget::Liveness) {
         lock(&self.pending_accounts).retain(|(ns, name), _| live.has_account(ns, name));
         lock(&self.forced).retain(|(ns, name)| live.has_account(ns, name));
         self.standings

@@ -17,7 +17,7 @@ use super::{AccountObservation, FailureClass, SyncFailure};
 use crate::crd::{
     OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus, condition,
 };
-use crate::graph::model::{CanSendMessage, ReviewStatus, WabaSnapshot};
+use crate::meta::model::{CanSendMessage, ReviewStatus, WabaSnapshot};
 
 /// A token expiring within this window raises `CredentialsExpiringSoon`.
 pub const CREDENTIALS_WARNING_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -6,7 +6,7 @@ use super::*;
 use crate::crd::{condition, find_condition};
 use crate::decide::fixtures::*;
 use crate::decide::{EventType, FailureClass, SyncFailure, needs_sync, sync_interval};
-use crate::graph::model::{CanSendMessage, MessagingLimit, ReviewStatus};
+use crate::meta::model::{CanSendMessage, MessagingLimit, ReviewStatus};
 
 const T0: &str = "2026-11-23T10:00:00Z";
 const T1: &str = "2026-11-23T10:10:00Z";

@@ -16,7 +16,7 @@ use crate::crd::{
     Management, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec, WhatsAppChannelStatus,
     condition, find_condition,
 };
-use crate::graph::model::{
+use crate::meta::model::{
     CanSendMessage, MessagingLimit, NameStatus, NumberStatus, PhoneNumber, PlatformType,
     QualityRating, WabaSnapshot,
 };

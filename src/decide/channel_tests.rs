@@ -6,7 +6,7 @@ use super::*;
 use crate::crd::find_condition;
 use crate::decide::EventType;
 use crate::decide::fixtures::*;
-use crate::graph::model::{QualityScore, Throughput};
+use crate::meta::model::{QualityScore, Throughput};
 
 const T0: &str = "2026-11-23T10:00:00Z";
 const T1: &str = "2026-11-23T10:10:00Z";

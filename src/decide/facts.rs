@@ -14,8 +14,8 @@ use crate::crd::{
     AccountRestriction, Phase, WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition,
     find_condition,
 };
-use crate::graph::model::{NameStatus, NumberStatus, PhoneNumber};
-use crate::webhook::Fact;
+use crate::meta::Fact;
+use crate::meta::model::{NameStatus, NumberStatus, PhoneNumber};
 
 /// Condition types written from webhook facts (channels only).
 pub mod fact_condition {
@@ -43,7 +43,7 @@ pub mod fact_reason {
 /// Rejection reason recorded when Meta rejects a name without giving one.
 const UNKNOWN_REJECTION: &str = "UNKNOWN";
 
-fn restriction_of(r: &crate::webhook::payload::Restriction) -> AccountRestriction {
+fn restriction_of(r: &crate::meta::Restriction) -> AccountRestriction {
     AccountRestriction {
         type_: r.restriction_type.clone(),
         expiration: r

@@ -2,7 +2,7 @@ use super::*;
 use crate::crd::{Management, RegistrationProgress};
 use crate::decide::fixtures::*;
 use crate::decide::{ChannelObservation, decide_channel};
-use crate::webhook::payload::Restriction;
+use crate::meta::Restriction;
 
 const NOW: &str = "2026-11-23T10:00:00Z";
 const LATER: &str = "2026-11-23T10:10:00Z";

@@ -6,7 +6,7 @@ use crate::crd::{
     AccountRef, DeletionPolicy, Management, SecretKeyRef, WhatsAppBusinessAccountSpec,
     WhatsAppChannelSpec,
 };
-use crate::graph::model::{
+use crate::meta::model::{
     AccountMode, BusinessInfo, CanSendMessage, CodeVerificationStatus, HealthEntity,
     HealthEntityType, HealthError, HealthStatus, MessagingLimit, NameStatus, NumberStatus,
     PhoneNumber, PlatformType, QualityRating, ReviewStatus, Throughput, WabaSnapshot,

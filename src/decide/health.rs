@@ -1,7 +1,7 @@
 //! Meta's `health_status` in status form, and sentences that explain it.
 
 use crate::crd::{HealthEntityStatus, HealthErrorStatus, HealthSummary};
-use crate::graph::model::{CanSendMessage, HealthStatus};
+use crate::meta::model::{CanSendMessage, HealthStatus};
 
 /// Meta's health, every entity with its errors and additional information.
 pub(crate) fn summarize(health: &HealthStatus) -> HealthSummary {
@@ -141,7 +141,7 @@ pub(crate) fn change(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::model::{HealthEntity, HealthEntityType, HealthError};
+    use crate::meta::model::{HealthEntity, HealthEntityType, HealthError};
 
     fn blocked_waba() -> HealthStatus {
         HealthStatus {

@@ -23,7 +23,7 @@ mod fixtures;
 
 use std::time::Duration;
 
-use crate::graph::model::{PhoneNumber, WabaSnapshot};
+use crate::meta::model::{PhoneNumber, WabaSnapshot};
 
 pub use account::{
     AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,

@@ -1,7 +1,7 @@
 //! Business profile drift: which fields of the spec Meta does not have.
 
 use crate::crd::BusinessProfile;
-use crate::graph::{BusinessProfileData, Vertical};
+use crate::meta::profile::{BusinessProfileData, Vertical};
 
 /// The spec's fields whose value differs at Meta, as an update; `None` when nothing drifted.
 /// Fields the spec leaves out are never part of it.

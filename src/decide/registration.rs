@@ -23,8 +23,8 @@ use crate::crd::{
     Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
     WhatsAppChannelStatus, condition,
 };
-use crate::graph::model::{CodeVerificationStatus, NameStatus};
-use crate::graph::{ErrorClass, GraphError};
+use crate::meta::model::{CodeVerificationStatus, NameStatus};
+use crate::meta::{ErrorClass, GraphError, Refusal};
 use crate::phone::E164;
 
 /// Meta's verification codes are valid for about ten minutes.
@@ -687,17 +687,12 @@ pub fn record_outcome(
         Err(err) => err,
     };
     let text = err.status_message();
-    let lower = format!(
-        "{} {}",
-        err.message.to_lowercase(),
-        err.details.clone().unwrap_or_default().to_lowercase()
-    );
     let mut stall: Option<(&str, String)> = None;
     let mut retry: Option<Duration> = None;
     // Only 136025 is Meta's judgement on the code itself; after any other refusal (auth,
     // throttling, outages, business verification, a number still in use) the same code is tried
     // again once the wait is over, and Meta answers 136025 if it has expired meanwhile.
-    if matches!(step, Step::VerifyCode { .. }) && err.code != Some(136025) {
+    if matches!(step, Step::VerifyCode { .. }) && !err.is_code_verdict() {
         p.last_tried_code = None;
     }
     match err.class {
@@ -726,8 +721,8 @@ pub fn record_outcome(
         ErrorClass::NotReady => retry = Some(NAME_NOT_READY_RETRY),
         ErrorClass::AlreadyVerified => {}
         ErrorClass::Throttled => retry = Some(err.retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT)),
-        _ if lower.contains("already exists in this whatsapp business account") => {}
-        _ if lower.contains("whatsapp app") || lower.contains("registered on whatsapp") => {
+        _ if err.refusal == Some(Refusal::AlreadyInWaba) => {}
+        _ if err.refusal == Some(Refusal::InUseOnApp) => {
             retry = Some(IN_USE_RETRY);
             stall = Some((
                 rr::IN_USE_ON_APP,
@@ -740,7 +735,7 @@ pub fn record_outcome(
                 ),
             ));
         }
-        _ if lower.contains("another business") => {
+        _ if err.refusal == Some(Refusal::OwnedByAnotherBusiness) => {
             retry = Some(OTHER_BUSINESS_RETRY);
             stall = Some((
                 rr::OTHER_BUSINESS,
@@ -750,7 +745,7 @@ pub fn record_outcome(
                 ),
             ));
         }
-        _ if lower.contains("business verification") => {
+        _ if err.refusal == Some(Refusal::BusinessVerificationRequired) => {
             retry = Some(OTHER_BUSINESS_RETRY);
             stall = Some((
                 rr::BUSINESS_VERIFICATION,
@@ -760,9 +755,9 @@ pub fn record_outcome(
                 ),
             ));
         }
-        _ if err.code == Some(136025) => {
+        _ if matches!(err.refusal, Some(Refusal::CodeRejected { .. })) => {
             let requested = p.code_requested_at.as_deref().and_then(parse_time);
-            let expired = lower.contains("expired")
+            let expired = err.refusal == Some(Refusal::CodeRejected { expired: true })
                 || requested.is_some_and(|r| add(r, CODE_VALIDITY) <= now);
             if expired {
                 // A new code is requested on the next reconcile (within the request cap).
@@ -812,7 +807,7 @@ pub fn record_outcome(
             status.phase = Phase::Stalled;
             events.push(EventSpec::warning(reason::REGISTRATION_STALLED, message));
         }
-        None if err.code != Some(136025) => {
+        None if !err.is_code_verdict() => {
             let when = status
                 .registration
                 .as_ref()

@@ -4,7 +4,7 @@ use super::*;
 use crate::crd::{Registration, SecretKeyRef};
 use crate::decide::decide_channel;
 use crate::decide::fixtures::*;
-use crate::graph::model::{NumberStatus, PhoneNumber, PlatformType};
+use crate::meta::model::{NumberStatus, PhoneNumber, PlatformType};
 
 const T0: &str = "2026-11-23T10:00:00Z";
 

@@ -12,10 +12,10 @@ use serde_json::Value;
 use url::Url;
 
 use super::config::{GraphConfig, GraphObserver, RetryPolicy};
-use super::error::{ErrorClass, GraphError};
 use super::limiter::Limiter;
 use super::session::WabaSession;
 use super::usage::{self, Usage};
+use crate::meta::{ErrorClass, GraphError};
 
 /// HTTP verb of a Graph call. Only `Get` is ever retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,98 +1,14 @@
-//! Graph errors: parsing Meta's error envelope and sorting it into the classes the
-//! controllers act on.
-
-use std::time::Duration;
+//! Graph errors as the transport sees them: Meta's error envelope parsed into a
+//! [`GraphError`], and the client's own failures (transport, decoding, the local budget).
+//! What the errors mean is decided in `crate::meta::error`.
 
 use serde_json::Value;
 
-/// What a caller should do about an error, from Meta's code and the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// The token is expired, invalid or lacks permission: needs a human.
-    Auth,
-    /// Rate or capacity limits; wait `retry_after` when known.
-    Throttled,
-    /// 10 register/deregister attempts per 72 h spent (133016).
-    RegistrationBudget,
-    /// Wrong two-step PIN, too many or too fast guesses.
-    PinMismatch,
-    /// Registration before display-name provisioning finished (100/2388001).
-    NotReady,
-    /// `request_code` on a number that is already verified (136024).
-    AlreadyVerified,
-    /// Other invalid parameters (100).
-    InvalidRequest,
-    /// Worth retrying later: Meta-side failures, timeouts, connection errors, broken bodies.
-    Transient,
-    Other,
-}
-
-impl ErrorClass {
-    /// Bounded label for metrics and log fields.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auth => "auth",
-            Self::Throttled => "throttled",
-            Self::RegistrationBudget => "registration_budget",
-            Self::PinMismatch => "pin_mismatch",
-            Self::NotReady => "not_ready",
-            Self::AlreadyVerified => "already_verified",
-            Self::InvalidRequest => "invalid_request",
-            Self::Transient => "transient",
-            Self::Other => "other",
-        }
-    }
-
-    /// Classifies by Meta's code first; the HTTP status decides only for codes that do not
-    /// (a 503 carrying code 2 is a transient failure, a bare 503 is capacity throttling).
-    pub fn classify(http_status: Option<u16>, code: Option<i64>, subcode: Option<i64>) -> Self {
-        match code {
-            Some(0 | 3 | 10 | 190 | 200..=299) => return Self::Auth,
-            Some(4 | 80007 | 130429 | 131056) => return Self::Throttled,
-            Some(133016) => return Self::RegistrationBudget,
-            Some(133005 | 133008 | 133009) => return Self::PinMismatch,
-            Some(100) if subcode == Some(2388001) => return Self::NotReady,
-            Some(136024) => return Self::AlreadyVerified,
-            Some(1 | 2 | 131057 | 133004) => return Self::Transient,
-            Some(100) => return Self::InvalidRequest,
-            _ => {}
-        }
-        match http_status {
-            Some(429 | 503) => Self::Throttled,
-            Some(500..=599) => Self::Transient,
-            Some(401) if code.is_none() => Self::Auth,
-            _ => Self::Other,
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A failed Graph call. Neither `Display` nor [`GraphError::status_message`] include the
-/// trace id; no constructor ever receives a token, PIN or code, and Meta's texts are scrubbed
-/// of the secrets a call sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.describe(true))]
-pub struct GraphError {
-    pub class: ErrorClass,
-    pub endpoint: &'static str,
-    pub http_status: Option<u16>,
-    pub code: Option<i64>,
-    pub subcode: Option<i64>,
-    pub message: String,
-    /// `error_data.details`.
-    pub details: Option<String>,
-    /// For Meta support only; kept out of every text.
-    pub fbtrace_id: Option<String>,
-    pub retry_after: Option<Duration>,
-}
+use crate::meta::{ErrorClass, GraphError, Refusal};
+use std::time::Duration;
 
 impl GraphError {
-    fn bare(class: ErrorClass, endpoint: &'static str, message: String) -> Self {
+    pub(crate) fn bare(class: ErrorClass, endpoint: &'static str, message: String) -> Self {
         Self {
             class,
             endpoint,
@@ -103,6 +19,7 @@ impl GraphError {
             details: None,
             fbtrace_id: None,
             retry_after: None,
+            refusal: None,
         }
     }
 
@@ -199,6 +116,8 @@ impl GraphError {
                 .and_then(|v| text(v.get("details"))),
             _ => None,
         };
+        let message =
+            text(error.get("message")).unwrap_or_else(|| format!("HTTP {http_status} Graph error"));
         let mut class = ErrorClass::classify(Some(http_status), code, subcode);
         if class == ErrorClass::Other && error.get("is_transient") == Some(&Value::Bool(true)) {
             class = ErrorClass::Transient;
@@ -209,69 +128,12 @@ impl GraphError {
             http_status: Some(http_status),
             code,
             subcode,
-            message: text(error.get("message"))
-                .unwrap_or_else(|| format!("HTTP {http_status} Graph error")),
+            refusal: Refusal::of(code, subcode, &message, details.as_deref()),
+            message,
             details,
             fbtrace_id: text(error.get("fbtrace_id")),
             retry_after: None,
         }
-    }
-
-    /// Replaces every occurrence of the given secret values in Meta's texts.
-    pub(crate) fn scrub(mut self, secrets: &[&str]) -> Self {
-        for secret in secrets.iter().filter(|s| s.len() >= 3) {
-            if self.message.contains(secret) {
-                self.message = self.message.replace(secret, "[redacted]");
-            }
-            if let Some(d) = self.details.as_mut()
-                && d.contains(secret)
-            {
-                *d = d.replace(secret, "[redacted]");
-            }
-        }
-        self
-    }
-
-    /// A stable one-line text for `.status` conditions: no trace id, no retry time, no clock
-    /// readings Meta embeds in messages, so repeated identical failures do not rewrite status.
-    pub fn status_message(&self) -> String {
-        self.describe(false)
-    }
-
-    fn describe(&self, volatile: bool) -> String {
-        let mut out = format!("{} failed ({})", self.endpoint, self.class.as_str());
-        if let Some(status) = self.http_status {
-            out.push_str(&format!(", HTTP {status}"));
-        }
-        match (self.code, self.subcode) {
-            (Some(code), Some(sub)) => out.push_str(&format!(", Graph code {code}/{sub}")),
-            (Some(code), None) => out.push_str(&format!(", Graph code {code}")),
-            _ => {}
-        }
-        out.push_str(": ");
-        if volatile {
-            out.push_str(&self.message);
-        } else {
-            out.push_str(&stable_text(&self.message));
-        }
-        if let Some(details) = &self.details {
-            out.push_str(" (");
-            out.push_str(details);
-            out.push(')');
-        }
-        if volatile && let Some(after) = self.retry_after {
-            out.push_str(&format!("; retry after {}s", after.as_secs().max(1)));
-        }
-        out
-    }
-}
-
-/// Drops sentences that only carry the current time (Meta's expired-token message ends with
-/// "The current time is ...").
-fn stable_text(message: &str) -> String {
-    match message.find("The current time is") {
-        Some(i) => message[..i].trim_end().to_owned(),
-        None => message.to_owned(),
     }
 }
 

@@ -22,21 +22,19 @@ mod client;
 mod config;
 mod error;
 mod limiter;
-pub mod model;
-mod profile;
 mod session;
 mod usage;
 
+pub use crate::meta::model::{
+    BusinessInfo, GranularScope, HealthEntity, HealthEntityType, HealthError, HealthStatus,
+    PhoneNumber, SubscribedApp, SubscribedAppData, TokenDebugError, TokenInfo, WabaSnapshot,
+};
+pub use crate::meta::profile::{BusinessProfileData, PROFILE_FIELDS, Vertical};
+pub use crate::meta::{ErrorClass, GraphError};
 pub use client::GraphClient;
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_HOURLY_BUDGET, DEFAULT_VERSION, GraphConfig, GraphObserver,
     RetryPolicy,
 };
-pub use error::{ErrorClass, GraphError};
-pub use model::{
-    BusinessInfo, GranularScope, HealthEntity, HealthEntityType, HealthError, HealthStatus,
-    PhoneNumber, SubscribedApp, SubscribedAppData, TokenDebugError, TokenInfo, WabaSnapshot,
-};
-pub use profile::{BusinessProfileData, PROFILE_FIELDS, Vertical};
 pub use session::{NUMBER_FIELDS, WABA_FIELDS, WabaSession};
 pub use usage::{AppUsage, BucUsage, Usage};

@@ -8,9 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::{Call, GraphClient, Param, Target, Verb};
-use super::error::{ErrorClass, GraphError};
-use super::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot};
-use super::profile::{BusinessProfileData, PROFILE_FIELDS};
+use crate::meta::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot};
+use crate::meta::profile::{BusinessProfileData, PROFILE_FIELDS};
+use crate::meta::{ErrorClass, GraphError};
 
 /// Fields read for every phone number, health included.
 pub const NUMBER_FIELDS: &str = "id,display_phone_number,verified_name,status,quality_rating,\

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::meta::Fact;
 use crate::metrics::Metrics;
-pub use payload::Fact;
 
 /// Where the receiver listens and where its secrets live.
 #[derive(Clone, Debug)]

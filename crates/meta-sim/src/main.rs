@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use whatsapp_operator::sim::{self, State};
+use meta_sim::State;
 
 #[derive(Parser)]
 #[command(
     name = "meta-sim",
-    about = "Simulator of Meta's WhatsApp Graph API (see docs/meta-sim.md)"
+    about = "Simulator of Meta's WhatsApp Graph API (see crates/meta-sim/README.md)"
 )]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
         },
         None => State::default(),
     };
-    let handle = match sim::start(state, args.listen) {
+    let handle = match meta_sim::start(state, args.listen) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("meta-sim: {e}");

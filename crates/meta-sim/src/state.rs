@@ -1,6 +1,6 @@
 //! The simulator's world: apps, tokens, businesses, WABAs and their phone numbers.
 //!
-//! The same types are the state file format, so every key documented in `docs/meta-sim.md`
+//! The same types are the state file format, so every key documented in `crates/meta-sim/README.md`
 //! maps onto a field here. Enum-like Meta values stay plain strings on purpose: tests need to
 //! put values into the simulator that the operator may not know yet.
 
@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn example_state_round_trips() {
-        let text = include_str!("../../examples/meta-sim/state.json");
+        let text = include_str!("../examples/state.json");
         let state = State::from_json(text).unwrap();
         let waba = state.waba("102290129340398").unwrap();
         assert_eq!(waba.phone_numbers.len(), 4);

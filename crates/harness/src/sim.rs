@@ -1,12 +1,15 @@
 //! The Meta simulator as the integration tests drive it: started in-process on loopback from
 //! the example state, changed and read through its admin API over real HTTP.
 
+use meta_sim::{self as sim, SimHandle, State};
 use serde_json::Value;
-use whatsapp_operator::sim::{self, SimHandle, State};
 
-/// The example world of `examples/meta-sim/state.json`, as JSON to adjust before starting.
+/// The example world of `crates/meta-sim/examples/state.json`, as JSON to adjust before starting.
 pub fn example_state() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../meta-sim/examples/state.json"
+    );
     let text = std::fs::read_to_string(path).expect("read the example state");
     serde_json::from_str(&text).expect("example state is JSON")
 }

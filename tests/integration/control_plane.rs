@@ -2,8 +2,6 @@
 //! build script pins, is shared by all tests of a binary, and both kube and
 //! kubectl reach it with admin rights.
 
-mod support;
-
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::{
     Api,
@@ -12,7 +10,7 @@ use kube::{
 
 #[tokio::test]
 async fn apiserver_reports_pinned_version() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let version = client.apiserver_version().await.expect("GET /version");
     // The build script sets the version through ldflags; without them the
     // server says v0.0.0-master and kubectl's skew checks misbehave.
@@ -21,9 +19,9 @@ async fn apiserver_reports_pinned_version() {
 
 #[tokio::test]
 async fn namespaces_are_fresh_and_usable() {
-    let client = support::control_plane().client();
-    let first = support::fresh_namespace(&client, "Smoke_Test").await;
-    let second = support::fresh_namespace(&client, "Smoke_Test").await;
+    let client = harness::control_plane().client();
+    let first = harness::fresh_namespace(&client, "Smoke_Test").await;
+    let second = harness::fresh_namespace(&client, "Smoke_Test").await;
     assert_ne!(first, second);
     assert!(first.starts_with("smoke-test-"), "{first}");
 
@@ -49,28 +47,28 @@ async fn namespaces_are_fresh_and_usable() {
 
 #[tokio::test]
 async fn kubectl_sees_what_kube_created() {
-    let client = support::control_plane().client();
-    let ns = support::fresh_namespace(&client, "kubectl").await;
-    let out = support::kubectl_ok(["get", "namespace", &ns, "-o", "name"]);
+    let client = harness::control_plane().client();
+    let ns = harness::fresh_namespace(&client, "kubectl").await;
+    let out = harness::kubectl_ok(["get", "namespace", &ns, "-o", "name"]);
     assert_eq!(out.trim(), format!("namespace/{ns}"));
-    let can = support::kubectl_ok(["auth", "can-i", "*", "*", "--all-namespaces"]);
+    let can = harness::kubectl_ok(["auth", "can-i", "*", "*", "--all-namespaces"]);
     assert_eq!(can.trim(), "yes");
 }
 
 #[test]
 fn one_control_plane_per_binary() {
     let handles: Vec<_> = (0..4)
-        .map(|_| std::thread::spawn(|| support::control_plane() as *const _ as usize))
+        .map(|_| std::thread::spawn(|| harness::control_plane() as *const _ as usize))
         .collect();
     let addresses: Vec<usize> = handles
         .into_iter()
         .map(|h| h.join().expect("thread"))
         .collect();
     assert!(addresses.windows(2).all(|w| w[0] == w[1]));
-    let kubeconfig = support::kubeconfig_path();
+    let kubeconfig = harness::kubeconfig_path();
     assert!(kubeconfig.is_file(), "{}", kubeconfig.display());
     assert!(
-        support::control_plane()
+        harness::control_plane()
             .server_url()
             .starts_with("https://127.0.0.1:")
     );

@@ -73,7 +73,7 @@ impl Operator {
             .append(true)
             .open(&self.log)
             .expect("open the operator log");
-        let child = Command::new(env!("CARGO_BIN_EXE_whatsapp-operator"))
+        let child = Command::new(super::workspace_binary("whatsapp-operator"))
             .args(&self.args)
             .env("KUBECONFIG", super::kubeconfig_path())
             .env("RUST_LOG", &self.log_filter)

@@ -31,7 +31,7 @@ fn ok(body: Value) -> Response {
 pub async fn not_found() -> Response {
     fail(
         StatusCode::NOT_FOUND,
-        "unknown admin endpoint; see docs/meta-sim.md",
+        "unknown admin endpoint; see crates/meta-sim/README.md",
     )
 }
 

@@ -4,17 +4,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use meta_sim::{self as sim, SimHandle, State};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use whatsapp_operator::graph::model::{
-    CanSendMessage, HealthEntityType, MessagingLimit, NumberStatus, PlatformType, QualityRating,
-    ReviewStatus,
-};
 use whatsapp_operator::graph::{
     BusinessProfileData, ErrorClass, GraphClient, GraphConfig, GraphError, GraphObserver,
     RetryPolicy, Usage, Vertical, WabaSession,
 };
-use whatsapp_operator::sim::{self, SimHandle, State};
+use whatsapp_operator::meta::model::{
+    CanSendMessage, HealthEntityType, MessagingLimit, NumberStatus, PlatformType, QualityRating,
+    ReviewStatus,
+};
 
 const WABA: &str = "102290129340398";
 const TOKEN: &str = "sim-system-user-token";
@@ -26,7 +26,10 @@ const SALES_PIN: &str = "581063";
 const PENDING: &str = "106540352242925";
 
 fn example_state() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/meta-sim/examples/state.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

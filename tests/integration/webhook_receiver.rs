@@ -6,8 +6,9 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use proptest::prelude::*;
 use secrecy::SecretString;
+use whatsapp_operator::meta::Fact;
 use whatsapp_operator::metrics::Metrics;
-use whatsapp_operator::webhook::{self, Fact, WebhookSecrets, signature};
+use whatsapp_operator::webhook::{self, WebhookSecrets, signature};
 
 const SECRET: &str = "test-app-secret";
 const LIMIT: usize = 64 * 1024;

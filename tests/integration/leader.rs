@@ -1,13 +1,11 @@
 //! Leader election: with two replicas only the Lease holder reconciles, and the other takes
 //! over when it dies.
 
-mod support;
-
 use std::time::Duration;
 
+use harness::operator::{Operator, eventually};
+use harness::sim::start_sim;
 use kube::Api;
-use support::meta::start_sim;
-use support::operator::{Operator, eventually};
 use whatsapp_operator::crd::WhatsAppBusinessAccount;
 
 fn is_leader(metrics: &str) -> bool {
@@ -16,9 +14,9 @@ fn is_leader(metrics: &str) -> bool {
 
 #[tokio::test]
 async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
-    let client = support::control_plane().client();
-    support::install_crds(&client).await;
-    let ns = support::fresh_namespace(&client, "leader").await;
+    let client = harness::control_plane().client();
+    harness::install_crds(&client).await;
+    let ns = harness::fresh_namespace(&client, "leader").await;
     let sim = start_sim();
     let lease = ["--leader-election", "--lease-namespace", &ns];
 
@@ -42,8 +40,8 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
     let standby = second.metrics().await;
     assert!(!is_leader(&standby), "two leaders:\n{standby}");
 
-    let yaml = std::fs::read_to_string(support::repo_root().join("examples/account.yaml")).unwrap();
-    support::apply_yaml(&client, &ns, &yaml)
+    let yaml = std::fs::read_to_string(harness::repo_root().join("examples/account.yaml")).unwrap();
+    harness::apply_yaml(&client, &ns, &yaml)
         .await
         .expect("apply the account");
     let api = Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), &ns);

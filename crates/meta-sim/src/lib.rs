@@ -2,7 +2,7 @@
 //!
 //! It speaks Meta's wire format (paths under `/vNN.0/`, `fields=` expansion, cursor paging, the
 //! error envelope, `X-Business-Use-Case-Usage`) and adds an admin API under `/_sim/` for tests.
-//! See `docs/meta-sim.md`.
+//! See the crate's README.md.
 
 mod admin_routes;
 mod budget;

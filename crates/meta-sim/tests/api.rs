@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use meta_sim::{self as sim, SimHandle, State};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use whatsapp_operator::sim::{self, SimHandle, State};
 
 const WABA: &str = "102290129340398";
 const TOKEN: &str = "sim-system-user-token";
@@ -20,7 +20,7 @@ const SALES_PIN: &str = "581063";
 const PENDING: &str = "106540352242925";
 
 fn example_state() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/state.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -1172,7 +1172,7 @@ fn start_outside_a_runtime_fails_and_shutdown_stops_serving() {
 fn binary_prints_its_listening_line() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let state = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/meta-sim/state.json");
+    let state = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_meta-sim"))
         .args(["--listen", "127.0.0.1:0", "--state", state])
         .stdout(Stdio::piped())

@@ -1,8 +1,8 @@
-//! Shared support for integration tests that need a real Kubernetes API.
-//!
-//! Each test binary gets one control plane (etcd + kube-apiserver on
-//! loopback), started by `hack/control-plane.sh` on first use. Include this
-//! module from a test file with `mod support;`.
+//! The test harness of whatsapp-operator: a real control plane (etcd + kube-apiserver on
+//! loopback, started by `hack/control-plane.sh` on first use, one per test process), the
+//! operator binary as a child process ([`operator`]), the Meta simulator and its admin API
+//! ([`sim`]), and fixtures. Used by the integration tests and the benches, never by the
+//! operator itself.
 //!
 //! Every `#[tokio::test]` has its own runtime, and a `kube::Client` is tied to
 //! the runtime that created it, so tests ask for a fresh client each time
@@ -10,11 +10,8 @@
 //!
 //! A missing binary or a failed start panics: the tests must fail, not skip.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
-pub mod meta;
 pub mod operator;
+pub mod sim;
 
 use std::{
     ffi::OsStr,
@@ -64,8 +61,32 @@ pub fn control_plane() -> &'static ControlPlane {
     CONTROL_PLANE.get_or_init(ControlPlane::start)
 }
 
+/// The repository's root (this crate lives in `crates/harness`).
 pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// Cargo's profile directory of the running test or bench (`target/debug`, `target/release`):
+/// its executables live in `deps/` beside the workspace's binaries, which Cargo builds first.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    let deps = exe.parent().expect("the test binary's directory");
+    deps.parent()
+        .expect("the profile directory above deps/")
+        .to_path_buf()
+}
+
+/// A binary of the workspace built for the running tests (`whatsapp-operator`, `meta-sim`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = profile_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (cargo test and cargo bench build the operator's binaries; \
+         `cargo build -p meta-sim` builds the simulator's)",
+        path.display()
+    );
+    path
 }
 
 impl ControlPlane {
@@ -77,8 +98,8 @@ impl ControlPlane {
             .unwrap_or("tests")
             .to_owned();
         let pid = std::process::id();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("control-plane")
+        let dir = profile_dir()
+            .join("../tmp/control-plane")
             .join(format!("{stem}-{pid}"));
         let script = repo_root().join("hack/control-plane.sh");
         // The script hands the processes to a watchdog that stops them once

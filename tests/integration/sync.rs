@@ -2,15 +2,13 @@
 //! Meta simulator over HTTP. Each step drives Meta's state, forces a sync and checks status,
 //! conditions and exactly the expected events, counted in the apiserver.
 
-mod support;
-
 use std::time::Duration;
 
+use harness::operator::{Operator, events, eventually, expect_events, total_events};
+use harness::sim::{graph_requests, reads_of, sim_get, sim_post, start_sim};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::json;
-use support::meta::{graph_requests, reads_of, sim_get, sim_post, start_sim};
-use support::operator::{Operator, events, eventually, expect_events, total_events};
 use whatsapp_operator::crd::{WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true};
 
 const WABA: &str = "102290129340398";
@@ -21,24 +19,24 @@ const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
 const WAIT: Duration = Duration::from_secs(120);
 
 async fn setup(client: &Client, prefix: &str, sync_interval: &str) -> String {
-    support::install_crds(client).await;
-    let ns = support::fresh_namespace(client, prefix).await;
-    let root = support::repo_root();
+    harness::install_crds(client).await;
+    let ns = harness::fresh_namespace(client, prefix).await;
+    let root = harness::repo_root();
     let account = std::fs::read_to_string(root.join("examples/account.yaml"))
         .unwrap()
         .replace(
             "syncInterval: 10m",
             &format!("syncInterval: {sync_interval}"),
         );
-    support::apply_yaml(client, &ns, &account)
+    harness::apply_yaml(client, &ns, &account)
         .await
         .expect("apply YAML");
     let adopt = std::fs::read_to_string(root.join("examples/channel-adopt.yaml")).unwrap();
-    support::apply_yaml(client, &ns, &adopt)
+    harness::apply_yaml(client, &ns, &adopt)
         .await
         .expect("apply YAML");
     let observe = std::fs::read_to_string(root.join("examples/channel-observe-only.yaml")).unwrap();
-    support::apply_yaml(client, &ns, &observe)
+    harness::apply_yaml(client, &ns, &observe)
         .await
         .expect("apply YAML");
     ns
@@ -116,7 +114,7 @@ async fn all_ready(client: &Client, ns: &str) {
 /// nor loses events.
 #[tokio::test]
 async fn meta_changes_reach_status_conditions_and_events() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "sync", "10m").await;
     let mut op = Operator::start(&ns, &sim.base_url(), &[]);
@@ -393,7 +391,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
 /// After convergence nothing is written and Meta is read once per account per interval.
 #[tokio::test]
 async fn steady_state_costs_one_read_per_interval_and_no_writes() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "steady", "1m").await;
     let _op = Operator::start(&ns, &sim.base_url(), &[]);
@@ -439,15 +437,15 @@ async fn steady_state_costs_one_read_per_interval_and_no_writes() {
 /// changes; a missing Secret names what is missing; both recover without a restart.
 #[tokio::test]
 async fn credential_problems_stall_and_recover() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
-    support::install_crds(&client).await;
-    let ns = support::fresh_namespace(&client, "creds").await;
+    harness::install_crds(&client).await;
+    let ns = harness::fresh_namespace(&client, "creds").await;
     let account_yaml =
-        std::fs::read_to_string(support::repo_root().join("examples/account.yaml")).unwrap();
+        std::fs::read_to_string(harness::repo_root().join("examples/account.yaml")).unwrap();
     // The account first, without its Secret.
     let only_account = account_yaml.split("---").nth(1).unwrap();
-    support::apply_yaml(&client, &ns, only_account)
+    harness::apply_yaml(&client, &ns, only_account)
         .await
         .expect("apply YAML");
     let _op = Operator::start(&ns, &sim.base_url(), &[]);
@@ -477,7 +475,7 @@ async fn credential_problems_stall_and_recover() {
         .next()
         .unwrap()
         .replace("sim-system-user-token", "sim-short-lived-token");
-    support::apply_yaml(&client, &ns, &secret)
+    harness::apply_yaml(&client, &ns, &secret)
         .await
         .expect("apply YAML");
     stalled("CredentialsInvalid", "").await;
@@ -499,7 +497,7 @@ async fn credential_problems_stall_and_recover() {
 
     // Fixing the Secret recovers without a restart.
     let fixed = account_yaml.split("---").next().unwrap();
-    support::apply_yaml(&client, &ns, fixed)
+    harness::apply_yaml(&client, &ns, fixed)
         .await
         .expect("apply YAML");
     eventually(
@@ -524,7 +522,7 @@ async fn credential_problems_stall_and_recover() {
 /// recovers by itself and never exceeds its Graph budget.
 #[tokio::test]
 async fn transient_failures_and_throttling_recover_within_budget() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "faults", "10m").await;
     let _op = Operator::start(&ns, &sim.base_url(), &["--graph-hourly-budget", "30"]);

@@ -2,20 +2,18 @@
 //! the Meta simulator. Codes are read from the simulator's admin API, as a person would read
 //! the SMS, and put into the Secret the channel names.
 
-mod support;
-
 use std::time::Duration;
 
+use harness::operator::{Operator, event_count, events, eventually};
+use harness::sim::{posts, reads_of, requests, sim_get, sim_post, start_sim, writes};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
+use meta_sim::SimHandle;
 use serde_json::{Value, json};
-use support::meta::{posts, reads_of, requests, sim_get, sim_post, start_sim, writes};
-use support::operator::{Operator, event_count, events, eventually};
 use whatsapp_operator::crd::{
     Phase, WhatsAppChannel, WhatsAppChannelStatus, condition_is_true, find_condition,
 };
-use whatsapp_operator::sim::SimHandle;
 
 const WAIT: Duration = Duration::from_secs(90);
 /// The WABA of the example state.
@@ -25,22 +23,22 @@ const UK_ID: &str = "106540352242925";
 
 /// The account of the examples, syncing every minute.
 async fn setup(client: &Client, prefix: &str) -> String {
-    support::install_crds(client).await;
-    let ns = support::fresh_namespace(client, prefix).await;
-    let account = std::fs::read_to_string(support::repo_root().join("examples/account.yaml"))
+    harness::install_crds(client).await;
+    let ns = harness::fresh_namespace(client, prefix).await;
+    let account = std::fs::read_to_string(harness::repo_root().join("examples/account.yaml"))
         .unwrap()
         .replace("syncInterval: 10m", "syncInterval: 1m")
         // Subscribing the app is the account's write (tests/webhooks.rs); these tests count
         // the channels' writes only.
         .replace("enabled: true", "enabled: false");
-    support::apply_yaml(client, &ns, &account)
+    harness::apply_yaml(client, &ns, &account)
         .await
         .expect("apply account");
     ns
 }
 
 async fn apply(client: &Client, ns: &str, yaml: &str) {
-    support::apply_yaml(client, ns, yaml)
+    harness::apply_yaml(client, ns, yaml)
         .await
         .expect("apply YAML");
 }
@@ -169,7 +167,7 @@ async fn wait_event(client: &Client, ns: &str, name: &str, reason: &str) {
 /// is killed after each step and no write to Meta is ever repeated.
 #[tokio::test]
 async fn onboards_a_new_number_across_restarts_without_repeating_a_write() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "reg-onboard").await;
     let mut op = Operator::start(&ns, &sim.base_url(), &[]);
@@ -300,7 +298,7 @@ async fn register_in_flight(
 /// operator finds the number connected and never calls register again.
 #[tokio::test]
 async fn a_kill_after_meta_registered_never_registers_again() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let (ns, mut op) = register_in_flight(
         &client,
@@ -329,7 +327,7 @@ async fn a_kill_after_meta_registered_never_registers_again() {
 /// again, and both attempts count against the number's budget.
 #[tokio::test]
 async fn a_kill_before_meta_registered_registers_once_more_within_budget() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let (ns, mut op) = register_in_flight(
         &client,
@@ -358,12 +356,12 @@ async fn a_kill_before_meta_registered_registers_once_more_within_budget() {
 /// unverified one gets a code request.
 #[tokio::test]
 async fn adopts_numbers_already_in_the_waba() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({})).await;
     let ns = setup(&client, "reg-adopt").await;
     let adopt =
-        std::fs::read_to_string(support::repo_root().join("examples/channel-adopt.yaml")).unwrap();
+        std::fs::read_to_string(harness::repo_root().join("examples/channel-adopt.yaml")).unwrap();
     apply(&client, &ns, &adopt).await;
     apply(
         &client,
@@ -398,7 +396,7 @@ async fn adopts_numbers_already_in_the_waba() {
 
 #[tokio::test]
 async fn adopting_an_unverified_number_requests_a_code() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let (ns, _op) = uk_channel(&client, &sim, "reg-adopt-unverified", "123456").await;
     wait_channel(
@@ -416,11 +414,11 @@ async fn adopting_an_unverified_number_requests_a_code() {
 /// ObserveOnly never writes to Meta, whatever the number's state.
 #[tokio::test]
 async fn observe_only_makes_no_write_to_meta() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "reg-observe").await;
     let observe =
-        std::fs::read_to_string(support::repo_root().join("examples/channel-observe-only.yaml"))
+        std::fs::read_to_string(harness::repo_root().join("examples/channel-observe-only.yaml"))
             .unwrap();
     apply(&client, &ns, &observe).await;
     let mut uk = managed_channel("uk", "+44 7700 900123", "123456", "Deregister");
@@ -477,7 +475,7 @@ async fn attempts(client: &Client, ns: &str, name: &str) -> usize {
 /// ages the recorded attempts in status (where the budget lives) instead of waiting 72 hours.
 #[tokio::test]
 async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_window() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({})).await;
     sim_post(
@@ -555,7 +553,7 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
 /// A wrong code is rejected once and awaited again; an expired one brings a new code request.
 #[tokio::test]
 async fn wrong_and_expired_codes() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let (ns, _op) = uk_channel(&client, &sim, "reg-codes", "123456").await;
     wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
@@ -589,7 +587,7 @@ async fn wrong_and_expired_codes() {
 
 #[tokio::test]
 async fn a_pin_mismatch_stalls_until_the_pin_secret_is_fixed() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({"pin": "111111", "is_pin_enabled": true})).await;
     let (ns, _op) = uk_channel(&client, &sim, "reg-pin", "222222").await;
@@ -615,7 +613,7 @@ async fn a_pin_mismatch_stalls_until_the_pin_secret_is_fixed() {
 /// 2388001: the display name is not provisioned yet; the operator waits instead of failing.
 #[tokio::test]
 async fn a_display_name_not_ready_is_awaited() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     verified_uk(&sim, json!({"name_ready": false})).await;
     let (ns, _op) = uk_channel(&client, &sim, "reg-name", "123456").await;
@@ -642,7 +640,7 @@ async fn a_display_name_not_ready_is_awaited() {
 
 #[tokio::test]
 async fn a_number_in_use_on_the_whatsapp_app_stalls_with_how_to_free_it() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "reg-in-use").await;
     apply(
@@ -694,7 +692,7 @@ async fn a_number_in_use_on_the_whatsapp_app_stalls_with_how_to_free_it() {
 /// flow goes on once the Secret holds a valid token.
 #[tokio::test]
 async fn an_expired_token_mid_registration_resumes_with_new_credentials() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let (ns, _op) = uk_channel(&client, &sim, "reg-token", "123456").await;
     wait_event(&client, &ns, "uk", "VerificationCodeRequested").await;
@@ -753,7 +751,7 @@ async fn gone(client: &Client, ns: &str, name: &str) {
 /// switching to Orphan releases the resource.
 #[tokio::test]
 async fn deletion_under_both_policies() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let sim = start_sim();
     let ns = setup(&client, "reg-delete").await;
     apply(

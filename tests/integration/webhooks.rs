@@ -2,20 +2,18 @@
 //! running operator binary, which applies them to statuses, conditions and events in a real
 //! kube-apiserver. Delivering a payload again changes nothing.
 
-mod support;
-
 use std::time::Duration;
 
+use harness::operator::{Operator, event_count, events, eventually, free_port};
+use harness::sim::{sim_get, sim_post, start_sim_delivering_to};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
+use meta_sim::SimHandle;
 use serde_json::{Value, json};
-use support::meta::{sim_get, sim_post, start_sim_delivering_to};
-use support::operator::{Operator, event_count, events, eventually, free_port};
 use whatsapp_operator::crd::{
     WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true, find_condition,
 };
-use whatsapp_operator::sim::SimHandle;
 
 const WABA: &str = "102290129340398";
 const APP: &str = "670843887433847";
@@ -42,16 +40,16 @@ async fn deliver(sim: &SimHandle, field: &str, value: Value) {
 /// The account, two adopted channels and an observe-only one, the webhook Secret, and the
 /// operator with its receiver; returns once every channel is Ready and Meta's handshake passes.
 async fn setup(client: &Client, prefix: &str) -> (String, SimHandle, Operator) {
-    support::install_crds(client).await;
-    let ns = support::fresh_namespace(client, prefix).await;
-    let root = support::repo_root();
+    harness::install_crds(client).await;
+    let ns = harness::fresh_namespace(client, prefix).await;
+    let root = harness::repo_root();
     for file in [
         "examples/account.yaml",
         "examples/channel-adopt.yaml",
         "examples/channel-observe-only.yaml",
     ] {
         let yaml = std::fs::read_to_string(root.join(file)).unwrap();
-        support::apply_yaml(client, &ns, &yaml)
+        harness::apply_yaml(client, &ns, &yaml)
             .await
             .expect("apply YAML");
     }
@@ -190,7 +188,7 @@ async fn redeliver_changes_nothing(
     force_sync(client, ns, token).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = events(client, ns).await;
-    let total = |e: &[support::operator::SeenEvent]| e.iter().map(|e| e.count).sum::<i32>();
+    let total = |e: &[harness::operator::SeenEvent]| e.iter().map(|e| e.count).sum::<i32>();
     assert_eq!(
         total(&after),
         total(&before),
@@ -211,7 +209,7 @@ fn in_a_day() -> i64 {
 
 #[tokio::test]
 async fn account_webhooks_reach_account_and_channels_once() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let (ns, sim, op) = setup(&client, "wh-account").await;
 
     // account_update ACCOUNT_RESTRICTION, as Meta documents it (with a future expiration).
@@ -365,7 +363,7 @@ async fn account_webhooks_reach_account_and_channels_once() {
 
 #[tokio::test]
 async fn number_webhooks_reach_their_channel_once() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let (ns, sim, op) = setup(&client, "wh-number").await;
 
     // Legacy FLAGGED while Graph still says CONNECTED: the fact is recorded, NumberFlagged once.
@@ -490,7 +488,7 @@ async fn number_webhooks_reach_their_channel_once() {
 /// at Meta is found and repaired on the next forced sync.
 #[tokio::test]
 async fn missing_subscription_is_repaired() {
-    let client = support::control_plane().client();
+    let client = harness::control_plane().client();
     let (ns, sim, _op) = setup(&client, "wh-subscription").await;
     let subscribed = |sim_state: &Value| {
         sim_state["subscribed_apps"]

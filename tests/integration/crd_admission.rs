@@ -4,8 +4,6 @@
 //! `kubectl get` shows the printer columns and `kubectl explain` documents
 //! every field.
 
-mod support;
-
 use std::{ffi::OsStr, path::PathBuf, time::Duration};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -106,7 +104,7 @@ async fn apply(
     name: &str,
     spec: &Value,
 ) -> Result<DynamicObject, kube::Error> {
-    let params = PatchParams::apply(support::FIELD_MANAGER).force();
+    let params = PatchParams::apply(harness::FIELD_MANAGER).force();
     kind.api(client, namespace)
         .patch(name, &params, &Patch::Apply(manifest(kind, name, spec)))
         .await
@@ -123,19 +121,19 @@ fn rejection(result: Result<DynamicObject, kube::Error>) -> Result<String, Strin
 }
 
 async fn setup() -> Client {
-    let client = support::control_plane().client();
-    support::install_crds(&client).await;
+    let client = harness::control_plane().client();
+    harness::install_crds(&client).await;
     client
 }
 
 async fn setup_namespace(prefix: &str) -> (Client, String) {
     let client = setup().await;
-    let ns = support::fresh_namespace(&client, prefix).await;
+    let ns = harness::fresh_namespace(&client, prefix).await;
     (client, ns)
 }
 
 fn example_files() -> Vec<PathBuf> {
-    let dir = support::repo_root().join("examples");
+    let dir = harness::repo_root().join("examples");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
@@ -160,8 +158,8 @@ async fn every_example_is_accepted_by_server_side_apply() {
             .file_stem()
             .and_then(OsStr::to_str)
             .unwrap_or("example");
-        let ns = support::fresh_namespace(&client, &format!("example-{stem}")).await;
-        let applied = support::apply_yaml(&client, &ns, &yaml)
+        let ns = harness::fresh_namespace(&client, &format!("example-{stem}")).await;
+        let applied = harness::apply_yaml(&client, &ns, &yaml)
             .await
             .unwrap_or_else(|e| panic!("{} rejected: {e}", file.display()));
         for object in &applied {
@@ -579,7 +577,7 @@ async fn kubectl_get_shows_printer_columns_from_status() {
         .await
         .expect("account status");
 
-    let out = support::kubectl_ok(["get", "wac,waba", "-n", &ns]);
+    let out = harness::kubectl_ok(["get", "wac,waba", "-n", &ns]);
     let blocks: Vec<Vec<Vec<String>>> = out
         .split("\n\n")
         .map(|block| {
@@ -713,7 +711,7 @@ fn kubectl_explain(target: &str, recursive: bool) -> String {
         args.push("--recursive");
     }
     loop {
-        let out = support::kubectl(&args);
+        let out = harness::kubectl(&args);
         if out.status.success() {
             return String::from_utf8(out.stdout).expect("UTF-8");
         }
