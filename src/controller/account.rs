@@ -5,9 +5,9 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::last_sync::keep_sync_time_when_unchanged;
+use super::last_sync::{self, keep_sync_time_when_unchanged};
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, Measure, apply, webhooks};
+use super::{Context, Error, Measure, apply, token_info, webhooks};
 use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::{ErrorClass, GraphError};
@@ -50,7 +50,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let have_snapshot = snapshot.is_some();
     // A webhook named this account: sync now, whatever the interval says.
     let forced = ctx.webhooks.take_forced(&namespace, &name);
-    let sync = previous.map(|s| ctx.last_syncs.effective(&uid, &s.sync));
+    let sync = previous.map(|s| last_sync::effective(&ctx.memory, &uid, &s.sync));
     let interval = if ctx.take_forced_sync(&uid) {
         std::time::Duration::ZERO
     } else {
@@ -113,8 +113,11 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         &decision.status,
     ));
     if read && matches!(observation, AccountObservation::Synced { .. }) {
-        ctx.last_syncs
-            .record(&uid, decision.status.sync.last_sync_time.clone());
+        last_sync::record(
+            &ctx.memory,
+            &uid,
+            decision.status.sync.last_sync_time.clone(),
+        );
         ctx.webhooks.record_read(&uid);
     }
     // A sync that changed nothing but its own time is not written: zero writes at steady state.
@@ -181,9 +184,7 @@ async fn observe(
             AccountObservation::Synced {
                 waba,
                 webhook_subscribed,
-                token_expires_at: ctx
-                    .token_infos
-                    .get(&uid, &token.version, &session)
+                token_expires_at: token_info::get(&ctx.memory, &uid, &token.version, &session)
                     .await
                     .and_then(|info| info.expires()),
             }
@@ -207,11 +208,7 @@ fn credentials_still_rejected(
     uid: &str,
     version: &str,
 ) -> bool {
-    let mut rejected = ctx
-        .rejected_credentials
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match rejected.get(uid) {
+    ctx.memory.with(uid, |e| match &e.rejected_credentials {
         Some(v) => v == version,
         None => {
             let stalled_on_credentials = acc.status.as_ref().is_some_and(|s| {
@@ -222,26 +219,21 @@ fn credentials_still_rejected(
                     })
             });
             if stalled_on_credentials {
-                rejected.insert(uid.to_string(), version.to_string());
+                e.rejected_credentials = Some(version.to_string());
             }
             stalled_on_credentials
         }
-    }
+    })
 }
 
 impl Context {
     fn remember_rejected_credentials(&self, uid: &str, version: &str) {
-        self.rejected_credentials
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(uid.to_string(), version.to_string());
+        self.memory
+            .with(uid, |e| e.rejected_credentials = Some(version.to_string()));
     }
 
     fn forget_rejected_credentials(&self, uid: &str) {
-        self.rejected_credentials
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(uid);
+        self.memory.update(uid, |e| e.rejected_credentials = None);
     }
 }
 

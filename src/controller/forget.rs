@@ -121,15 +121,6 @@ impl Context {
         self.account_statuses
             .retain(|ns, name| live.has_account(ns, name));
         self.webhooks.retain(live);
-        self.last_syncs.retain(|uid| live.has_uid(uid));
-        self.token_infos.retain(|uid| live.has_uid(uid));
-        lock(&self.forced_syncs).retain(|uid| live.has_uid(uid));
-        lock(&self.rejected_credentials).retain(|uid, _| live.has_uid(uid));
-        lock(&self.profile_checks).retain(|uid, _| live.has_uid(uid));
-        lock(&self.error_counts).retain(|uid, _| live.has_uid(uid));
+        self.memory.retain(|uid| live.has_uid(uid));
     }
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,51 +1,25 @@
-use std::collections::HashMap;
-use std::sync::Mutex;
-
+use super::memory::Memory;
 use crate::crd::SyncStatus;
 
-/// When each account last synced successfully, kept in memory because a sync that changed
+/// When each account last synced successfully is kept in memory because a sync that changed
 /// nothing is not written to status (zero writes at steady state). Status keeps the time of the
 /// last sync that changed something; after a restart the first sync rebuilds this.
-#[derive(Default)]
-pub struct LastSyncs(Mutex<HashMap<String, String>>);
+pub fn record(memory: &Memory, uid: &str, time: Option<String>) {
+    memory.with(uid, |e| e.last_sync = time);
+}
 
-impl LastSyncs {
-    pub fn record(&self, uid: &str, time: Option<String>) {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match time {
-            Some(t) => map.insert(uid.to_string(), t),
-            None => map.remove(uid),
-        };
+/// `status` with `lastSyncTime` replaced by the remembered one when that is newer.
+pub fn effective(memory: &Memory, uid: &str, status: &SyncStatus) -> SyncStatus {
+    let mut s = status.clone();
+    if let Some(Some(t)) = memory.read(uid, |e| e.last_sync.clone())
+        && s.last_sync_time
+            .as_deref()
+            .is_none_or(|old| t.as_str() > old)
+    {
+        // RFC 3339 in UTC with whole seconds compares correctly as text.
+        s.last_sync_time = Some(t);
     }
-
-    /// Keeps only the accounts whose UID satisfies `keep`.
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|uid, _| keep(uid));
-    }
-
-    /// `status` with `lastSyncTime` replaced by the remembered one when that is newer.
-    pub fn effective(&self, uid: &str, status: &SyncStatus) -> SyncStatus {
-        let map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut s = status.clone();
-        if let Some(t) = map.get(uid)
-            && s.last_sync_time
-                .as_deref()
-                .is_none_or(|old| t.as_str() > old)
-        {
-            // RFC 3339 in UTC with whole seconds compares correctly as text.
-            s.last_sync_time = Some(t.clone());
-        }
-        s
-    }
+    s
 }
 
 /// Restores the previous `lastSyncTime` when the status would otherwise be unchanged, so a
@@ -69,19 +43,19 @@ mod tests {
 
     #[test]
     fn remembered_time_wins_only_when_newer() {
-        let l = LastSyncs::default();
+        let l = Memory::default();
         let status = SyncStatus {
             last_sync_time: Some("2026-01-01T00:10:00Z".into()),
             ..Default::default()
         };
-        assert_eq!(l.effective("a", &status), status);
-        l.record("a", Some("2026-01-01T00:20:00Z".into()));
+        assert_eq!(effective(&l, "a", &status), status);
+        record(&l, "a", Some("2026-01-01T00:20:00Z".into()));
         assert_eq!(
-            l.effective("a", &status).last_sync_time.as_deref(),
+            effective(&l, "a", &status).last_sync_time.as_deref(),
             Some("2026-01-01T00:20:00Z")
         );
-        l.record("a", Some("2026-01-01T00:05:00Z".into()));
-        assert_eq!(l.effective("a", &status), status);
+        record(&l, "a", Some("2026-01-01T00:05:00Z".into()));
+        assert_eq!(effective(&l, "a", &status), status);
     }
 
     #[test]

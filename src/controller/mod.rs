@@ -10,6 +10,7 @@ mod cleanup;
 mod error;
 mod forget;
 mod last_sync;
+mod memory;
 mod registration;
 mod requeue;
 mod secrets;
@@ -22,8 +23,7 @@ pub use error::Error;
 pub use snapshots::{AccountStatuses, Snapshots};
 pub use webhooks::WebhookSettings;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -66,18 +66,8 @@ pub struct Context {
     account_requeue: requeue::Requeue<WhatsAppBusinessAccount>,
     /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
     webhooks: webhooks::WebhookState,
-    /// Account UIDs whose next reconcile reads Meta regardless of the interval.
-    forced_syncs: Mutex<HashSet<String>>,
-    /// Per channel UID, the generation and time its business profile was last compared with Meta.
-    profile_checks: Mutex<HashMap<String, (Option<i64>, Instant)>>,
-    /// Secret resourceVersion that Meta rejected, per account UID: no Graph call until it changes.
-    rejected_credentials: Mutex<HashMap<String, String>>,
-    /// Meta's view of each account's token (expiry, app), from debug_token.
-    token_infos: token_info::TokenInfos,
-    /// Last successful sync per account UID (see `last_sync`).
-    last_syncs: last_sync::LastSyncs,
-    /// Consecutive reconcile errors per object (Kubernetes API failures), for error_policy backoff.
-    error_counts: Mutex<HashMap<String, u32>>,
+    /// Per resource UID: what status cannot hold without a write (see `memory`).
+    memory: memory::Memory,
 }
 
 /// Settings of the controllers.
@@ -196,12 +186,7 @@ async fn run_scope(
         account_trigger: account_tx,
         account_requeue,
         webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
-        forced_syncs: Mutex::default(),
-        profile_checks: Mutex::default(),
-        rejected_credentials: Mutex::default(),
-        last_syncs: last_sync::LastSyncs::default(),
-        token_infos: token_info::TokenInfos::default(),
-        error_counts: Mutex::default(),
+        memory: memory::Memory::default(),
     });
 
     let account_stream = accounts
@@ -285,15 +270,13 @@ fn error_policy<K>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action
 where
     K: kube::Resource,
 {
-    let key = obj.meta().uid.clone().unwrap_or_default();
-    let mut counts = ctx
-        .error_counts
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let n = counts.entry(key).or_insert(0);
-    *n = n.saturating_add(1);
-    let delay = Duration::from_secs(1u64 << (*n - 1).min(8)).min(Duration::from_secs(300));
-    debug!(error = %err, attempt = *n, ?delay, "requeue after error");
+    let uid = obj.meta().uid.clone().unwrap_or_default();
+    let n = ctx.memory.with(&uid, |e| {
+        e.errors = e.errors.saturating_add(1);
+        e.errors
+    });
+    let delay = Duration::from_secs(1u64 << (n - 1).min(8)).min(Duration::from_secs(300));
+    debug!(error = %err, attempt = n, ?delay, "requeue after error");
     Action::requeue(delay)
 }
 
@@ -318,10 +301,7 @@ impl Context {
     }
 
     fn force_account_sync(&self, uid: String, object: ObjectRef<WhatsAppBusinessAccount>) {
-        self.forced_syncs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(uid);
+        self.memory.with(&uid, |e| e.forced_sync = true);
         // A closed receiver means the controller is shutting down.
         let _ = self.account_trigger.unbounded_send(object);
     }
@@ -332,18 +312,14 @@ impl Context {
     }
 
     fn take_forced_sync(&self, uid: &str) -> bool {
-        self.forced_syncs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(uid)
+        self.memory
+            .update(uid, |e| std::mem::take(&mut e.forced_sync))
+            .unwrap_or(false)
     }
 
     fn reset_errors(&self, uid: Option<&str>) {
         if let Some(uid) = uid {
-            self.error_counts
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .remove(uid);
+            self.memory.update(uid, |e| e.errors = 0);
         }
     }
 }

@@ -212,17 +212,18 @@ async fn keep_profile(
         // changed or the last check is old: the account's single read per sync stays the only
         // steady-state Graph request.
         let generation = ch.metadata.generation;
-        let mut checks = ctx
-            .profile_checks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((checked_generation, at)) = checks.get(&uid)
-            && *checked_generation == generation
-            && at.elapsed() < PROFILE_RECHECK
-        {
+        let recent = ctx.memory.with(&uid, |e| {
+            let recent = e.profile_check.is_some_and(|(checked, at)| {
+                checked == generation && at.elapsed() < PROFILE_RECHECK
+            });
+            if !recent {
+                e.profile_check = Some((generation, std::time::Instant::now()));
+            }
+            recent
+        });
+        if recent {
             return Ok(());
         }
-        checks.insert(uid, (generation, std::time::Instant::now()));
     }
     let namespace = ch.namespace().unwrap_or_default();
     let token =

@@ -336,8 +336,7 @@ async fn app_id(
     session: &WabaSession,
     token_version: &str,
 ) -> Option<String> {
-    ctx.token_infos
-        .get(uid, token_version, session)
+    super::token_info::get(&ctx.memory, uid, token_version, session)
         .await?
         .app_id
 }
