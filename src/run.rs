@@ -243,7 +243,17 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     } else {
         ready.set(true);
         metrics.set_leader(true);
-        controller::run(client, graph, metrics, config, facts, shutdown.clone()).await;
+        let executor = Arc::new(controller::GraphExecutor(graph.clone()));
+        controller::run(
+            client,
+            graph,
+            executor,
+            metrics,
+            config,
+            facts,
+            shutdown.clone(),
+        )
+        .await;
     }
     shutdown.cancel();
     match server.await {
@@ -292,9 +302,11 @@ async fn run_as_leader(
     info!("acquired leadership");
     metrics.set_leader(true);
     let lost = CancellationToken::new();
+    let executor = Arc::new(controller::GraphExecutor(graph.clone()));
     let controllers = tokio::spawn(controller::run(
         client,
         graph,
+        executor,
         metrics.clone(),
         config,
         facts,

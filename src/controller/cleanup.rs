@@ -5,6 +5,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use tracing::info;
 
+use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, apply};
 use crate::crd::{
@@ -67,11 +68,15 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     decide::record_attempt(&mut progress, now);
     write_progress(ctx, ch, &progress, None).await?;
 
-    let session = ctx
-        .graph
-        .session(&account.spec.business_account_id, token.value);
-    match session.deregister(&phone_number_id).await {
-        Ok(()) => {
+    let target = Target {
+        waba_id: &account.spec.business_account_id,
+        token: token.value,
+    };
+    let action = MetaAction::Deregister {
+        phone_number_id: phone_number_id.clone(),
+    };
+    match ctx.executor.execute(target, &action).await {
+        Ok(_) => {
             info!(phone_number_id, "deregistered");
             apply::publish_events(
                 ctx,

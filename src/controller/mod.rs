@@ -8,6 +8,7 @@ mod apply;
 mod channel;
 mod cleanup;
 mod error;
+mod executor;
 mod forget;
 mod last_sync;
 mod memory;
@@ -20,6 +21,7 @@ mod token_info;
 mod webhooks;
 
 pub use error::Error;
+pub use executor::{Done, GraphExecutor, MetaAction, MetaExecutor, SharedExecutor, Target};
 pub use snapshots::{AccountStatuses, Snapshots};
 pub use webhooks::WebhookSettings;
 
@@ -47,7 +49,10 @@ pub const FIELD_MANAGER: &str = "whatsapp-operator";
 /// What both controllers of one watch scope share.
 pub struct Context {
     pub client: Client,
+    /// Reads from Meta (the account's WABA read, profiles, token inspection).
     pub graph: GraphClient,
+    /// The only writer to Meta.
+    pub executor: SharedExecutor,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub snapshots: Snapshots,
@@ -86,6 +91,7 @@ pub struct ControllerConfig {
 pub async fn run(
     client: Client,
     graph: GraphClient,
+    executor: SharedExecutor,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
     facts: Option<mpsc::UnboundedReceiver<Fact>>,
@@ -110,6 +116,7 @@ pub async fn run(
         run_scope(
             client.clone(),
             graph.clone(),
+            executor.clone(),
             metrics.clone(),
             recorder.clone(),
             ns,
@@ -148,6 +155,7 @@ where
 async fn run_scope(
     client: Client,
     graph: GraphClient,
+    executor: SharedExecutor,
     metrics: Arc<Metrics>,
     recorder: Recorder,
     namespace: Option<String>,
@@ -174,6 +182,7 @@ async fn run_scope(
     let ctx = Arc::new(Context {
         client,
         graph,
+        executor,
         metrics: metrics.clone(),
         recorder,
         snapshots: Snapshots::default(),

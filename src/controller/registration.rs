@@ -8,6 +8,7 @@ use kube::{Api, ResourceExt};
 use secrecy::SecretString;
 use tracing::info;
 
+use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, apply};
 use crate::crd::{
@@ -16,7 +17,7 @@ use crate::crd::{
 use crate::decide::{
     self, ChannelDecision, ChannelObservation, RegistrationInput, SecretState, Step, reason,
 };
-use crate::graph::GraphError;
+use crate::meta::GraphError;
 
 /// Requeue while the watch cache catches up with the operator's own write.
 const RESYNC_POLL: Duration = Duration::from_secs(1);
@@ -138,35 +139,17 @@ pub async fn reconcile(
 
     decide::record_intent(&step, &mut decision.status, input.now);
     apply::apply_status(ctx, ch, previous, &decision.status).await?;
-    let session = ctx.graph.session(&account.spec.business_account_id, token);
     let id = decision.status.phone_number_id.clone().unwrap_or_default();
+    let Some(action) = action_of(&step, id.clone(), code.value, pin.value) else {
+        return Ok(());
+    };
     // Every write to Meta is announced before it leaves: a crash mid-call leaves this line.
     info!(step = step.name(), phone_number_id = %id, "registration step calling Meta");
-    let result: Result<(), GraphError> = match &step {
-        Step::AddNumber {
-            cc,
-            number,
-            verified_name,
-        } => session
-            .add_number(cc, number, verified_name)
-            .await
-            .map(|_| ()),
-        Step::RequestCode { method, language } => {
-            session.request_code(&id, method.as_str(), language).await
-        }
-        Step::VerifyCode { .. } => match &code.value {
-            Some(c) => session.verify_code(&id, c).await,
-            None => return Ok(()),
-        },
-        Step::Register { .. } => match &pin.value {
-            Some(p) => session.register(&id, p).await,
-            None => return Ok(()),
-        },
-        Step::SetPin { .. } => match &pin.value {
-            Some(p) => session.set_pin(&id, p).await,
-            None => return Ok(()),
-        },
+    let target = Target {
+        waba_id: &account.spec.business_account_id,
+        token,
     };
+    let result: Result<(), GraphError> = ctx.executor.execute(target, &action).await.map(|_| ());
     match &result {
         Ok(()) => info!(step = step.name(), "registration step done"),
         Err(e) => info!(step = step.name(), error = %e, "registration step failed"),
@@ -185,6 +168,43 @@ pub async fn reconcile(
         .unwrap_or_default();
     ctx.request_account_sync_after(account, delay);
     Ok(())
+}
+
+/// The write a planned step makes; None when the Secret it needs has no value.
+fn action_of(
+    step: &Step,
+    phone_number_id: String,
+    code: Option<SecretString>,
+    pin: Option<SecretString>,
+) -> Option<MetaAction> {
+    Some(match step {
+        Step::AddNumber {
+            cc,
+            number,
+            verified_name,
+        } => MetaAction::AddNumber {
+            cc: cc.clone(),
+            number: number.clone(),
+            verified_name: verified_name.clone(),
+        },
+        Step::RequestCode { method, language } => MetaAction::RequestCode {
+            phone_number_id,
+            method: method.as_str(),
+            language: language.clone(),
+        },
+        Step::VerifyCode { .. } => MetaAction::VerifyCode {
+            phone_number_id,
+            code: code?,
+        },
+        Step::Register { .. } => MetaAction::Register {
+            phone_number_id,
+            pin: pin?,
+        },
+        Step::SetPin { .. } => MetaAction::SetPin {
+            phone_number_id,
+            pin: pin?,
+        },
+    })
 }
 
 /// How often a channel's business profile is compared with Meta when its spec did not change.
@@ -231,13 +251,21 @@ async fn keep_profile(
             SecretLookup::Found(v) => v.value,
             SecretLookup::Missing(_) => return Ok(()),
         };
-    let session = ctx.graph.session(&account.spec.business_account_id, token);
+    let waba_id = &account.spec.business_account_id;
+    let session = ctx.graph.session(waba_id, token.clone());
     let result = match session.business_profile(&id).await {
         Ok(current) => match decide::profile_drift(wanted, &current) {
-            Some(update) => session
-                .update_business_profile(&id, &update)
-                .await
-                .map(|()| Some(update)),
+            Some(update) => {
+                let action = MetaAction::UpdateBusinessProfile {
+                    phone_number_id: id.clone(),
+                    update: update.clone(),
+                };
+                let target = Target { waba_id, token };
+                ctx.executor
+                    .execute(target, &action)
+                    .await
+                    .map(|_| Some(update))
+            }
             None => Ok(None),
         },
         Err(e) => Err(e),

@@ -10,10 +10,10 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
-use secrecy::SecretString;
 use tracing::{debug, info, warn};
 
 use super::Context;
+use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus};
 use crate::decide::facts::AccountStanding;
@@ -315,10 +315,15 @@ pub async fn subscription(
         }
         _ => None,
     };
-    let override_callback: Option<(&str, &SecretString)> =
-        wanted_override.zip(verify_token.as_ref());
-    match session.subscribe_app(override_callback).await {
-        Ok(()) => {
+    let action = MetaAction::SubscribeApp {
+        override_callback: wanted_override.map(str::to_owned).zip(verify_token),
+    };
+    let target = Target {
+        waba_id: &acc.spec.business_account_id,
+        token: session.token().clone(),
+    };
+    match ctx.executor.execute(target, &action).await {
+        Ok(_) => {
             info!(waba = %acc.spec.business_account_id, "subscribed the app to the WABA's webhooks");
             Some(true)
         }

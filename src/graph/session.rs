@@ -98,6 +98,11 @@ impl WabaSession {
         }
     }
 
+    /// The token this session calls with, for a write handed to the executor.
+    pub(crate) fn token(&self) -> &SecretString {
+        &self.token
+    }
+
     pub fn waba_id(&self) -> &str {
         &self.waba_id
     }

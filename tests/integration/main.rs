@@ -8,6 +8,7 @@ mod crd_admission;
 mod crd_drift;
 mod graph_client;
 mod leader;
+mod pipeline;
 mod registration;
 mod sync;
 mod webhook_receiver;
