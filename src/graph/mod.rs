@@ -14,10 +14,6 @@
 //! - The observer sees one `request_finished` per logical call (pages and retries included),
 //!   and `usage_updated` for every usage header read.
 
-// `GraphError` is a fixed public contract with plain fields (144 bytes); boxing it would change
-// what every controller matches on, and errors are rare next to the network round trip.
-#![allow(clippy::result_large_err)]
-
 mod client;
 mod config;
 mod error;
