@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, integration tests included, against a real
 # kube-apiserver + etcd built (once, then cached) by hack/build-control-plane.sh.
-# Extra arguments go to cargo test, e.g. `hack/test.sh --test crd_admission`.
+# Extra arguments go to cargo test, e.g. `hack/test.sh --test integration -- sync::`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

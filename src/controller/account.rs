@@ -5,7 +5,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::last_sync::{self, keep_sync_time_when_unchanged};
+use super::last_sync;
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, token_info, webhooks};
 use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
@@ -97,34 +97,20 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
     let facts = ctx.webhooks.take_account_facts(&namespace, &name);
-    let mut base = previous.cloned().unwrap_or_default();
-    decide::facts::apply_account_facts(&mut base, &facts, now);
-    let mut decision = decide::decide_account(
-        &acc.spec,
+    let plan = decide::plan_account(decide::AccountInput {
+        spec: &acc.spec,
         generation,
-        (previous.is_some() || !facts.is_empty()).then_some(&base),
-        &observation,
+        previous,
+        observation: &observation,
+        facts: &facts,
         requested_at,
         now,
-    );
-    decision.events.extend(decide::facts::account_fact_events(
-        &acc.spec.business_account_id,
-        previous,
-        &decision.status,
-    ));
-    if read && matches!(observation, AccountObservation::Synced { .. }) {
-        last_sync::record(
-            &ctx.memory,
-            &uid,
-            decision.status.sync.last_sync_time.clone(),
-        );
+    });
+    if read && plan.synced_at.is_some() {
+        last_sync::record(&ctx.memory, &uid, plan.synced_at.clone());
         ctx.webhooks.record_read(&uid);
     }
-    // A sync that changed nothing but its own time is not written: zero writes at steady state.
-    if let Some(prev) = previous {
-        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
-    }
-
+    let decision = plan.decision;
     if let Err(err) = apply::apply_status(ctx, acc, previous, &decision.status).await {
         ctx.webhooks.restore_account_facts(&namespace, &name, facts);
         return Err(err);

@@ -7,13 +7,12 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::last_sync::keep_sync_time_when_unchanged;
 use super::{Context, Error, Measure, apply, cleanup, registration, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
     WhatsAppChannel,
 };
-use crate::decide;
+use crate::decide::{self, facts::AccountStanding};
 
 /// How soon a channel waiting for its account's first snapshot after a start looks again.
 const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -59,78 +58,93 @@ fn needs_finalizer(ch: &WhatsAppChannel) -> bool {
     deregisters || ch.finalizers().iter().any(|f| f == CHANNEL_FINALIZER)
 }
 
+/// observe (stores, snapshot, Secrets, webhook facts) -> decide (`decide::plan_channel`, pure)
+/// -> act (at most one write to Meta) -> apply (status, events, metrics).
 async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
     let namespace = ch.namespace().ok_or_else(|| Error::NotNamespaced {
         kind: "WhatsAppChannel".into(),
     })?;
     let name = ch.name_any();
-    let account_name = &ch.spec.account_ref.name;
     // Right after start the account store may still be filling: "not found" would be a lie.
     if !ctx.accounts_ready.wait().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
-    let account = ctx
-        .accounts
-        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace))
-        .map(|a| ctx.account_statuses.freshest(&namespace, a));
-    let interval = account
-        .as_ref()
-        .map(|a| decide::sync_interval(&a.spec))
-        .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
-    let snapshot = ctx.snapshots.get_with_read_at(&namespace, account_name);
-    let snapshot_at = snapshot.as_ref().map(|(_, at)| *at);
-    let Some(mut observation) = decide::observe_channel(
-        &ch.spec,
-        account.as_deref(),
-        snapshot.as_ref().map(|(s, _)| s.as_ref()),
-    ) else {
+    let Some(seen) = observe(ctx, ch, &namespace) else {
         // The account has not synced yet, or synced before a restart and its snapshot is not
         // back. The account's sync triggers this channel; a short requeue covers a trigger that
         // raced this reconcile (it costs no Graph call and no write).
         return Ok(Action::requeue(SNAPSHOT_WAIT));
     };
-    let previous = ch.status.as_ref();
-    let requested_at = ch
-        .annotations()
-        .get(RECONCILE_REQUESTED_AT)
-        .map(String::as_str);
-    let now = jiff::Timestamp::now();
+    let account = seen.account.as_deref();
+    let secrets =
+        registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
     let facts = ctx.webhooks.take_channel_facts(&namespace, &name);
-    let base = webhooks::prepare_channel(ch, &facts, &mut observation, now);
-    let mut decision = decide::decide_channel(
-        &ch.spec,
-        ch.meta().generation,
-        base.as_ref().or(previous),
-        &observation,
-        interval,
-        requested_at,
+    let now = jiff::Timestamp::now();
+    let mut plan = decide::plan_channel(decide::ChannelInput {
+        namespace: &namespace,
+        spec: &ch.spec,
+        generation: ch.meta().generation,
+        previous: ch.status.as_ref(),
+        observation: seen.observation,
+        facts: &facts,
+        standing: &seen.standing,
+        account_sync_interval: seen.interval,
+        requested_at: ch
+            .annotations()
+            .get(RECONCILE_REQUESTED_AT)
+            .map(String::as_str),
+        registration: secrets.as_ref().map(|s| s.state.clone()),
         now,
-    );
-    let standing = webhooks::standing_for(ctx, &namespace, account.as_deref(), account_name);
-    webhooks::finish_channel(ch, &standing, &mut decision, now);
-    if let Some(prev) = previous {
-        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    });
+    let applied = async {
+        registration::act(ctx, ch, account, secrets, &mut plan, now).await?;
+        apply::apply_status(ctx, ch, ch.status.as_ref(), &plan.decision.status).await
+    };
+    if let Err(err) = applied.await {
+        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
+        return Err(err);
     }
-    if let Err(err) = registration::reconcile(
-        ctx,
-        ch,
+    apply::publish_events(ctx, ch, &plan.decision.events).await;
+    ctx.metrics
+        .set_channel(&namespace, &name, &plan.decision.status);
+    Ok(Action::requeue(plan.decision.requeue_after))
+}
+
+/// What a channel sees of its account: the account (with this process's latest decided status),
+/// its interval and standing, and the number looked up in the account's latest snapshot.
+struct Seen {
+    account: Option<Arc<WhatsAppBusinessAccount>>,
+    interval: std::time::Duration,
+    standing: AccountStanding,
+    observation: decide::ChannelObservation,
+    snapshot_at: Option<jiff::Timestamp>,
+}
+
+/// None while there is nothing to decide on yet (no snapshot of the account).
+fn observe(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Option<Seen> {
+    let account_name = &ch.spec.account_ref.name;
+    let account = ctx
+        .accounts
+        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(namespace))
+        .map(|a| ctx.account_statuses.freshest(namespace, a));
+    let interval = account
+        .as_ref()
+        .map(|a| decide::sync_interval(&a.spec))
+        .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
+    let snapshot = ctx.snapshots.get_with_read_at(namespace, account_name);
+    let observation = decide::observe_channel(
+        &ch.spec,
         account.as_deref(),
-        &observation,
-        snapshot_at,
-        &mut decision,
-    )
-    .await
-    {
-        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
-        return Err(err);
-    }
-    if let Err(err) = apply::apply_status(ctx, ch, previous, &decision.status).await {
-        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
-        return Err(err);
-    }
-    apply::publish_events(ctx, ch, &decision.events).await;
-    ctx.metrics.set_channel(&namespace, &name, &decision.status);
-    Ok(Action::requeue(decision.requeue_after))
+        snapshot.as_ref().map(|(s, _)| s.as_ref()),
+    )?;
+    let standing = webhooks::standing_for(ctx, namespace, account.as_deref(), account_name);
+    Some(Seen {
+        interval,
+        standing,
+        observation,
+        snapshot_at: snapshot.as_ref().map(|(_, at)| *at),
+        account,
+    })
 }
 
 #[cfg(test)]

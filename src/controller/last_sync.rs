@@ -22,21 +22,6 @@ pub fn effective(memory: &Memory, uid: &str, status: &SyncStatus) -> SyncStatus 
     s
 }
 
-/// Restores the previous `lastSyncTime` when the status would otherwise be unchanged, so a
-/// sync that found nothing new writes nothing.
-pub fn keep_sync_time_when_unchanged<S: Clone + PartialEq>(
-    new: &mut S,
-    previous: &S,
-    sync: impl Fn(&mut S) -> &mut SyncStatus,
-) {
-    let mut candidate = new.clone();
-    let previous_time = sync(&mut previous.clone()).last_sync_time.clone();
-    sync(&mut candidate).last_sync_time = previous_time;
-    if candidate == *previous {
-        *new = candidate;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,27 +41,5 @@ mod tests {
         );
         record(&l, "a", Some("2026-01-01T00:05:00Z".into()));
         assert_eq!(effective(&l, "a", &status), status);
-    }
-
-    #[test]
-    fn only_a_time_change_is_dropped() {
-        let prev = SyncStatus {
-            last_sync_time: Some("t1".into()),
-            ..Default::default()
-        };
-        let mut new = SyncStatus {
-            last_sync_time: Some("t2".into()),
-            ..Default::default()
-        };
-        keep_sync_time_when_unchanged(&mut new, &prev, |s| s);
-        assert_eq!(new.last_sync_time.as_deref(), Some("t1"));
-
-        let mut changed = SyncStatus {
-            last_sync_time: Some("t2".into()),
-            failed_sync_attempts: 1,
-            ..Default::default()
-        };
-        keep_sync_time_when_unchanged(&mut changed, &prev, |s| s);
-        assert_eq!(changed.last_sync_time.as_deref(), Some("t2"));
     }
 }

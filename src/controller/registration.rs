@@ -11,11 +11,10 @@ use tracing::info;
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, apply};
-use crate::crd::{
-    Management, RECONCILE_REQUESTED_AT, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel,
-};
+use crate::crd::{Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{
-    self, ChannelDecision, ChannelObservation, RegistrationInput, SecretState, Step, reason,
+    self, ChannelDecision, ChannelObservation, ChannelPlan, RegistrationInput, RegistrationState,
+    SecretState, Step, reason,
 };
 use crate::meta::GraphError;
 
@@ -47,83 +46,85 @@ async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Resul
     })
 }
 
-/// Plans and performs the next registration step of a Managed channel, updating `decision`
-/// (status, events, requeue). `snapshot_at` is when the read behind `observation` started.
-/// ObserveOnly channels never get here past the first line.
-pub async fn reconcile(
+/// The Secrets a Managed channel's registration reads: their states for the planner, their
+/// values for the executor.
+pub struct RegistrationSecrets {
+    pub state: RegistrationState,
+    code: Option<SecretString>,
+    pin: Option<SecretString>,
+}
+
+/// Observe: the Secrets registration needs, for a Managed channel whose account exists and whose
+/// number was looked for in the WABA (None otherwise). Code and PIN are read only once the
+/// number is in the WABA.
+pub async fn observe(
     ctx: &Context,
     ch: &WhatsAppChannel,
     account: Option<&WhatsAppBusinessAccount>,
     observation: &ChannelObservation,
     snapshot_at: Option<Timestamp>,
-    decision: &mut ChannelDecision,
-) -> Result<(), Error> {
-    if ch.spec.management == Management::ObserveOnly {
-        return Ok(());
-    }
-    let (Some(account), ChannelObservation::Number { .. } | ChannelObservation::NotInWaba) =
-        (account, observation)
-    else {
-        return Ok(());
-    };
-    let namespace = ch.namespace().unwrap_or_default();
-    let previous = ch.status.as_ref();
-    let registration = ch.spec.registration.as_ref();
-    let present = matches!(observation, ChannelObservation::Number { .. });
-    let code = match registration.and_then(|r| r.verification_code_secret_ref.as_ref()) {
-        Some(r) if present => read(ctx, &namespace, Some(r)).await?,
-        _ => read(ctx, &namespace, None).await?,
-    };
-    let pin = match registration.and_then(|r| r.pin_secret_ref.as_ref()) {
-        Some(r) if present => read(ctx, &namespace, Some(r)).await?,
-        _ => read(ctx, &namespace, None).await?,
-    };
-    let requested_at = ch.annotations().get(RECONCILE_REQUESTED_AT);
-    let retry_requested = requested_at.is_some()
-        && requested_at.map(String::as_str)
-            != previous.and_then(|p| p.sync.last_handled_reconcile_at.as_deref());
-    let input = RegistrationInput {
-        spec: &ch.spec,
-        namespace: &namespace,
+) -> Result<Option<RegistrationSecrets>, Error> {
+    let looked_up = matches!(
         observation,
-        code: code.state,
-        pin: pin.state,
-        snapshot_at,
-        retry_requested,
-        now: Timestamp::now(),
-    };
-    let plan = decide::plan_registration(&input, previous, &mut decision.status);
-    decide::drop_announced_registration(&decision.status, &mut decision.events, input.now);
-    drop_repeated_registered_event(previous, decision);
-    decision.events.extend(plan.events);
-    if let Some(r) = plan.requeue_after {
-        decision.requeue_after = decision.requeue_after.min(r);
+        ChannelObservation::Number { .. } | ChannelObservation::NotInWaba
+    );
+    if ch.spec.management == Management::ObserveOnly || account.is_none() || !looked_up {
+        return Ok(None);
     }
+    let namespace = ch.namespace().unwrap_or_default();
+    let present = matches!(observation, ChannelObservation::Number { .. });
+    let registration = ch.spec.registration.as_ref();
+    let wanted = |r: Option<&SecretKeyRef>| r.filter(|_| present).cloned();
+    let code = read(
+        ctx,
+        &namespace,
+        wanted(registration.and_then(|r| r.verification_code_secret_ref.as_ref())).as_ref(),
+    )
+    .await?;
+    let pin = read(
+        ctx,
+        &namespace,
+        wanted(registration.and_then(|r| r.pin_secret_ref.as_ref())).as_ref(),
+    )
+    .await?;
+    Ok(Some(RegistrationSecrets {
+        state: RegistrationState {
+            code: code.state,
+            pin: pin.state,
+            snapshot_at,
+        },
+        code: code.value,
+        pin: pin.value,
+    }))
+}
+
+/// Act: performs the plan's registration step, at most one write to Meta, its intent in status
+/// before the call and its outcome after; without a step, keeps the business profile applied.
+pub async fn act(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    account: Option<&WhatsAppBusinessAccount>,
+    secrets: Option<RegistrationSecrets>,
+    plan: &mut ChannelPlan,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let (Some(account), Some(secrets)) = (account, secrets) else {
+        return Ok(());
+    };
     if plan.needs_resync {
         ctx.request_account_sync(account);
     }
-    if let Some(step) = &plan.step {
-        let meta_status = match observation {
-            ChannelObservation::Number { number } => format!("{:?}", number.status),
-            _ => "absent".into(),
-        };
-        tracing::debug!(
-            step = step.name(),
-            snapshot_at = ?input.snapshot_at,
-            meta_status,
-            resource_version = ?ch.metadata.resource_version,
-            progress = ?previous.and_then(|p| p.registration.as_ref()).map(|p| (&p.attempts, &p.registered_at)),
-            "registration step planned"
-        );
-    }
-    let Some(step) = plan.step else {
-        if matches!(observation, ChannelObservation::Number { .. })
+    let decision = &mut plan.decision;
+    let Some(step) = plan.step.clone() else {
+        if matches!(plan.observation, ChannelObservation::Number { .. })
             && decide::is_registered(&decision.status)
         {
-            keep_profile(ctx, ch, account, input.snapshot_at, decision).await?;
+            keep_profile(ctx, ch, account, secrets.state.snapshot_at, decision).await?;
         }
         return Ok(());
     };
+    trace_step(ch, &step, &plan.observation, secrets.state.snapshot_at);
+    let namespace = ch.namespace().unwrap_or_default();
     if !is_current(ctx, ch, &namespace).await? {
         // The watch cache has not caught up with this reconcile's own last status write;
         // planning on it could repeat a step. The fresh object comes with the next event.
@@ -136,11 +137,11 @@ pub async fn reconcile(
             // The account reports it and stalls; its channels wait for it.
             SecretLookup::Missing(_) => return Ok(()),
         };
-
-    decide::record_intent(&step, &mut decision.status, input.now);
-    apply::apply_status(ctx, ch, previous, &decision.status).await?;
+    let input = outcome_input(ch, &namespace, &plan.observation, &secrets.state, now);
+    decide::record_intent(&step, &mut decision.status, now);
+    apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
     let id = decision.status.phone_number_id.clone().unwrap_or_default();
-    let Some(action) = action_of(&step, id.clone(), code.value, pin.value) else {
+    let Some(action) = action_of(&step, id.clone(), secrets.code, secrets.pin) else {
         return Ok(());
     };
     // Every write to Meta is announced before it leaves: a crash mid-call leaves this line.
@@ -168,6 +169,47 @@ pub async fn reconcile(
         .unwrap_or_default();
     ctx.request_account_sync_after(account, delay);
     Ok(())
+}
+
+/// What `record_outcome` judges the answer against (the planner's own input).
+fn outcome_input<'a>(
+    ch: &'a WhatsAppChannel,
+    namespace: &'a str,
+    observation: &'a ChannelObservation,
+    state: &RegistrationState,
+    now: Timestamp,
+) -> RegistrationInput<'a> {
+    RegistrationInput {
+        spec: &ch.spec,
+        namespace,
+        observation,
+        code: state.code.clone(),
+        pin: state.pin.clone(),
+        snapshot_at: state.snapshot_at,
+        retry_requested: false,
+        now,
+    }
+}
+
+fn trace_step(
+    ch: &WhatsAppChannel,
+    step: &Step,
+    observation: &ChannelObservation,
+    snapshot_at: Option<Timestamp>,
+) {
+    let meta_status = match observation {
+        ChannelObservation::Number { number } => format!("{:?}", number.status),
+        _ => "absent".into(),
+    };
+    let previous = ch.status.as_ref();
+    tracing::debug!(
+        step = step.name(),
+        ?snapshot_at,
+        meta_status,
+        resource_version = ?ch.metadata.resource_version,
+        progress = ?previous.and_then(|p| p.registration.as_ref()).map(|p| (&p.attempts, &p.registered_at)),
+        "registration step planned"
+    );
 }
 
 /// The write a planned step makes; None when the Secret it needs has no value.
@@ -312,29 +354,4 @@ async fn is_current(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Res
             source: Box::new(source),
         })?;
     Ok(fresh.is_some_and(|f| f.metadata.resource_version == ch.metadata.resource_version))
-}
-
-/// The operator already announced a registration it made; the mirror turning CONNECTED on the
-/// next sync is the same news.
-fn drop_repeated_registered_event(
-    previous: Option<&crate::crd::WhatsAppChannelStatus>,
-    decision: &mut ChannelDecision,
-) {
-    let registered_at = decision
-        .status
-        .registration
-        .as_ref()
-        .and_then(|p| p.registered_at.as_deref())
-        .and_then(decide::parse_time);
-    let last_sync = previous
-        .and_then(|p| p.sync.last_sync_time.as_deref())
-        .and_then(decide::parse_time);
-    let announced = match (registered_at, last_sync) {
-        (Some(r), Some(s)) => r >= s,
-        (Some(_), None) => true,
-        _ => false,
-    };
-    if announced {
-        decision.events.retain(|e| e.reason != reason::REGISTERED);
-    }
 }

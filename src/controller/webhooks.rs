@@ -15,9 +15,8 @@ use tracing::{debug, info, warn};
 use super::Context;
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus};
+use crate::crd::WhatsAppBusinessAccount;
 use crate::decide::facts::AccountStanding;
-use crate::decide::{self, ChannelDecision, ChannelObservation};
 use crate::graph::WabaSession;
 use crate::meta::Fact;
 use crate::phone::E164;
@@ -362,54 +361,4 @@ pub fn standing_for(
                 .map(AccountStanding::of)
         })
         .unwrap_or_default()
-}
-
-/// The channel's previous status with the webhook facts recorded, and the observed number with
-/// what the facts say Graph does not show yet. `None` when there is nothing to change, so the
-/// decide step starts from the previous status as is.
-pub fn prepare_channel(
-    ch: &WhatsAppChannel,
-    facts: &[Fact],
-    observation: &mut ChannelObservation,
-    now: jiff::Timestamp,
-) -> Option<WhatsAppChannelStatus> {
-    let generation = ch.metadata.generation;
-    let previous = ch.status.as_ref();
-    let mut base = previous.cloned().unwrap_or_default();
-    decide::facts::apply_number_facts(&mut base, facts, generation, now);
-    if let ChannelObservation::Number { number } = observation {
-        decide::facts::overlay_number(&mut base, number, generation, now);
-    }
-    let unchanged = match previous {
-        Some(p) => *p == base,
-        None => facts.is_empty() && base == WhatsAppChannelStatus::default(),
-    };
-    (!unchanged).then_some(base)
-}
-
-/// After the decide step: the account's standing and the fact events that derive from the
-/// previous status versus the new one.
-pub fn finish_channel(
-    ch: &WhatsAppChannel,
-    standing: &AccountStanding,
-    decision: &mut ChannelDecision,
-    now: jiff::Timestamp,
-) {
-    let generation = ch.metadata.generation;
-    let previous = ch.status.as_ref();
-    let status = &mut decision.status;
-    decide::facts::settle_pin(previous, status, generation, now);
-    let events = decide::facts::apply_account_standing(
-        &ch.spec.account_ref.name,
-        previous,
-        status,
-        standing,
-        generation,
-        now,
-    );
-    decision.events.extend(events);
-    decision.events.extend(decide::facts::number_fact_events(
-        previous,
-        &decision.status,
-    ));
 }

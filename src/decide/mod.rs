@@ -6,9 +6,11 @@
 //! same observation produces the same status and no events, and a missed poll never loses one.
 
 mod account;
+mod account_sync;
 mod backoff;
 mod budget;
 mod channel;
+mod channel_sync;
 mod conditions;
 mod duration;
 mod events;
@@ -28,12 +30,16 @@ use crate::meta::model::{PhoneNumber, WabaSnapshot};
 pub use account::{
     AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,
 };
-pub use backoff::{Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, needs_sync};
+pub use account_sync::{AccountInput, AccountPlan, plan_account};
+pub use backoff::{
+    Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, keep_sync_time_when_unchanged, needs_sync,
+};
 pub use budget::{
     MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, next_attempt_allowed, record_attempt,
     record_meta_refusal,
 };
 pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
+pub use channel_sync::{ChannelInput, ChannelPlan, RegistrationState, plan_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{
     DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,

@@ -1,4 +1,4 @@
-//! `crds/` must hold exactly what `whatsapp-operator crd` prints.
+//! `crds/` and the chart's copy must hold exactly what `whatsapp-operator crd` prints.
 
 use std::process::Command;
 
@@ -25,14 +25,15 @@ fn crds_directory_matches_the_crd_command() {
     );
     assert_eq!(printed.matches("kind: CustomResourceDefinition").count(), 2);
 
-    // Helm installs CRDs from the chart's own crds/ folder, which must carry the same text.
+    // The chart's CRD template renders this file (so Helm upgrades CRDs too); it must carry
+    // the same text.
     let chart = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/charts/whatsapp-operator/crds/whatsapp-operator.io.yaml"
+        "/charts/whatsapp-operator/files/crds.yaml"
     );
     let chart_copy = std::fs::read_to_string(chart).expect("read the chart's CRDs");
     assert!(
         printed == chart_copy,
-        "charts/whatsapp-operator/crds/whatsapp-operator.io.yaml is stale: copy crds/whatsapp-operator.io.yaml there"
+        "charts/whatsapp-operator/files/crds.yaml is stale: copy crds/whatsapp-operator.io.yaml there"
     );
 }

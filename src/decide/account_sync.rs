@@ -1,0 +1,122 @@
+//! An account's whole decision in one pure call: the observation of Meta (or of why Meta was not
+//! called), the webhook facts not yet in status and the previous status go in as one
+//! [`AccountInput`]; the new status, its events and when to look again come out.
+
+use jiff::Timestamp;
+
+use super::AccountObservation;
+use super::account::{AccountDecision, decide_account};
+use super::backoff::keep_sync_time_when_unchanged;
+use super::facts;
+use crate::crd::{WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus};
+use crate::meta::Fact;
+
+/// Everything one account decision depends on.
+#[derive(Clone, Debug)]
+pub struct AccountInput<'a> {
+    pub spec: &'a WhatsAppBusinessAccountSpec,
+    pub generation: Option<i64>,
+    pub previous: Option<&'a WhatsAppBusinessAccountStatus>,
+    pub observation: &'a AccountObservation,
+    /// Webhook facts about the WABA not yet in status.
+    pub facts: &'a [Fact],
+    /// The `reconcile-requested-at` annotation.
+    pub requested_at: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+/// The decision, and when this sync really read Meta.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountPlan {
+    pub decision: AccountDecision,
+    /// The time of this successful read, for memory: status keeps the previous one when a sync
+    /// changed nothing else, so that steady state writes nothing.
+    pub synced_at: Option<String>,
+}
+
+/// Decides one account.
+pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
+    let mut base = input.previous.cloned().unwrap_or_default();
+    facts::apply_account_facts(&mut base, input.facts, input.now);
+    let seen_before = input.previous.is_some() || !input.facts.is_empty();
+    let mut decision = decide_account(
+        input.spec,
+        input.generation,
+        seen_before.then_some(&base),
+        input.observation,
+        input.requested_at,
+        input.now,
+    );
+    decision.events.extend(facts::account_fact_events(
+        &input.spec.business_account_id,
+        input.previous,
+        &decision.status,
+    ));
+    let synced_at = matches!(input.observation, AccountObservation::Synced { .. })
+        .then(|| decision.status.sync.last_sync_time.clone())
+        .flatten();
+    if let Some(prev) = input.previous {
+        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    }
+    AccountPlan {
+        decision,
+        synced_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::fixtures::{account_spec, ts, waba};
+    use crate::decide::{FailureClass, SyncFailure};
+
+    fn synced() -> AccountObservation {
+        AccountObservation::Synced {
+            waba: waba(),
+            webhook_subscribed: None,
+            token_expires_at: None,
+        }
+    }
+
+    fn input<'a>(
+        spec: &'a WhatsAppBusinessAccountSpec,
+        previous: Option<&'a WhatsAppBusinessAccountStatus>,
+        observation: &'a AccountObservation,
+        now: &str,
+    ) -> AccountInput<'a> {
+        AccountInput {
+            spec,
+            generation: Some(1),
+            previous,
+            observation,
+            facts: &[],
+            requested_at: None,
+            now: ts(now),
+        }
+    }
+
+    #[test]
+    fn a_second_identical_read_keeps_status_and_remembers_its_time() {
+        let spec = account_spec();
+        let seen = synced();
+        let first = plan_account(input(&spec, None, &seen, "2026-01-01T00:00:00Z"));
+        assert_eq!(first.synced_at.as_deref(), Some("2026-01-01T00:00:00Z"));
+        let status = first.decision.status;
+        let second = plan_account(input(&spec, Some(&status), &seen, "2026-01-01T00:10:00Z"));
+        assert_eq!(second.decision.status, status);
+        assert_eq!(second.decision.events, Vec::new());
+        assert_eq!(second.synced_at.as_deref(), Some("2026-01-01T00:10:00Z"));
+    }
+
+    #[test]
+    fn a_failed_read_is_no_sync() {
+        let spec = account_spec();
+        let failed = AccountObservation::Failed(SyncFailure {
+            class: FailureClass::Transient,
+            message: "read_waba failed (transient)".into(),
+            retry_after: None,
+        });
+        let plan = plan_account(input(&spec, None, &failed, "2026-01-01T00:00:00Z"));
+        assert_eq!(plan.synced_at, None);
+    }
+}

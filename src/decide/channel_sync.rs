@@ -1,0 +1,301 @@
+//! A channel's whole decision in one pure call: everything the observe step gathered goes in as
+//! one [`ChannelInput`]; out come the new status, its events, when to look again, and at most
+//! one write to Meta for the act step ([`ChannelPlan`]). The pieces (webhook facts, the mirror
+//! of Meta, the account's standing, registration planning) are composed here and only here.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::ChannelObservation;
+use super::backoff::keep_sync_time_when_unchanged;
+use super::channel::{ChannelDecision, decide_channel};
+use super::events::reason;
+use super::facts::{self, AccountStanding};
+use super::registration::{
+    RegistrationInput, SecretState, Step, drop_announced_registration, plan_registration,
+};
+use super::time::parse_time;
+use crate::crd::{Management, WhatsAppChannelSpec, WhatsAppChannelStatus};
+use crate::meta::Fact;
+
+/// What the registration planner needs beyond the channel: Secret states (fingerprints, never
+/// values) and when the snapshot behind the observation was read.
+#[derive(Clone, Debug)]
+pub struct RegistrationState {
+    pub code: SecretState,
+    pub pin: SecretState,
+    pub snapshot_at: Option<Timestamp>,
+}
+
+/// Everything one channel decision depends on.
+#[derive(Clone, Debug)]
+pub struct ChannelInput<'a> {
+    pub namespace: &'a str,
+    pub spec: &'a WhatsAppChannelSpec,
+    pub generation: Option<i64>,
+    pub previous: Option<&'a WhatsAppChannelStatus>,
+    pub observation: ChannelObservation,
+    /// Webhook facts about the number not yet in status.
+    pub facts: &'a [Fact],
+    /// The account's standing (a blocked WABA shows on every channel).
+    pub standing: &'a AccountStanding,
+    pub account_sync_interval: Duration,
+    /// The `reconcile-requested-at` annotation.
+    pub requested_at: Option<&'a str>,
+    /// Present when registration applies: a Managed channel whose account exists and whose
+    /// number was looked for in the WABA.
+    pub registration: Option<RegistrationState>,
+    pub now: Timestamp,
+}
+
+/// The decision and the one write it asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelPlan {
+    pub decision: ChannelDecision,
+    /// The observation with what the facts say Graph does not show yet.
+    pub observation: ChannelObservation,
+    pub step: Option<Step>,
+    /// The snapshot predates the operator's last write: the account should read Meta again.
+    pub needs_resync: bool,
+}
+
+/// Decides one channel.
+pub fn plan_channel(input: ChannelInput<'_>) -> ChannelPlan {
+    let mut observation = input.observation.clone();
+    let base = with_facts(&input, &mut observation);
+    let mut decision = decide_channel(
+        input.spec,
+        input.generation,
+        base.as_ref().or(input.previous),
+        &observation,
+        input.account_sync_interval,
+        input.requested_at,
+        input.now,
+    );
+    with_standing(&input, &mut decision);
+    if let Some(prev) = input.previous {
+        keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
+    }
+    let (step, needs_resync) = match &input.registration {
+        Some(state) if registers(&input, &observation) => {
+            plan_step(&input, state, &observation, &mut decision)
+        }
+        _ => (None, false),
+    };
+    ChannelPlan {
+        decision,
+        observation,
+        step,
+        needs_resync,
+    }
+}
+
+fn registers(input: &ChannelInput<'_>, observation: &ChannelObservation) -> bool {
+    input.spec.management == Management::Managed
+        && matches!(
+            observation,
+            ChannelObservation::Number { .. } | ChannelObservation::NotInWaba
+        )
+}
+
+fn plan_step(
+    input: &ChannelInput<'_>,
+    state: &RegistrationState,
+    observation: &ChannelObservation,
+    decision: &mut ChannelDecision,
+) -> (Option<Step>, bool) {
+    let registration = RegistrationInput {
+        spec: input.spec,
+        namespace: input.namespace,
+        observation,
+        code: state.code.clone(),
+        pin: state.pin.clone(),
+        snapshot_at: state.snapshot_at,
+        retry_requested: retry_requested(input),
+        now: input.now,
+    };
+    let plan = plan_registration(&registration, input.previous, &mut decision.status);
+    drop_announced_registration(&decision.status, &mut decision.events, input.now);
+    drop_repeated_registered_event(input.previous, decision);
+    decision.events.extend(plan.events);
+    if let Some(r) = plan.requeue_after {
+        decision.requeue_after = decision.requeue_after.min(r);
+    }
+    (plan.step, plan.needs_resync)
+}
+
+/// A new `reconcile-requested-at` annotation lifts `retryAt` and the code-request cap.
+fn retry_requested(input: &ChannelInput<'_>) -> bool {
+    input.requested_at.is_some()
+        && input.requested_at
+            != input
+                .previous
+                .and_then(|p| p.sync.last_handled_reconcile_at.as_deref())
+}
+
+/// The previous status with the webhook facts recorded, and the observed number with what the
+/// facts say Graph does not show yet. `None` when there is nothing to change, so the decision
+/// starts from the previous status as is.
+fn with_facts(
+    input: &ChannelInput<'_>,
+    observation: &mut ChannelObservation,
+) -> Option<WhatsAppChannelStatus> {
+    let mut base = input.previous.cloned().unwrap_or_default();
+    facts::apply_number_facts(&mut base, input.facts, input.generation, input.now);
+    if let ChannelObservation::Number { number } = observation {
+        facts::overlay_number(&mut base, number, input.generation, input.now);
+    }
+    let unchanged = match input.previous {
+        Some(p) => *p == base,
+        None => input.facts.is_empty() && base == WhatsAppChannelStatus::default(),
+    };
+    (!unchanged).then_some(base)
+}
+
+/// The account's standing and the fact events that derive from the previous status versus the
+/// new one.
+fn with_standing(input: &ChannelInput<'_>, decision: &mut ChannelDecision) {
+    let status = &mut decision.status;
+    facts::settle_pin(input.previous, status, input.generation, input.now);
+    let events = facts::apply_account_standing(
+        &input.spec.account_ref.name,
+        input.previous,
+        status,
+        input.standing,
+        input.generation,
+        input.now,
+    );
+    decision.events.extend(events);
+    decision
+        .events
+        .extend(facts::number_fact_events(input.previous, &decision.status));
+}
+
+/// The operator already announced a registration it made; the mirror turning CONNECTED on the
+/// next sync is the same news.
+fn drop_repeated_registered_event(
+    previous: Option<&WhatsAppChannelStatus>,
+    decision: &mut ChannelDecision,
+) {
+    let registered_at = decision
+        .status
+        .registration
+        .as_ref()
+        .and_then(|p| p.registered_at.as_deref())
+        .and_then(parse_time);
+    let last_sync = previous
+        .and_then(|p| p.sync.last_sync_time.as_deref())
+        .and_then(parse_time);
+    let announced = match (registered_at, last_sync) {
+        (Some(r), Some(s)) => r >= s,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if announced {
+        decision.events.retain(|e| e.reason != reason::REGISTERED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::fixtures::{channel_spec, number, ts};
+    use crate::decide::reason;
+
+    fn input<'a>(
+        spec: &'a WhatsAppChannelSpec,
+        previous: Option<&'a WhatsAppChannelStatus>,
+        facts: &'a [Fact],
+        standing: &'a AccountStanding,
+        now: &str,
+    ) -> ChannelInput<'a> {
+        ChannelInput {
+            namespace: "ns",
+            spec,
+            generation: Some(1),
+            previous,
+            observation: ChannelObservation::Number { number: number() },
+            facts,
+            standing,
+            account_sync_interval: Duration::from_secs(600),
+            requested_at: None,
+            registration: Some(RegistrationState {
+                code: SecretState::NotConfigured,
+                pin: SecretState::NotConfigured,
+                snapshot_at: Some(ts(now)),
+            }),
+            now: ts(now),
+        }
+    }
+
+    fn flagged() -> Fact {
+        Fact::QualityUpdate {
+            waba_id: crate::decide::fixtures::WABA_ID.into(),
+            digits: "15550783881".into(),
+            event: "FLAGGED".into(),
+            current_limit: None,
+        }
+    }
+
+    #[test]
+    fn a_connected_number_needs_no_write_and_deciding_again_changes_nothing() {
+        let spec = channel_spec(Management::Managed);
+        let standing = AccountStanding::default();
+        let first = plan_channel(input(&spec, None, &[], &standing, "2026-01-01T00:00:00Z"));
+        assert_eq!(first.step, None);
+        assert!(!first.needs_resync);
+        let status = first.decision.status.clone();
+        let again = plan_channel(input(
+            &spec,
+            Some(&status),
+            &[],
+            &standing,
+            "2026-01-01T00:10:00Z",
+        ));
+        assert_eq!(again.step, None);
+        assert_eq!(again.decision.events, Vec::new());
+        assert_eq!(
+            again.decision.status, status,
+            "only the sync time moved, and it is kept"
+        );
+    }
+
+    #[test]
+    fn a_webhook_fact_is_announced_once_and_survives_the_next_decision() {
+        let spec = channel_spec(Management::Managed);
+        let standing = AccountStanding::default();
+        let connected = plan_channel(input(&spec, None, &[], &standing, "2026-01-01T00:00:00Z"));
+        let status = connected.decision.status;
+        let facts = [flagged()];
+        let with_fact = plan_channel(input(
+            &spec,
+            Some(&status),
+            &facts,
+            &standing,
+            "2026-01-01T00:01:00Z",
+        ));
+        let reasons: Vec<_> = with_fact.decision.events.iter().map(|e| e.reason).collect();
+        assert!(reasons.contains(&reason::NUMBER_FLAGGED), "{reasons:?}");
+        let flagged_status = with_fact.decision.status;
+        let next = plan_channel(input(
+            &spec,
+            Some(&flagged_status),
+            &[],
+            &standing,
+            "2026-01-01T00:02:00Z",
+        ));
+        assert_eq!(next.decision.events, Vec::new());
+    }
+
+    #[test]
+    fn observe_only_channels_get_no_registration_plan() {
+        let spec = channel_spec(Management::ObserveOnly);
+        let standing = AccountStanding::default();
+        let mut i = input(&spec, None, &[], &standing, "2026-01-01T00:00:00Z");
+        i.observation = ChannelObservation::NotInWaba;
+        let plan = plan_channel(i);
+        assert_eq!(plan.step, None);
+        assert!(!plan.needs_resync);
+    }
+}
