@@ -245,12 +245,11 @@ async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
     if !ctx.channels_ready.wait().await {
         return;
     }
-    for ch in ctx.channels.state() {
-        if ch.namespace().as_deref() == Some(namespace) && ch.spec.account_ref.name == account {
-            // The receiver lives as long as the channel controller; a closed channel means shutdown.
-            let _ = ctx
-                .channel_trigger
-                .unbounded_send(ObjectRef::<WhatsAppChannel>::from_obj(&ch));
-        }
+    let group = (namespace.to_string(), account.to_string());
+    for ((ns, name), _) in ctx.channels_by_account.members(&group) {
+        // The receiver lives as long as the channel controller; a closed channel means shutdown.
+        let _ = ctx
+            .channel_trigger
+            .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&name).within(&ns));
     }
 }

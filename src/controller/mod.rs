@@ -10,6 +10,7 @@ mod cleanup;
 mod error;
 mod executor;
 mod forget;
+mod index;
 mod last_sync;
 mod memory;
 mod registration;
@@ -59,6 +60,9 @@ pub struct Context {
     pub account_statuses: AccountStatuses,
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
+    /// Accounts by WABA id and channels by account, kept from the watches.
+    accounts_by_waba: Arc<index::AccountsByWaba>,
+    channels_by_account: Arc<index::ChannelsByAccount>,
     /// Never `Store::wait_until_ready` (see `stores`).
     accounts_ready: stores::Readiness,
     channels_ready: stores::Readiness,
@@ -168,15 +172,24 @@ async fn run_scope(
     let wc = watcher::Config::default().any_semantic();
     let (account_tx, account_rx) = mpsc::unbounded();
     let (gone_tx, gone_rx) = mpsc::unbounded();
+    let accounts_by_waba = Arc::new(index::AccountsByWaba::default());
+    let channels_by_account = Arc::new(index::ChannelsByAccount::default());
+    let by_waba = accounts_by_waba.clone();
     let (accounts, accounts_ready) = stores::controller(
         api_for::<WhatsAppBusinessAccount>(&client, ns),
         wc.clone(),
         gone_tx.clone(),
+        move |event| by_waba.observe(event, index::account_entry),
     );
     let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
     let (tx, rx) = mpsc::unbounded();
-    let (channels, channels_ready) =
-        stores::controller(api_for::<WhatsAppChannel>(&client, ns), wc, gone_tx);
+    let by_account = channels_by_account.clone();
+    let (channels, channels_ready) = stores::controller(
+        api_for::<WhatsAppChannel>(&client, ns),
+        wc,
+        gone_tx,
+        move |event| by_account.observe(event, index::channel_entry),
+    );
     let (account_requeue, due_accounts) = requeue::queue();
     let channels = channels.with_config(cfg).reconcile_on(rx);
     let ctx = Arc::new(Context {
@@ -189,6 +202,8 @@ async fn run_scope(
         account_statuses: AccountStatuses::default(),
         accounts: accounts.store(),
         channels: channels.store(),
+        accounts_by_waba,
+        channels_by_account,
         accounts_ready,
         channels_ready,
         channel_trigger: tx,

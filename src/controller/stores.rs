@@ -50,12 +50,13 @@ pub enum Gone {
     Relisted,
 }
 
-/// A controller over `api` and the readiness of its store; deletions and relistings are told
-/// to `gone`.
+/// A controller over `api` and the readiness of its store. Every watch event is shown to
+/// `index` once the store applied it; deletions and relistings are told to `gone`.
 pub fn controller<K>(
     api: Api<K>,
     wc: watcher::Config,
     gone: mpsc::UnboundedSender<Gone>,
+    index: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) -> (Controller<K>, Readiness)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -70,6 +71,7 @@ where
         .reflect(writer)
         // `reflect` has applied the event to the store when it reaches here.
         .inspect_ok(move |event| {
+            index(event);
             // A closed receiver means the scope is shutting down.
             match event {
                 watcher::Event::InitDone => {

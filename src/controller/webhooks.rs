@@ -8,18 +8,16 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use tracing::{debug, info, warn};
 
 use super::Context;
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use crate::crd::WhatsAppBusinessAccount;
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::facts::AccountStanding;
 use crate::graph::WabaSession;
 use crate::meta::Fact;
-use crate::phone::E164;
 
 /// How the runtime treats webhook-triggered syncs.
 #[derive(Clone, Debug)]
@@ -199,12 +197,7 @@ pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact
 /// Account fields go to the accounts of the WABA; number fields to the channels whose number
 /// has the fact's digits. Either way the account syncs at once, bypassing its interval.
 fn route(ctx: &Context, fact: Fact) {
-    let accounts: Vec<Arc<WhatsAppBusinessAccount>> = ctx
-        .accounts
-        .state()
-        .into_iter()
-        .filter(|a| a.spec.business_account_id == fact.waba_id())
-        .collect();
+    let accounts = ctx.accounts_by_waba.members(&fact.waba_id().to_string());
     if accounts.is_empty() {
         debug!(
             waba = fact.waba_id(),
@@ -212,11 +205,7 @@ fn route(ctx: &Context, fact: Fact) {
         );
         return;
     }
-    for acc in accounts {
-        let Some(namespace) = acc.namespace() else {
-            continue;
-        };
-        let name = acc.name_any();
+    for ((namespace, name), ()) in accounts {
         match fact.digits() {
             None => {
                 lock(&ctx.webhooks.pending_accounts)
@@ -224,30 +213,31 @@ fn route(ctx: &Context, fact: Fact) {
                     .or_default()
                     .push(fact.clone());
             }
-            Some(digits) => {
-                for ch in ctx.channels.state() {
-                    let same_account = ch.namespace().as_deref() == Some(namespace.as_str())
-                        && ch.spec.account_ref.name == name;
-                    let same_number =
-                        E164::parse(&ch.spec.phone_number).is_ok_and(|e| e.digits() == digits);
-                    if same_account && same_number {
-                        lock(&ctx.webhooks.pending_channels)
-                            .entry(key(&namespace, &ch.name_any()))
-                            .or_default()
-                            .push(fact.clone());
-                        // Applied at once to the last snapshot; the account's sync below
-                        // brings Meta's fresh view right after.
-                        let _ = ctx
-                            .channel_trigger
-                            .unbounded_send(ObjectRef::from_obj(ch.as_ref()));
-                    }
-                }
-            }
+            Some(digits) => route_to_channels(ctx, &fact, digits, &namespace, &name),
         }
         lock(&ctx.webhooks.forced).insert(key(&namespace, &name));
         let _ = ctx
             .account_trigger
-            .unbounded_send(ObjectRef::from_obj(acc.as_ref()));
+            .unbounded_send(ObjectRef::<WhatsAppBusinessAccount>::new(&name).within(&namespace));
+    }
+}
+
+/// A number fact goes to the channels of the account whose number has the fact's digits.
+fn route_to_channels(ctx: &Context, fact: &Fact, digits: &str, namespace: &str, account: &str) {
+    let group = (namespace.to_string(), account.to_string());
+    for ((ns, channel), channel_digits) in ctx.channels_by_account.members(&group) {
+        if channel_digits.as_deref() != Some(digits) {
+            continue;
+        }
+        lock(&ctx.webhooks.pending_channels)
+            .entry(key(&ns, &channel))
+            .or_default()
+            .push(fact.clone());
+        // Applied at once to the last snapshot; the account's sync below brings Meta's fresh
+        // view right after.
+        let _ = ctx
+            .channel_trigger
+            .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&channel).within(&ns));
     }
 }
 
