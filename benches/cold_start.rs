@@ -26,7 +26,7 @@ use whatsapp_operator::crd::{
     HealthEntityStatus, HealthSummary, Phase, SyncStatus, WhatsAppBusinessAccount, WhatsAppChannel,
     WhatsAppChannelStatus, condition, condition_is_true,
 };
-use whatsapp_operator::decide::{ConditionStatus, condition_reason, format_time, set_condition};
+use whatsapp_operator::decide::{ConditionStatus, condition_reason, set_condition, status_time};
 
 const TOKEN: &str = "sim-system-user-token";
 const TOKEN_SECRET: &str = "bench-graph-token";
@@ -279,7 +279,7 @@ fn representative_status(number: &Number, account: &str) -> WhatsAppChannelStatu
         }),
         registration: None,
         sync: SyncStatus {
-            last_sync_time: Some(format_time(now)),
+            last_sync_time: Some(status_time(now)),
             ..SyncStatus::default()
         },
         ..WhatsAppChannelStatus::default()

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error("phone number {0:?} must start with + and the country code")]
     MissingCountryCode(String),
@@ -50,6 +50,79 @@ impl E164 {
     pub fn split_country_code(&self) -> (&str, &str) {
         let len = country_code_len(&self.0);
         self.0.split_at(len)
+    }
+}
+
+/// A phone number as a spec spells it ("+55 11 98765-4321"), parsed once, when the object is
+/// read. Reading never fails: a number admission let through but that does not parse keeps its
+/// error for the decide step to report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecNumber {
+    raw: String,
+    parsed: Result<E164, PhoneError>,
+}
+
+impl SpecNumber {
+    /// As written in the spec.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn parsed(&self) -> Result<E164, PhoneError> {
+        self.parsed.clone()
+    }
+
+    /// E.164 when it parses, else the spec's text, for messages.
+    pub fn display(&self) -> String {
+        match &self.parsed {
+            Ok(e164) => e164.to_string(),
+            Err(_) => self.raw.trim().to_string(),
+        }
+    }
+}
+
+impl From<String> for SpecNumber {
+    fn from(raw: String) -> Self {
+        let parsed = E164::parse(&raw);
+        Self { raw, parsed }
+    }
+}
+
+impl From<&str> for SpecNumber {
+    fn from(raw: &str) -> Self {
+        raw.to_string().into()
+    }
+}
+
+impl std::fmt::Display for SpecNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl serde::Serialize for SpecNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.raw)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SpecNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl schemars::JsonSchema for SpecNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SpecNumber".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
     }
 }
 

@@ -80,8 +80,8 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
                 waba: (*snapshot).clone(),
                 webhook_subscribed: previous.and_then(|s| s.webhook_subscribed),
                 token_expires_at: previous
-                    .and_then(|s| s.credentials_expire_at.as_deref())
-                    .and_then(|t| t.parse().ok()),
+                    .and_then(|s| s.credentials_expire_at.as_ref())
+                    .map(|t| t.0),
             }),
             false,
         ),

@@ -11,7 +11,6 @@ use kube::Resource;
 use kube::runtime::watcher;
 
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
-use crate::phone::E164;
 
 /// An object by namespace and name.
 pub type ObjectKey = (String, String);
@@ -125,7 +124,10 @@ pub type AccountsByWaba = Grouped<String, ()>;
 
 pub fn channel_entry(ch: &WhatsAppChannel) -> (ObjectKey, Option<String>) {
     let namespace = ch.metadata.namespace.clone().unwrap_or_default();
-    let digits = E164::parse(&ch.spec.phone_number)
+    let digits = ch
+        .spec
+        .phone_number
+        .parsed()
         .ok()
         .map(|e| e.digits().to_string());
     ((namespace, ch.spec.account_ref.name.clone()), digits)

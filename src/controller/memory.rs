@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use crate::meta::model::TokenInfo;
 
 /// One resource's memory; accounts use the account fields, channels the channel ones.
@@ -17,8 +19,8 @@ pub struct Entry {
     pub errors: u32,
     /// The account reads Meta on its next reconcile regardless of its interval.
     pub forced_sync: bool,
-    /// The last successful sync (RFC 3339), newer than status when nothing changed since.
-    pub last_sync: Option<String>,
+    /// The last successful sync, newer than status when nothing changed since.
+    pub last_sync: Option<Time>,
     /// The Secret resourceVersion Meta rejected: no Graph call until it changes.
     pub rejected_credentials: Option<String>,
     /// `debug_token`'s answer for a Secret version (None: asked and failed).

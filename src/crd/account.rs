@@ -1,4 +1,6 @@
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use super::interval::Interval;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -76,10 +78,10 @@ pub struct WhatsAppBusinessAccountSpec {
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$')").message("syncInterval must be a duration such as \"30s\", \"10m\" or \"1h30m\""))]
     #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) >= duration('1m')").message("syncInterval must be at least 1m: Meta allows about 200 requests per hour per WABA"))]
     #[schemars(length(max = 32))]
-    pub sync_interval: String,
+    pub sync_interval: Interval,
 }
 
-fn default_sync_interval() -> String {
+fn default_sync_interval() -> Interval {
     "10m".into()
 }
 
@@ -169,7 +171,7 @@ pub struct WhatsAppBusinessAccountStatus {
 
     /// When the access token expires, from Meta's debug_token (RFC 3339); absent for tokens that never expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials_expire_at: Option<String>,
+    pub credentials_expire_at: Option<Time>,
 
     /// Sync bookkeeping.
     #[serde(default, flatten)]
@@ -196,5 +198,5 @@ pub struct AccountRestriction {
     pub type_: String,
     /// When the restriction ends (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<String>,
+    pub expiration: Option<Time>,
 }

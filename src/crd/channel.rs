@@ -1,4 +1,4 @@
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,7 +72,7 @@ pub struct WhatsAppChannelSpec {
     #[x_kube(validation = Rule::new("self.matches('^[^0-9]*([0-9][^0-9]*){8,15}$')").message("phoneNumber must have 8 to 15 digits including the country code (E.164)"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("phoneNumber is immutable: create a new WhatsAppChannel for another number"))]
     #[schemars(length(min = 1, max = 32))]
-    pub phone_number: String,
+    pub phone_number: crate::phone::SpecNumber,
 
     /// Display name (verified name) used when the operator adds the number to the WABA. Meta reviews it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,10 +400,10 @@ pub struct WhatsAppChannelStatus {
 pub struct RegistrationProgress {
     /// When the operator added the number to the WABA (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub number_added_at: Option<String>,
+    pub number_added_at: Option<Time>,
     /// When a verification code was last requested (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_requested_at: Option<String>,
+    pub code_requested_at: Option<Time>,
     /// How many codes were requested since the last successful verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<i32>", range(min = 0))]
@@ -413,32 +413,33 @@ pub struct RegistrationProgress {
     pub last_tried_code: Option<String>,
     /// When the code was verified (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_at: Option<String>,
+    pub verified_at: Option<Time>,
     /// Register and deregister attempts (RFC 3339), newest last, pruned after 72 hours.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attempts: Vec<String>,
+    pub attempts: Vec<Time>,
     /// Meta refused further attempts (133016) until this time (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blocked_until: Option<String>,
+    pub blocked_until: Option<Time>,
     /// Fingerprint of the PIN Secret last applied at Meta, never the PIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_pin: Option<String>,
     /// When the number was registered by the operator (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registered_at: Option<String>,
+    pub registered_at: Option<Time>,
     /// When the last code was sent to Meta for verification (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_tried_at: Option<String>,
+    pub code_tried_at: Option<Time>,
     /// Fingerprint of a PIN Secret Meta refused (133005), never the PIN; retried once it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected_pin: Option<String>,
     /// Consecutive failed registration calls; drives their backoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<i32>", range(min = 0))]
     pub failures: Option<u32>,
     /// No registration call to Meta before this time (RFC 3339); a new
     /// `whatsapp-operator.io/reconcile-requested-at` annotation lifts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_at: Option<String>,
+    pub retry_at: Option<Time>,
     /// What the last failed registration call said, without secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,

@@ -1,4 +1,4 @@
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +67,7 @@ pub struct HealthErrorStatus {
 pub struct SyncStatus {
     /// When Meta's state was last read successfully (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<String>,
+    pub last_sync_time: Option<Time>,
     /// Value of the `whatsapp-operator.io/reconcile-requested-at` annotation last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
@@ -77,10 +77,10 @@ pub struct SyncStatus {
     pub failed_sync_attempts: u32,
     /// When the last sync failed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_failure_time: Option<String>,
+    pub last_failure_time: Option<Time>,
     /// Earliest time the operator calls Meta again for this object after a failure or throttling (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_time: Option<String>,
+    pub next_attempt_time: Option<Time>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -6,10 +6,12 @@ mod account;
 #[allow(clippy::duplicated_attributes)]
 mod channel;
 mod common;
+mod interval;
 
 pub use account::*;
 pub use channel::*;
 pub use common::*;
+pub use interval::Interval;
 
 use kube::CustomResourceExt;
 

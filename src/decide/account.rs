@@ -12,7 +12,7 @@ use super::conditions::{
 use super::duration::sync_interval;
 use super::events::{EventSpec, reason};
 use super::health::{self, HealthChange};
-use super::time::{add, format_time, parse_time, truncate, until};
+use super::time::{add, format_time, parse_time, status_time, truncate, until};
 use super::{AccountObservation, FailureClass, SyncFailure};
 use crate::crd::{
     OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus, condition,
@@ -153,7 +153,7 @@ impl Draft<'_> {
     ) {
         mirror(&mut self.status, waba, webhook_subscribed, token_expires_at);
         let sync = &mut self.status.sync;
-        sync.last_sync_time = Some(format_time(self.now));
+        sync.last_sync_time = Some(status_time(self.now));
         sync.failed_sync_attempts = 0;
         sync.next_attempt_time = None;
 
@@ -255,7 +255,7 @@ impl Draft<'_> {
     fn stall_on_credentials(&mut self, cond_reason: &str, event: &'static str, message: String) {
         let entering =
             true_reason(&self.status.conditions, condition::STALLED) != Some(cond_reason);
-        self.status.sync.last_failure_time = Some(format_time(self.now));
+        self.status.sync.last_failure_time = Some(status_time(self.now));
         self.status.sync.next_attempt_time = None;
         for type_ in [condition::STALLED, condition::SYNCED] {
             let status = ConditionStatus::from_bool(type_ == condition::STALLED);
@@ -277,8 +277,8 @@ impl Draft<'_> {
         // Rounded up: retrying a fraction of a second early would be throttled again.
         let wait = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
         let next = add(truncate(self.now), wait);
-        self.status.sync.last_failure_time = Some(format_time(self.now));
-        self.status.sync.next_attempt_time = Some(format_time(next));
+        self.status.sync.last_failure_time = Some(status_time(self.now));
+        self.status.sync.next_attempt_time = Some(status_time(next));
         let id = self.waba_id().to_string();
         self.set(
             condition::SYNCED,
@@ -300,8 +300,8 @@ impl Draft<'_> {
         let next = add(truncate(self.now), delay);
         let sync = &mut self.status.sync;
         sync.failed_sync_attempts = failures;
-        sync.last_failure_time = Some(format_time(self.now));
-        sync.next_attempt_time = Some(format_time(next));
+        sync.last_failure_time = Some(status_time(self.now));
+        sync.next_attempt_time = Some(status_time(next));
 
         let id = self.waba_id().to_string();
         if needs_human {
@@ -395,7 +395,7 @@ fn mirror(
     status.health = waba.health_status.as_ref().map(health::summarize);
     status.phone_number_count = Some(u32::try_from(waba.phone_numbers.len()).unwrap_or(u32::MAX));
     status.webhook_subscribed = webhook_subscribed;
-    status.credentials_expire_at = token_expires_at.map(format_time);
+    status.credentials_expire_at = token_expires_at.map(status_time);
 }
 
 /// Health and review transitions between the previous and the new status.
@@ -498,10 +498,10 @@ fn expiry_event(
         return None;
     }
     let already_warned = previous.is_some_and(|p| {
-        p.credentials_expire_at.as_deref().and_then(parse_time) == Some(expiry)
+        p.credentials_expire_at.as_ref().and_then(parse_time) == Some(expiry)
             && p.sync
                 .last_sync_time
-                .as_deref()
+                .as_ref()
                 .and_then(parse_time)
                 .is_some_and(|last| expiry <= add(last, CREDENTIALS_WARNING_WINDOW))
     });

@@ -3,6 +3,7 @@
 //! [`AccountInput`]; the new status, its events and when to look again come out.
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::AccountObservation;
 use super::account::{AccountDecision, decide_account};
@@ -31,7 +32,7 @@ pub struct AccountPlan {
     pub decision: AccountDecision,
     /// The time of this successful read, for memory: status keeps the previous one when a sync
     /// changed nothing else, so that steady state writes nothing.
-    pub synced_at: Option<String>,
+    pub synced_at: Option<Time>,
 }
 
 /// Decides one account.
@@ -67,7 +68,7 @@ pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::fixtures::{account_spec, ts, waba};
+    use crate::decide::fixtures::{account_spec, at, ts, waba};
     use crate::decide::{FailureClass, SyncFailure};
 
     fn synced() -> AccountObservation {
@@ -100,12 +101,12 @@ mod tests {
         let spec = account_spec();
         let seen = synced();
         let first = plan_account(input(&spec, None, &seen, "2026-01-01T00:00:00Z"));
-        assert_eq!(first.synced_at.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(first.synced_at.as_ref(), Some(&at("2026-01-01T00:00:00Z")));
         let status = first.decision.status;
         let second = plan_account(input(&spec, Some(&status), &seen, "2026-01-01T00:10:00Z"));
         assert_eq!(second.decision.status, status);
         assert_eq!(second.decision.events, Vec::new());
-        assert_eq!(second.synced_at.as_deref(), Some("2026-01-01T00:10:00Z"));
+        assert_eq!(second.synced_at.as_ref(), Some(&at("2026-01-01T00:10:00Z")));
     }
 
     #[test]

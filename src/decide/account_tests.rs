@@ -97,13 +97,13 @@ fn status_mirrors_every_field_of_the_snapshot() {
     assert_eq!(s.phone_number_count, Some(1));
     assert_eq!(s.webhook_subscribed, Some(false));
     assert_eq!(
-        s.credentials_expire_at.as_deref(),
-        Some("2027-06-01T00:00:00Z")
+        s.credentials_expire_at.as_ref(),
+        Some(&at("2027-06-01T00:00:00Z"))
     );
     assert_eq!(s.observed_generation, Some(3));
     assert_eq!(
-        s.sync.last_sync_time.as_deref(),
-        Some("2026-11-23T10:00:00Z")
+        s.sync.last_sync_time.as_ref(),
+        Some(&at("2026-11-23T10:00:00Z"))
     );
     assert_eq!(
         s.sync.last_handled_reconcile_at.as_deref(),
@@ -197,7 +197,7 @@ fn an_unchanged_snapshot_later_changes_only_the_sync_time() {
     let later = decide(Some(&first.status), &synced(waba()), T1);
     assert!(later.events.is_empty());
     let mut expected = first.status.clone();
-    expected.sync.last_sync_time = Some(T1.into());
+    expected.sync.last_sync_time = Some(at(T1));
     assert_eq!(later.status, expected);
 }
 
@@ -525,8 +525,8 @@ fn auth_failure_stalls_once_and_keeps_meta_fields() {
     assert_eq!(cond(&d.status, condition::READY).status, "False");
     assert_eq!(d.status.name.as_deref(), Some("Acme"));
     assert_eq!(d.status.health, ok.status.health);
-    assert_eq!(d.status.sync.last_sync_time.as_deref(), Some(T0));
-    assert_eq!(d.status.sync.last_failure_time.as_deref(), Some(T1));
+    assert_eq!(d.status.sync.last_sync_time.as_ref(), Some(&at(T0)));
+    assert_eq!(d.status.sync.last_failure_time.as_ref(), Some(&at(T1)));
     assert_eq!(d.status.sync.next_attempt_time, None);
     assert_eq!(d.requeue_after, Duration::from_secs(600));
 
@@ -624,8 +624,8 @@ fn throttling_waits_as_long_as_meta_says() {
     });
     let d = decide(Some(&ok.status), &obs, T1);
     assert_eq!(
-        d.status.sync.next_attempt_time.as_deref(),
-        Some("2026-11-23T10:12:01Z")
+        d.status.sync.next_attempt_time.as_ref(),
+        Some(&at("2026-11-23T10:12:01Z"))
     );
     assert_eq!(d.requeue_after, Duration::from_secs(121));
     assert_eq!(d.status.sync.failed_sync_attempts, 0);
@@ -656,8 +656,8 @@ fn throttling_waits_as_long_as_meta_says() {
     );
     assert_eq!(default_wait.requeue_after, Duration::from_secs(300));
     assert_eq!(
-        default_wait.status.sync.next_attempt_time.as_deref(),
-        Some("2026-11-23T10:15:00Z")
+        default_wait.status.sync.next_attempt_time.as_ref(),
+        Some(&at("2026-11-23T10:15:00Z"))
     );
 }
 
@@ -675,8 +675,8 @@ fn transient_failures_back_off_and_keep_meta_fields() {
         let d = decide_account(&account_spec(), Some(1), Some(&status), &obs, None, now);
         assert!(d.call_meta);
         assert_eq!(d.status.sync.failed_sync_attempts, attempt);
-        assert_eq!(d.status.sync.last_failure_time, Some(format_time(now)));
-        let next = parse_time(d.status.sync.next_attempt_time.as_deref().unwrap()).unwrap();
+        assert_eq!(d.status.sync.last_failure_time, Some(status_time(now)));
+        let next = parse_time(d.status.sync.next_attempt_time.as_ref().unwrap()).unwrap();
         assert_eq!(until(now, next), d.requeue_after);
         assert_eq!(
             d.requeue_after,
@@ -863,7 +863,7 @@ fn webhook_fed_fields_survive_a_sync() {
     prev.ban_state = Some("SCHEDULE_FOR_DISABLE".into());
     prev.restrictions = vec![crate::crd::AccountRestriction {
         type_: "RESTRICTED_BIZ_INITIATED_MESSAGING".into(),
-        expiration: Some("2026-12-01T00:00:00Z".into()),
+        expiration: Some(at("2026-12-01T00:00:00Z")),
     }];
     let d = decide(Some(&prev), &synced(waba()), T1);
     assert_eq!(d.status.ban_state, prev.ban_state);

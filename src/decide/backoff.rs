@@ -65,7 +65,7 @@ pub fn needs_sync(
     now: Timestamp,
 ) -> Option<Duration> {
     let status = status?;
-    if let Some(next) = status.next_attempt_time.as_deref().and_then(parse_time) {
+    if let Some(next) = status.next_attempt_time.as_ref().and_then(parse_time) {
         return if next > now {
             Some(until(now, next))
         } else {
@@ -78,7 +78,7 @@ pub fn needs_sync(
     if requested_at.is_some() && requested_at != status.last_handled_reconcile_at.as_deref() {
         return None;
     }
-    let last = status.last_sync_time.as_deref().and_then(parse_time)?;
+    let last = status.last_sync_time.as_ref().and_then(parse_time)?;
     let wait = interval.saturating_sub(until(last, now));
     // A clock that went backwards must not postpone the sync beyond one interval.
     let wait = wait.min(interval);
@@ -103,6 +103,7 @@ pub fn keep_sync_time_when_unchanged<S: Clone + PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::fixtures::at;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -162,7 +163,7 @@ mod tests {
 
     fn synced_at(time: &str) -> SyncStatus {
         SyncStatus {
-            last_sync_time: Some(time.into()),
+            last_sync_time: Some(at(time)),
             ..Default::default()
         }
     }
@@ -188,16 +189,15 @@ mod tests {
         };
         let backing_off = SyncStatus {
             failed_sync_attempts: 2,
-            next_attempt_time: Some("2026-01-01T12:01:00Z".into()),
+            next_attempt_time: Some(at("2026-01-01T12:01:00Z")),
             ..recent.clone()
         };
         let retry_due = SyncStatus {
             failed_sync_attempts: 2,
-            next_attempt_time: Some("2026-01-01T11:59:59Z".into()),
+            next_attempt_time: Some(at("2026-01-01T11:59:59Z")),
             ..recent.clone()
         };
         let empty = SyncStatus::default();
-        let garbage = synced_at("not a time");
         let future = synced_at("2026-01-01T13:00:00Z");
         let five_min = Some(Duration::from_secs(300));
         let cases: Vec<Case> = vec![
@@ -256,7 +256,6 @@ mod tests {
                 None,
                 None,
             ),
-            ("unparseable sync time", Some(&garbage), Some(1), None, None),
             (
                 "sync time in the future",
                 Some(&future),
@@ -274,25 +273,39 @@ mod tests {
         }
     }
 
+    /// What "an unparseable sync time means: sync now" protected against cannot be stored any
+    /// more: a status time that is not RFC 3339 does not deserialize (and the CRD refuses it).
+    #[test]
+    fn an_unparseable_sync_time_is_refused_before_decide() {
+        let raw = serde_json::json!({"lastSyncTime": "not a time"});
+        assert!(serde_json::from_value::<SyncStatus>(raw).is_err());
+    }
+
     #[test]
     fn only_a_time_change_is_dropped() {
         let prev = SyncStatus {
-            last_sync_time: Some("t1".into()),
+            last_sync_time: Some(at("2026-01-01T00:00:01Z")),
             ..Default::default()
         };
         let mut new = SyncStatus {
-            last_sync_time: Some("t2".into()),
+            last_sync_time: Some(at("2026-01-01T00:00:02Z")),
             ..Default::default()
         };
         keep_sync_time_when_unchanged(&mut new, &prev, |s| s);
-        assert_eq!(new.last_sync_time.as_deref(), Some("t1"));
+        assert_eq!(
+            new.last_sync_time.as_ref(),
+            Some(&at("2026-01-01T00:00:01Z"))
+        );
 
         let mut changed = SyncStatus {
-            last_sync_time: Some("t2".into()),
+            last_sync_time: Some(at("2026-01-01T00:00:02Z")),
             failed_sync_attempts: 1,
             ..Default::default()
         };
         keep_sync_time_when_unchanged(&mut changed, &prev, |s| s);
-        assert_eq!(changed.last_sync_time.as_deref(), Some("t2"));
+        assert_eq!(
+            changed.last_sync_time.as_ref(),
+            Some(&at("2026-01-01T00:00:02Z"))
+        );
     }
 }

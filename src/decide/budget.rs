@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::time::{format_time, parse_time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::time::{parse_time, status_time};
 use crate::crd::RegistrationProgress;
 
 /// Moving window of Meta's registration limit.
@@ -18,7 +20,7 @@ fn attempts_in_window(progress: &RegistrationProgress, now: Timestamp) -> Vec<Ti
     let mut v: Vec<Timestamp> = progress
         .attempts
         .iter()
-        .filter_map(|t| parse_time(t))
+        .filter_map(parse_time)
         .filter(|t| within_window(*t, now))
         .collect();
     v.sort();
@@ -38,7 +40,7 @@ fn plus(t: Timestamp, d: Duration) -> Timestamp {
 pub fn next_attempt_allowed(progress: &RegistrationProgress, now: Timestamp) -> Option<Timestamp> {
     let blocked = progress
         .blocked_until
-        .as_deref()
+        .as_ref()
         .and_then(parse_time)
         .filter(|t| *t > now);
     let attempts = attempts_in_window(progress, now);
@@ -56,17 +58,17 @@ pub fn next_attempt_allowed(progress: &RegistrationProgress, now: Timestamp) -> 
 
 /// Records an attempt made at `now`, forgetting those that left the window.
 pub fn record_attempt(progress: &mut RegistrationProgress, now: Timestamp) {
-    let mut kept: Vec<String> = attempts_in_window(progress, now)
+    let mut kept: Vec<Time> = attempts_in_window(progress, now)
         .into_iter()
-        .map(format_time)
+        .map(status_time)
         .collect();
-    kept.push(format_time(now));
+    kept.push(status_time(now));
     progress.attempts = kept;
 }
 
 /// Meta answered 133016: no attempt until the window has passed.
 pub fn record_meta_refusal(progress: &mut RegistrationProgress, now: Timestamp) {
-    progress.blocked_until = Some(format_time(plus(now, REGISTRATION_WINDOW)));
+    progress.blocked_until = Some(status_time(plus(now, REGISTRATION_WINDOW)));
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::conditions::{
 };
 use super::events::{EventSpec, reason};
 use super::health::{self, HealthChange};
-use super::time::format_time;
+use super::time::status_time;
 use crate::crd::{
     Management, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec, WhatsAppChannelStatus,
     condition, find_condition,
@@ -20,7 +20,6 @@ use crate::meta::model::{
     CanSendMessage, MessagingLimit, NameStatus, NumberStatus, PhoneNumber, PlatformType,
     QualityRating, WabaSnapshot,
 };
-use crate::phone::E164;
 
 /// Requeue while the account has no snapshot; the account's own sync normally triggers sooner.
 const ACCOUNT_NOT_SYNCED_REQUEUE: Duration = Duration::from_secs(60);
@@ -46,7 +45,7 @@ pub fn observe_channel(
     account: Option<&WhatsAppBusinessAccount>,
     snapshot: Option<&WabaSnapshot>,
 ) -> Option<ChannelObservation> {
-    let e164 = match E164::parse(&spec.phone_number) {
+    let e164 = match spec.phone_number.parsed() {
         Ok(e164) => e164,
         Err(err) => {
             return Some(ChannelObservation::InvalidSpec {
@@ -101,7 +100,7 @@ pub fn decide_channel(
     requested_at: Option<&str>,
     now: Timestamp,
 ) -> ChannelDecision {
-    let e164 = E164::parse(&spec.phone_number);
+    let e164 = spec.phone_number.parsed();
     // A spec the runtime let through but that does not parse is still a spec problem.
     let fallback;
     let observation = match &e164 {
@@ -118,10 +117,7 @@ pub fn decide_channel(
         spec,
         generation,
         now,
-        number: e164
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_else(|_| spec.phone_number.trim().to_string()),
+        number: spec.phone_number.display(),
         status: previous.cloned().unwrap_or_default(),
         events: Vec::new(),
     };
@@ -208,7 +204,7 @@ impl Draft<'_> {
 
     fn synced_now(&mut self) {
         let sync = &mut self.status.sync;
-        sync.last_sync_time = Some(format_time(self.now));
+        sync.last_sync_time = Some(status_time(self.now));
         sync.failed_sync_attempts = 0;
         sync.next_attempt_time = None;
         let account = self.account().to_string();

@@ -182,10 +182,10 @@ fn drop_repeated_registered_event(
         .status
         .registration
         .as_ref()
-        .and_then(|p| p.registered_at.as_deref())
+        .and_then(|p| p.registered_at.as_ref())
         .and_then(parse_time);
     let last_sync = previous
-        .and_then(|p| p.sync.last_sync_time.as_deref())
+        .and_then(|p| p.sync.last_sync_time.as_ref())
         .and_then(parse_time);
     let announced = match (registered_at, last_sync) {
         (Some(r), Some(s)) => r >= s,

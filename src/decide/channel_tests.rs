@@ -116,7 +116,7 @@ fn status_mirrors_every_field_of_the_number() {
     assert_eq!(kinds, ["PHONE_NUMBER", "WABA", "BUSINESS", "APP"]);
     assert_eq!(s.phase, Phase::Connected);
     assert_eq!(s.observed_generation, Some(4));
-    assert_eq!(s.sync.last_sync_time.as_deref(), Some(T0));
+    assert_eq!(s.sync.last_sync_time.as_ref(), Some(&at(T0)));
     assert_eq!(
         s.sync.last_handled_reconcile_at.as_deref(),
         Some("resync-7")
@@ -974,7 +974,7 @@ fn a_number_that_disappears_is_reported_once_and_its_mirror_cleared() {
         assert_eq!(s.health, None);
         assert_eq!(s.quality_rating, None);
         assert_eq!(s.e164.as_deref(), Some("+5511987654321"));
-        assert_eq!(s.sync.last_sync_time.as_deref(), Some(T1));
+        assert_eq!(s.sync.last_sync_time.as_ref(), Some(&at(T1)));
         let still_gone = decide_as(
             management,
             Some(&gone.status),
@@ -1016,7 +1016,7 @@ fn a_missing_account_stalls_and_keeps_what_was_known() {
     );
     assert_eq!(d.status.phase, Phase::Stalled);
     assert_eq!(d.status.phone_number_id.as_deref(), Some(NUMBER_ID));
-    assert_eq!(d.status.sync.last_sync_time.as_deref(), Some(T0));
+    assert_eq!(d.status.sync.last_sync_time.as_ref(), Some(&at(T0)));
     assert_eq!(
         reasons(&d.events),
         [("AccountNotFound", EventType::Warning)]
@@ -1173,7 +1173,7 @@ fn the_reconcile_annotation_is_echoed_and_generation_observed() {
 fn registration_progress_survives_syncs() {
     let mut prev = decide(None, &ChannelObservation::NotInWaba, T0).status;
     prev.registration = Some(crate::crd::RegistrationProgress {
-        number_added_at: Some(T0.into()),
+        number_added_at: Some(at(T0)),
         ..Default::default()
     });
     let d = decide(Some(&prev), &found(status_of(NumberStatus::Pending)), T1);

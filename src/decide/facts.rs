@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::conditions::{ConditionStatus, set_condition, status_of, true_reason};
 use super::events::{EventSpec, reason};
-use super::time::{format_time, parse_time};
+use super::time::{format_time, parse_time, status_time};
 use crate::crd::{
     AccountRestriction, Phase, WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition,
     find_condition,
@@ -49,13 +49,13 @@ fn restriction_of(r: &crate::meta::Restriction) -> AccountRestriction {
         expiration: r
             .expiration
             .and_then(|s| Timestamp::from_second(s).ok())
-            .map(format_time),
+            .map(status_time),
     }
 }
 
 fn expired(r: &AccountRestriction, now: Timestamp) -> bool {
     r.expiration
-        .as_deref()
+        .as_ref()
         .and_then(parse_time)
         .is_some_and(|t| t <= now)
 }
@@ -98,7 +98,7 @@ pub fn apply_account_facts(
 fn describe_restrictions(list: &[&AccountRestriction]) -> String {
     list.iter()
         .map(|r| match &r.expiration {
-            Some(until) => format!("{} until {until}", r.type_),
+            Some(until) => format!("{} until {}", r.type_, format_time(until.0)),
             None => r.type_.clone(),
         })
         .collect::<Vec<_>>()

@@ -93,8 +93,8 @@ fn restriction_is_recorded_once_and_redelivery_is_silent() {
         "sorted for stable status"
     );
     assert_eq!(
-        s1.restrictions[1].expiration.as_deref(),
-        Some("2026-11-24T10:00:00Z")
+        s1.restrictions[1].expiration.as_ref(),
+        Some(&at("2026-11-24T10:00:00Z"))
     );
     let (s2, e2) = account_step(&s1, &[fact], NOW);
     assert!(e2.is_empty());
@@ -350,7 +350,7 @@ fn standing(ban: Option<&str>, restrictions: &[(&str, Option<&str>)]) -> Account
             .iter()
             .map(|(t, e)| AccountRestriction {
                 type_: (*t).into(),
-                expiration: e.map(Into::into),
+                expiration: e.map(at),
             })
             .collect(),
     }

@@ -1,6 +1,7 @@
 //! Test data shaped like Meta's documented responses.
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::crd::{
     AccountRef, DeletionPolicy, Management, SecretKeyRef, WhatsAppBusinessAccountSpec,
@@ -19,6 +20,11 @@ pub const APP_ID: &str = "1234567890";
 
 pub fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
+}
+
+/// A status time.
+pub fn at(s: &str) -> Time {
+    Time(ts(s))
 }
 
 pub fn account_spec() -> WhatsAppBusinessAccountSpec {

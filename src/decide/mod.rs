@@ -41,9 +41,7 @@ pub use budget::{
 pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
 pub use channel_sync::{ChannelInput, ChannelPlan, RegistrationState, plan_channel};
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
-pub use duration::{
-    DEFAULT_SYNC_INTERVAL, DurationError, MIN_SYNC_INTERVAL, parse_duration, sync_interval,
-};
+pub use duration::{DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, sync_interval};
 pub use events::{EventSpec, EventType, reason};
 pub use profile::profile_drift;
 pub use registration::{
@@ -51,7 +49,7 @@ pub use registration::{
     keep_transition_times, plan_registration, record_intent, record_outcome, registration_reason,
     snapshot_fresh_from,
 };
-pub use time::{format_time, parse_time};
+pub use time::{format_time, parse_time, status_time};
 
 /// How a failed Meta call is handled; the Graph client classifies errors into these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

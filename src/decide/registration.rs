@@ -18,14 +18,13 @@ use super::budget::{next_attempt_allowed, record_attempt, record_meta_refusal};
 use super::channel::is_registered;
 use super::conditions::{ConditionStatus, set_condition, true_reason};
 use super::events::{EventSpec, reason};
-use super::time::{add, format_time, parse_time, until};
+use super::time::{add, format_time, parse_time, status_time, until};
 use crate::crd::{
     Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
     WhatsAppChannelStatus, condition,
 };
 use crate::meta::model::{CodeVerificationStatus, NameStatus};
 use crate::meta::{ErrorClass, GraphError, Refusal};
-use crate::phone::E164;
 
 /// Meta's verification codes are valid for about ten minutes.
 pub const CODE_VALIDITY: Duration = Duration::from_secs(10 * 60);
@@ -187,9 +186,7 @@ impl Planner<'_, '_> {
     }
 
     fn number(&self) -> String {
-        E164::parse(&self.input.spec.phone_number)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| self.input.spec.phone_number.clone())
+        self.input.spec.phone_number.display()
     }
 
     fn set(&mut self, type_: &str, st: ConditionStatus, reason: &str, message: &str) {
@@ -261,7 +258,7 @@ impl Planner<'_, '_> {
     /// Keeps the previous stall while a failed call waits for `retryAt`; false when waiting.
     fn retry_allowed(&mut self) -> bool {
         let mut progress = self.progress();
-        let Some(at) = progress.retry_at.as_deref().and_then(parse_time) else {
+        let Some(at) = progress.retry_at.as_ref().and_then(parse_time) else {
             return true;
         };
         if at <= self.input.now || self.input.retry_requested {
@@ -306,7 +303,7 @@ impl Planner<'_, '_> {
                 ),
             );
         };
-        let Ok(e164) = E164::parse(&spec.phone_number) else {
+        let Ok(e164) = spec.phone_number.parsed() else {
             return;
         };
         let (cc, rest) = e164.split_country_code();
@@ -427,7 +424,7 @@ impl Planner<'_, '_> {
         let waiting = self
             .progress()
             .retry_at
-            .as_deref()
+            .as_ref()
             .and_then(parse_time)
             .is_some_and(|t| t > self.input.now)
             && !self.input.retry_requested;
@@ -458,8 +455,8 @@ impl Planner<'_, '_> {
         );
         // A code nobody entered in time has expired at Meta (or was never sent, when the
         // operator died during the request): a new one is requested, within the cap.
-        let requested = progress.code_requested_at.as_deref().and_then(parse_time);
-        let tried = progress.code_tried_at.as_deref().and_then(parse_time);
+        let requested = progress.code_requested_at.as_ref().and_then(parse_time);
+        let tried = progress.code_tried_at.as_ref().and_then(parse_time);
         let unused_and_expired = requested.is_some_and(|r| {
             add(r, CODE_VALIDITY) <= self.input.now && tried.is_none_or(|t| t < r)
         });
@@ -523,12 +520,12 @@ impl Planner<'_, '_> {
 pub fn snapshot_fresh_from(status: &WhatsAppChannelStatus) -> Option<Timestamp> {
     let p = status.registration.as_ref()?;
     let last = [
-        p.number_added_at.as_deref(),
-        p.code_requested_at.as_deref(),
-        p.code_tried_at.as_deref(),
-        p.attempts.last().map(String::as_str),
-        p.verified_at.as_deref(),
-        p.registered_at.as_deref(),
+        p.number_added_at.as_ref(),
+        p.code_requested_at.as_ref(),
+        p.code_tried_at.as_ref(),
+        p.attempts.last(),
+        p.verified_at.as_ref(),
+        p.registered_at.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -584,7 +581,7 @@ pub fn drop_announced_registration(
     let recent = status
         .registration
         .as_ref()
-        .and_then(|p| p.registered_at.as_deref())
+        .and_then(|p| p.registered_at.as_ref())
         .and_then(parse_time)
         .is_some_and(|t| add(t, REGISTERED_ANNOUNCED_FOR) > now);
     if recent {
@@ -596,13 +593,13 @@ pub fn drop_announced_registration(
 pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Timestamp) {
     let mut p = status.registration.clone().unwrap_or_default();
     match step {
-        Step::AddNumber { .. } => p.number_added_at = Some(format_time(now)),
+        Step::AddNumber { .. } => p.number_added_at = Some(status_time(now)),
         // A repeated code request only sends another SMS: it is recorded once Meta answered,
         // so a crash mid-call never leaves the flow waiting for a code that was not sent.
         Step::RequestCode { .. } => {}
         Step::VerifyCode { fingerprint } => {
             p.last_tried_code = Some(fingerprint.clone());
-            p.code_tried_at = Some(format_time(now));
+            p.code_tried_at = Some(status_time(now));
         }
         Step::Register { .. } => record_attempt(&mut p, now),
         Step::SetPin { .. } => {}
@@ -617,78 +614,132 @@ pub fn record_outcome(
     result: Result<(), &GraphError>,
     status: &mut WhatsAppChannelStatus,
 ) -> Vec<EventSpec> {
-    let now = input.now;
-    let number = E164::parse(&input.spec.phone_number)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| input.spec.phone_number.clone());
+    let number = input.spec.phone_number.display();
     let mut p = status.registration.clone().unwrap_or_default();
-    let mut events = Vec::new();
-    let err = match result {
+    match result {
         Ok(()) => {
-            p.failures = None;
-            p.retry_at = None;
-            p.last_error = None;
-            match step {
-                Step::AddNumber { .. } => events.push(EventSpec::normal(
-                    reason::NUMBER_ADDED,
-                    format!("Added {number} to the WABA"),
-                )),
-                Step::RequestCode { method, .. } => {
-                    p.code_requested_at = Some(format_time(now));
-                    p.code_requests = Some(p.code_requests.unwrap_or(0).saturating_add(1));
-                    let target = input
-                        .spec
-                        .registration
-                        .as_ref()
-                        .and_then(|r| r.verification_code_secret_ref.as_ref())
-                        .map(|r| {
-                            format!(
-                                "; put it into Secret {}/{} key \"{}\"",
-                                input.namespace, r.name, r.key
-                            )
-                        })
-                        .unwrap_or_default();
-                    events.push(EventSpec::normal(
-                        reason::VERIFICATION_CODE_REQUESTED,
-                        format!(
-                            "Meta sends a verification code by {} to {number}{target}",
-                            method.as_str()
-                        ),
-                    ));
-                }
-                Step::VerifyCode { .. } => {
-                    p.verified_at = Some(format_time(now));
-                    p.code_requests = None;
-                    events.push(EventSpec::normal(
-                        reason::VERIFICATION_CODE_ACCEPTED,
-                        format!("Meta accepted the verification code of {number}"),
-                    ));
-                }
-                Step::Register { pin } => {
-                    p.registered_at = Some(format_time(now));
-                    p.applied_pin = Some(pin.clone());
-                    p.rejected_pin = None;
-                    events.push(EventSpec::normal(
-                        reason::REGISTERED,
-                        format!("Registered {number} on the Cloud API"),
-                    ));
-                }
-                Step::SetPin { pin } => {
-                    p.applied_pin = Some(pin.clone());
-                    events.push(EventSpec::normal(
-                        reason::PIN_UPDATED,
-                        format!("Updated the two-step verification PIN of {number} at Meta"),
-                    ));
-                }
-            }
+            let event = record_success(input, step, &mut p, &number);
             status.registration = Some(p);
-            return events;
+            vec![event]
         }
-        Err(err) => err,
-    };
-    let text = err.status_message();
-    let mut stall: Option<(&str, String)> = None;
-    let mut retry: Option<Duration> = None;
+        Err(err) => {
+            let verdict = judge(err, step, &mut p, input.now, &number);
+            if let Some(d) = verdict.retry {
+                p.retry_at = Some(status_time(add(input.now, d)));
+            }
+            p.last_error = Some(err.status_message());
+            status.registration = Some(p);
+            let mut events = verdict.events;
+            events.extend(show_failure(err, step, verdict.stall, status, input.now));
+            events
+        }
+    }
+}
+
+/// Progress and the event of a step Meta accepted.
+fn record_success(
+    input: &RegistrationInput<'_>,
+    step: &Step,
+    p: &mut RegistrationProgress,
+    number: &str,
+) -> EventSpec {
+    let now = input.now;
+    p.failures = None;
+    p.retry_at = None;
+    p.last_error = None;
+    match step {
+        Step::AddNumber { .. } => {
+            EventSpec::normal(reason::NUMBER_ADDED, format!("Added {number} to the WABA"))
+        }
+        Step::RequestCode { method, .. } => {
+            p.code_requested_at = Some(status_time(now));
+            p.code_requests = Some(p.code_requests.unwrap_or(0).saturating_add(1));
+            EventSpec::normal(
+                reason::VERIFICATION_CODE_REQUESTED,
+                format!(
+                    "Meta sends a verification code by {} to {number}{}",
+                    method.as_str(),
+                    code_target(input)
+                ),
+            )
+        }
+        Step::VerifyCode { .. } => {
+            p.verified_at = Some(status_time(now));
+            p.code_requests = None;
+            EventSpec::normal(
+                reason::VERIFICATION_CODE_ACCEPTED,
+                format!("Meta accepted the verification code of {number}"),
+            )
+        }
+        Step::Register { pin } => {
+            p.registered_at = Some(status_time(now));
+            p.applied_pin = Some(pin.clone());
+            p.rejected_pin = None;
+            EventSpec::normal(
+                reason::REGISTERED,
+                format!("Registered {number} on the Cloud API"),
+            )
+        }
+        Step::SetPin { pin } => {
+            p.applied_pin = Some(pin.clone());
+            EventSpec::normal(
+                reason::PIN_UPDATED,
+                format!("Updated the two-step verification PIN of {number} at Meta"),
+            )
+        }
+    }
+}
+
+/// "; put it into Secret ns/name key "code"" when the spec names the code's Secret.
+fn code_target(input: &RegistrationInput<'_>) -> String {
+    input
+        .spec
+        .registration
+        .as_ref()
+        .and_then(|r| r.verification_code_secret_ref.as_ref())
+        .map(|r| {
+            format!(
+                "; put it into Secret {}/{} key \"{}\"",
+                input.namespace, r.name, r.key
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// What a refusal means for the flow: a stall a person must resolve (condition reason and
+/// message), a wait before the next attempt, and events of its own.
+#[derive(Default)]
+struct Verdict {
+    stall: Option<(&'static str, String)>,
+    retry: Option<Duration>,
+    events: Vec<EventSpec>,
+}
+
+impl Verdict {
+    fn stall(reason: &'static str, message: String, retry: Option<Duration>) -> Self {
+        Self {
+            stall: Some((reason, message)),
+            retry,
+            events: Vec::new(),
+        }
+    }
+
+    fn retry(after: Duration) -> Self {
+        Self {
+            retry: Some(after),
+            ..Self::default()
+        }
+    }
+}
+
+/// Sorts Meta's refusal of `step` into a [`Verdict`], updating progress.
+fn judge(
+    err: &GraphError,
+    step: &Step,
+    p: &mut RegistrationProgress,
+    now: Timestamp,
+    number: &str,
+) -> Verdict {
     // Only 136025 is Meta's judgement on the code itself; after any other refusal (auth,
     // throttling, outages, business verification, a number still in use) the same code is tried
     // again once the wait is over, and Meta answers 136025 if it has expired meanwhile.
@@ -696,95 +747,132 @@ pub fn record_outcome(
         p.last_tried_code = None;
     }
     match err.class {
-        ErrorClass::RegistrationBudget => {
-            record_meta_refusal(&mut p, now);
-            let until_ = p.blocked_until.clone().unwrap_or_default();
-            stall = Some((
-                rr::BUDGET_EXHAUSTED,
-                format!(
-                    "Meta refuses more register/deregister attempts (133016); the next attempt is \
-                     allowed at {until_}"
-                ),
-            ));
-        }
-        ErrorClass::PinMismatch => {
-            if let Step::Register { pin } | Step::SetPin { pin } = step {
-                p.rejected_pin = Some(pin.clone());
+        ErrorClass::RegistrationBudget => budget_spent(p, now),
+        ErrorClass::PinMismatch => pin_mismatch(step, p),
+        ErrorClass::NotReady => Verdict::retry(NAME_NOT_READY_RETRY),
+        ErrorClass::AlreadyVerified => Verdict::default(),
+        ErrorClass::Throttled => Verdict::retry(err.retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT)),
+        _ => match err.refusal {
+            Some(Refusal::AlreadyInWaba) => Verdict::default(),
+            Some(Refusal::CodeRejected { expired }) => code_rejected(expired, p, now, number),
+            Some(refusal) if needs_a_person(refusal) => {
+                refused(refusal, number, &err.status_message())
             }
-            stall = Some((
-                rr::PIN_MISMATCH,
-                "PIN mismatch: set the PIN Secret to the number's current two-step PIN (or reset \
-                 it in WhatsApp Manager); registration is retried when the Secret changes"
-                    .into(),
-            ));
-        }
-        ErrorClass::NotReady => retry = Some(NAME_NOT_READY_RETRY),
-        ErrorClass::AlreadyVerified => {}
-        ErrorClass::Throttled => retry = Some(err.retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT)),
-        _ if err.refusal == Some(Refusal::AlreadyInWaba) => {}
-        _ if err.refusal == Some(Refusal::InUseOnApp) => {
-            retry = Some(IN_USE_RETRY);
-            stall = Some((
-                rr::IN_USE_ON_APP,
-                format!(
-                    "{number} is in use on the WhatsApp app: free it on the phone, either with \
-                     \"change number\" (keeps the chat history, frees the number after about 2 \
-                     hours) or \"delete account\" (frees it at once); the operator retries by \
-                     itself every {} minutes",
-                    IN_USE_RETRY.as_secs() / 60
-                ),
-            ));
-        }
-        _ if err.refusal == Some(Refusal::OwnedByAnotherBusiness) => {
-            retry = Some(OTHER_BUSINESS_RETRY);
-            stall = Some((
-                rr::OTHER_BUSINESS,
-                format!(
-                    "{number} is registered under another business manager: remove it there (or \
-                     migrate it to this WABA) first; retried every hour ({text})"
-                ),
-            ));
-        }
-        _ if err.refusal == Some(Refusal::BusinessVerificationRequired) => {
-            retry = Some(OTHER_BUSINESS_RETRY);
-            stall = Some((
-                rr::BUSINESS_VERIFICATION,
-                format!(
-                    "Meta requires business verification: verify the business portfolio in \
-                     Meta Business Manager (Security Center); retried every hour ({text})"
-                ),
-            ));
-        }
-        _ if matches!(err.refusal, Some(Refusal::CodeRejected { .. })) => {
-            let requested = p.code_requested_at.as_deref().and_then(parse_time);
-            let expired = err.refusal == Some(Refusal::CodeRejected { expired: true })
-                || requested.is_some_and(|r| add(r, CODE_VALIDITY) <= now);
-            if expired {
-                // A new code is requested on the next reconcile (within the request cap).
-                p.code_requested_at = None;
+            _ => {
+                let failures = p.failures.unwrap_or(0).saturating_add(1);
+                p.failures = Some(failures);
+                Verdict::retry(FAILURE_BACKOFF.delay(failures, number))
             }
-            events.push(EventSpec::warning(
-                reason::VERIFICATION_CODE_REJECTED,
-                if expired {
-                    format!("The verification code of {number} expired; a new code is requested")
-                } else {
-                    format!(
-                        "Meta rejected the verification code of {number}; put the right code into the Secret"
-                    )
-                },
-            ));
-        }
-        _ => {
-            let failures = p.failures.unwrap_or(0).saturating_add(1);
-            p.failures = Some(failures);
-            retry = Some(FAILURE_BACKOFF.delay(failures, &number));
-        }
+        },
     }
-    if let Some(d) = retry {
-        p.retry_at = Some(format_time(add(now, d)));
+}
+
+fn budget_spent(p: &mut RegistrationProgress, now: Timestamp) -> Verdict {
+    record_meta_refusal(p, now);
+    let until_ = p
+        .blocked_until
+        .as_ref()
+        .map(|t| format_time(t.0))
+        .unwrap_or_default();
+    Verdict::stall(
+        rr::BUDGET_EXHAUSTED,
+        format!(
+            "Meta refuses more register/deregister attempts (133016); the next attempt is \
+             allowed at {until_}"
+        ),
+        None,
+    )
+}
+
+fn pin_mismatch(step: &Step, p: &mut RegistrationProgress) -> Verdict {
+    if let Step::Register { pin } | Step::SetPin { pin } = step {
+        p.rejected_pin = Some(pin.clone());
     }
-    p.last_error = Some(text.clone());
-    status.registration = Some(p);
+    Verdict::stall(
+        rr::PIN_MISMATCH,
+        "PIN mismatch: set the PIN Secret to the number's current two-step PIN (or reset \
+         it in WhatsApp Manager); registration is retried when the Secret changes"
+            .into(),
+        None,
+    )
+}
+
+fn needs_a_person(refusal: Refusal) -> bool {
+    matches!(
+        refusal,
+        Refusal::InUseOnApp
+            | Refusal::OwnedByAnotherBusiness
+            | Refusal::BusinessVerificationRequired
+    )
+}
+
+/// Refusals only a person can lift; the operator still retries on its own now and then.
+fn refused(refusal: Refusal, number: &str, text: &str) -> Verdict {
+    match refusal {
+        Refusal::InUseOnApp => Verdict::stall(
+            rr::IN_USE_ON_APP,
+            format!(
+                "{number} is in use on the WhatsApp app: free it on the phone, either with \
+                 \"change number\" (keeps the chat history, frees the number after about 2 \
+                 hours) or \"delete account\" (frees it at once); the operator retries by \
+                 itself every {} minutes",
+                IN_USE_RETRY.as_secs() / 60
+            ),
+            Some(IN_USE_RETRY),
+        ),
+        Refusal::OwnedByAnotherBusiness => Verdict::stall(
+            rr::OTHER_BUSINESS,
+            format!(
+                "{number} is registered under another business manager: remove it there (or \
+                 migrate it to this WABA) first; retried every hour ({text})"
+            ),
+            Some(OTHER_BUSINESS_RETRY),
+        ),
+        _ => Verdict::stall(
+            rr::BUSINESS_VERIFICATION,
+            format!(
+                "Meta requires business verification: verify the business portfolio in \
+                 Meta Business Manager (Security Center); retried every hour ({text})"
+            ),
+            Some(OTHER_BUSINESS_RETRY),
+        ),
+    }
+}
+
+fn code_rejected(
+    expired_by_meta: bool,
+    p: &mut RegistrationProgress,
+    now: Timestamp,
+    number: &str,
+) -> Verdict {
+    let requested = p.code_requested_at.as_ref().and_then(parse_time);
+    let expired = expired_by_meta || requested.is_some_and(|r| add(r, CODE_VALIDITY) <= now);
+    if expired {
+        // A new code is requested on the next reconcile (within the request cap).
+        p.code_requested_at = None;
+    }
+    let note = if expired {
+        format!("The verification code of {number} expired; a new code is requested")
+    } else {
+        format!(
+            "Meta rejected the verification code of {number}; put the right code into the Secret"
+        )
+    };
+    Verdict {
+        events: vec![EventSpec::warning(reason::VERIFICATION_CODE_REJECTED, note)],
+        ..Verdict::default()
+    }
+}
+
+/// The conditions and events a failed step leaves: a stall for a person, or a failed call that
+/// is retried by itself.
+fn show_failure(
+    err: &GraphError,
+    step: &Step,
+    stall: Option<(&'static str, String)>,
+    status: &mut WhatsAppChannelStatus,
+    now: Timestamp,
+) -> Vec<EventSpec> {
     let generation = status.observed_generation;
     match stall {
         Some((cond_reason, message)) => {
@@ -805,38 +893,49 @@ pub fn record_outcome(
                 );
             }
             status.phase = Phase::Stalled;
-            events.push(EventSpec::warning(reason::REGISTRATION_STALLED, message));
+            vec![EventSpec::warning(reason::REGISTRATION_STALLED, message)]
         }
-        None if !err.is_code_verdict() => {
-            let when = status
-                .registration
-                .as_ref()
-                .and_then(|p| p.retry_at.clone())
-                .map(|t| format!("; retried at {t}"))
-                .unwrap_or_else(|| "; retried after the next sync".into());
-            let message = format!("{} failed: {text}{when}", step.name());
-            set_condition(
-                &mut status.conditions,
-                condition::REGISTERED,
-                ConditionStatus::False,
-                if err.class == ErrorClass::NotReady {
-                    rr::AWAITING_DISPLAY_NAME
-                } else {
-                    rr::CALL_FAILED
-                },
-                &message,
-                generation,
-                now,
-            );
-            if err.class == ErrorClass::NotReady {
-                status.phase = Phase::AwaitingDisplayName;
-            } else if !matches!(err.class, ErrorClass::AlreadyVerified) {
-                events.push(EventSpec::warning(reason::REGISTRATION_FAILED, message));
-            }
-        }
-        None => {}
+        None if !err.is_code_verdict() => call_failed(err, step, status, now),
+        None => Vec::new(),
     }
-    events
+}
+
+fn call_failed(
+    err: &GraphError,
+    step: &Step,
+    status: &mut WhatsAppChannelStatus,
+    now: Timestamp,
+) -> Vec<EventSpec> {
+    let when = status
+        .registration
+        .as_ref()
+        .and_then(|p| p.retry_at.as_ref())
+        .map(|t| format!("; retried at {}", format_time(t.0)))
+        .unwrap_or_else(|| "; retried after the next sync".into());
+    let message = format!("{} failed: {}{when}", step.name(), err.status_message());
+    let not_ready = err.class == ErrorClass::NotReady;
+    let generation = status.observed_generation;
+    set_condition(
+        &mut status.conditions,
+        condition::REGISTERED,
+        ConditionStatus::False,
+        if not_ready {
+            rr::AWAITING_DISPLAY_NAME
+        } else {
+            rr::CALL_FAILED
+        },
+        &message,
+        generation,
+        now,
+    );
+    if not_ready {
+        status.phase = Phase::AwaitingDisplayName;
+        Vec::new()
+    } else if err.class == ErrorClass::AlreadyVerified {
+        Vec::new()
+    } else {
+        vec![EventSpec::warning(reason::REGISTRATION_FAILED, message)]
+    }
 }
 
 #[cfg(test)]

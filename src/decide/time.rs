@@ -1,11 +1,12 @@
-//! Timestamps as status stores them: RFC 3339 in UTC with whole seconds.
+//! Timestamps as status stores them: Kubernetes `Time` (RFC 3339 in UTC, whole seconds).
 //!
-//! Sub-second precision is dropped on purpose: the apiserver keeps `metav1.Time` at seconds, so
-//! a status computed with nanoseconds would never compare equal to what was read back.
+//! Sub-second precision is dropped on purpose: `metav1.Time` is written at seconds, so a status
+//! computed with nanoseconds would never compare equal to what was read back.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// `now` cut to whole seconds.
 pub(crate) fn truncate(ts: Timestamp) -> Timestamp {
@@ -13,14 +14,19 @@ pub(crate) fn truncate(ts: Timestamp) -> Timestamp {
     Timestamp::from_second(ts.as_second()).unwrap_or(ts)
 }
 
-/// "2026-11-23T16:41:03Z".
+/// `ts` as status keeps it.
+pub fn status_time(ts: Timestamp) -> Time {
+    Time(truncate(ts))
+}
+
+/// "2026-11-23T16:41:03Z", for messages.
 pub fn format_time(ts: Timestamp) -> String {
     truncate(ts).to_string()
 }
 
-/// Parses a status timestamp; `None` when absent or not RFC 3339 (treated as "unknown").
-pub fn parse_time(raw: &str) -> Option<Timestamp> {
-    raw.parse().ok()
+/// The instant of a status time.
+pub fn parse_time(t: &Time) -> Option<Timestamp> {
+    Some(t.0)
 }
 
 /// Time from `now` until `later`, zero when `later` is not in the future.
@@ -41,8 +47,9 @@ mod tests {
     fn formats_whole_seconds_in_utc() {
         let ts: Timestamp = "2026-11-23T16:41:03.987654321Z".parse().unwrap();
         assert_eq!(format_time(ts), "2026-11-23T16:41:03Z");
-        assert_eq!(parse_time("2026-11-23T16:41:03Z"), Some(truncate(ts)));
-        assert_eq!(parse_time("yesterday"), None);
+        let kept = status_time(ts);
+        assert_eq!(parse_time(&kept), Some(truncate(ts)));
+        assert_eq!(serde_json::to_value(kept).unwrap(), "2026-11-23T16:41:03Z");
     }
 
     #[test]

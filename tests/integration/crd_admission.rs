@@ -526,6 +526,54 @@ async fn status_is_a_subresource_independent_of_spec() {
     assert_eq!(applied.metadata.generation, Some(2));
 }
 
+/// Status times are typed (`format: date-time`): a malformed one never reaches the operator,
+/// which would otherwise have to guess what it meant.
+#[tokio::test]
+async fn status_times_must_be_rfc3339() {
+    let (client, ns) = setup_namespace("status-time").await;
+    let api = Kind::Channel.api(&client, &ns);
+    apply(
+        &client,
+        &ns,
+        Kind::Channel,
+        "sales",
+        &Kind::Channel.valid_spec(),
+    )
+    .await
+    .expect("create channel");
+    let params = PatchParams::default();
+    let refused = api
+        .patch_status(
+            "sales",
+            &params,
+            &Patch::Merge(json!({"status": {"lastSyncTime": "yesterday"}})),
+        )
+        .await;
+    match refused {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422, "{status:?}");
+            assert!(
+                status.message.contains("lastSyncTime"),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("a malformed time was accepted: {other:?}"),
+    }
+    let accepted = api
+        .patch_status(
+            "sales",
+            &params,
+            &Patch::Merge(json!({"status": {"lastSyncTime": "2026-11-23T16:41:03Z"}})),
+        )
+        .await
+        .expect("an RFC 3339 time is accepted");
+    assert_eq!(
+        accepted.data["status"]["lastSyncTime"],
+        "2026-11-23T16:41:03Z"
+    );
+}
+
 /// Splits a kubectl table line into cells (columns are separated by at
 /// least two spaces; single spaces occur inside values).
 fn cells(line: &str) -> Vec<String> {

@@ -507,7 +507,7 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
         .message
         .clone();
     let first = s.registration.as_ref().unwrap().attempts[0].clone();
-    let next: jiff::Timestamp = first.parse().unwrap();
+    let next: jiff::Timestamp = first.0;
     let next = next
         .checked_add(jiff::SignedDuration::from_hours(72))
         .unwrap();
