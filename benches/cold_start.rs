@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use harness::operator::Operator;
-use harness::sim::{graph_requests, start_sim_with};
+use harness::sim::Sim;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
@@ -441,7 +441,7 @@ async fn bench(sizes: Sizes) {
     harness::install_crds(&client).await;
     let ns_a = harness::fresh_namespace(&client, "bench-cold-start").await;
     let ns_b = harness::fresh_namespace(&client, "bench-baseline").await;
-    let sim = start_sim_with(&sim_state(accounts, per_account));
+    let sim = Sim::start_with(&sim_state(accounts, per_account));
 
     let numbers: Vec<Number> = (0..accounts)
         .flat_map(|a| (0..per_account).map(move |n| Number::new(a, n, per_account)))
@@ -573,7 +573,7 @@ async fn bench(sizes: Sizes) {
         }
         if steady_until.is_none() && all_channels_ready.is_some() && all_accounts_ready.is_some() {
             rss_at_ready = rss_kib(pid);
-            graph_at_ready = Some(graph_requests(&sim).await);
+            graph_at_ready = Some(sim.graph_requests().await);
             changes_at_ready = channels.changes + accounts_ready.changes;
             steady_until = Some(Instant::now() + sizes.steady);
             println!(
@@ -586,7 +586,7 @@ async fn bench(sizes: Sizes) {
     let steady_rss = rss_kib(pid);
     let steady_writes = steady_until
         .map(|_| (channels.changes + accounts_ready.changes).saturating_sub(changes_at_ready));
-    let graph_total = graph_requests(&sim).await;
+    let graph_total = sim.graph_requests().await;
     let cached = cached_object_sizes(&channel_api).await;
     let metrics = operator.metrics().await;
     let log = operator.log_text();

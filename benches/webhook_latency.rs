@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use harness::operator::{Operator, eventually, free_port};
-use harness::sim::start_sim_delivering_to;
+use harness::sim::Sim;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::PostParams;
@@ -67,7 +67,7 @@ async fn bench(deliveries: usize) {
         .expect("create the webhook Secret");
 
     let port = free_port();
-    let sim = start_sim_delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
+    let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
     let addr = format!("127.0.0.1:{port}");
     let _op = Operator::start(
         &ns,

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use meta_sim::{self as sim, SimHandle, State};
+use harness::sim::{Fault, FaultError, Sim};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use whatsapp_operator::graph::{
@@ -24,19 +24,6 @@ const BUSINESS: &str = "506914307656634";
 const SALES: &str = "106540352242922";
 const SALES_PIN: &str = "581063";
 const PENDING: &str = "106540352242925";
-
-fn example_state() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crates/meta-sim/examples/state.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn start() -> SimHandle {
-    let state = State::from_json(&example_state().to_string()).unwrap();
-    sim::start(state, "127.0.0.1:0".parse().unwrap()).unwrap()
-}
 
 #[derive(Default)]
 struct Recorder {
@@ -65,7 +52,7 @@ impl Recorder {
     }
 }
 
-fn config(sim: &SimHandle) -> GraphConfig {
+fn config(sim: &Sim) -> GraphConfig {
     GraphConfig {
         base_url: sim.base_url(),
         version: "v24.0".into(),
@@ -81,13 +68,13 @@ fn config(sim: &SimHandle) -> GraphConfig {
 }
 
 struct Fixture {
-    sim: SimHandle,
+    sim: Sim,
     client: GraphClient,
     session: WabaSession,
     recorder: Arc<Recorder>,
 }
 
-fn fixture_with(sim: SimHandle, adjust: impl FnOnce(&mut GraphConfig)) -> Fixture {
+fn fixture_with(sim: Sim, adjust: impl FnOnce(&mut GraphConfig)) -> Fixture {
     let recorder = Arc::new(Recorder::default());
     let mut cfg = config(&sim);
     cfg.observer = Some(recorder.clone());
@@ -103,70 +90,7 @@ fn fixture_with(sim: SimHandle, adjust: impl FnOnce(&mut GraphConfig)) -> Fixtur
 }
 
 fn fixture() -> Fixture {
-    fixture_with(start(), |_| {})
-}
-
-fn admin() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn admin_post(sim: &SimHandle, path: &str, body: Value) -> Value {
-    let resp = admin()
-        .post(format!("{}/_sim/{path}", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "admin {path}: {status} {body}");
-    body
-}
-
-async fn admin_get(sim: &SimHandle, path: &str) -> Value {
-    admin()
-        .get(format!("{}/_sim/{path}", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn fault(sim: &SimHandle, fault: Value) {
-    admin_post(sim, "faults", fault).await;
-}
-
-async fn total_requests(sim: &SimHandle) -> u64 {
-    admin_get(sim, "requests").await["total"].as_u64().unwrap()
-}
-
-/// Graph requests the simulator saw for `method` on `path` (path with version, no query).
-async fn requests_to(sim: &SimHandle, method: &str, path: &str) -> u64 {
-    admin_get(sim, "requests").await["by_route"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == method && r["path"] == path)
-        .map(|r| r["count"].as_u64().unwrap())
-        .sum()
-}
-
-async fn sim_number(sim: &SimHandle, id: &str) -> Value {
-    let state = admin_get(sim, "state").await;
-    state["wabas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|w| w["phone_numbers"].as_array().unwrap().iter())
-        .find(|n| n["id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("number {id} not in sim state"))
-}
-
-async fn sim_now(sim: &SimHandle) -> i64 {
-    admin_get(sim, "clock").await["now"].as_i64().unwrap()
+    fixture_with(Sim::start(), |_| {})
 }
 
 fn pin(p: &str) -> SecretString {
@@ -177,19 +101,15 @@ fn pin(p: &str) -> SecretString {
 async fn read_waba_returns_every_number_across_pages_in_one_logical_call() {
     let f = fixture();
     for i in 0..30 {
-        admin_post(
-            &f.sim,
-            &format!("wabas/{WABA}/phone_numbers"),
-            json!({"id": format!("2000000000000{i:02}"), "display_phone_number": format!("+1 555-020-00{i:02}"),
-                   "verified_name": "Extra", "status": "CONNECTED"}),
-        )
-        .await;
+        f.sim
+            .add_number(
+                WABA,
+                json!({"id": format!("2000000000000{i:02}"), "display_phone_number": format!("+1 555-020-00{i:02}"),
+                       "verified_name": "Extra", "status": "CONNECTED"}),
+            )
+            .await;
     }
-    admin()
-        .delete(format!("{}/_sim/requests", f.sim.base_url()))
-        .send()
-        .await
-        .unwrap();
+    f.sim.reset_requests().await;
 
     let snapshot = f.session.read_waba().await.unwrap();
 
@@ -226,9 +146,11 @@ async fn read_waba_returns_every_number_across_pages_in_one_logical_call() {
     );
 
     // The WABA node with the first page, then the second page: two requests, one call.
-    assert_eq!(total_requests(&f.sim).await, 2);
+    assert_eq!(f.sim.graph_requests().await, 2);
     assert_eq!(
-        requests_to(&f.sim, "GET", &format!("/v24.0/{WABA}/phone_numbers")).await,
+        f.sim
+            .requests_to("GET", &format!("/v24.0/{WABA}/phone_numbers"))
+            .await,
         1
     );
     assert_eq!(
@@ -244,9 +166,8 @@ async fn read_waba_returns_every_number_across_pages_in_one_logical_call() {
 #[tokio::test]
 async fn read_number_parses_fields_and_health() {
     let f = fixture();
-    admin_post(
-        &f.sim,
-        &format!("numbers/{SALES}"),
+    f.sim.update_number(
+        SALES,
         json!({"quality_rating": "YELLOW", "can_send_message": "BLOCKED",
                "errors": [{"error_code": 141006, "error_description": "There is an error with the payment method.",
                            "possible_solution": "Add a new payment method."}]}),
@@ -274,10 +195,7 @@ async fn onboarding_add_request_verify_register_deregister() {
     assert_eq!(n.status, Some(NumberStatus::Pending));
 
     f.session.request_code(&id, "SMS", "en_US").await.unwrap();
-    let code = sim_number(&f.sim, &id).await["verification_code"]["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = f.sim.last_code(&id).await.unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let err = f.session.verify_code(&id, &pin(wrong)).await.unwrap_err();
     assert_eq!(err.code, Some(136025));
@@ -323,7 +241,7 @@ async fn request_code_refuses_unknown_methods_without_sending() {
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::InvalidRequest);
-    assert_eq!(total_requests(&f.sim).await, 0);
+    assert_eq!(f.sim.graph_requests().await, 0);
 }
 
 #[tokio::test]
@@ -333,12 +251,12 @@ async fn register_errors_are_classified() {
     assert_eq!(err.class, ErrorClass::PinMismatch);
     assert_eq!(err.code, Some(133005));
 
-    admin_post(
-        &f.sim,
-        &format!("numbers/{PENDING}"),
-        json!({"code_verification_status": "VERIFIED", "name_ready": false}),
-    )
-    .await;
+    f.sim
+        .update_number(
+            PENDING,
+            json!({"code_verification_status": "VERIFIED", "name_ready": false}),
+        )
+        .await;
     let err = f
         .session
         .register(PENDING, &pin("135790"))
@@ -347,13 +265,10 @@ async fn register_errors_are_classified() {
     assert_eq!(err.class, ErrorClass::NotReady);
     assert_eq!((err.code, err.subcode), (Some(100), Some(2388001)));
 
-    let now = sim_now(&f.sim).await;
-    admin_post(
-        &f.sim,
-        &format!("numbers/{SALES}"),
-        json!({"registration_attempts": vec![now - 60; 10]}),
-    )
-    .await;
+    let now = f.sim.now().await;
+    f.sim
+        .update_number(SALES, json!({"registration_attempts": vec![now - 60; 10]}))
+        .await;
     let err = f
         .session
         .register(SALES, &pin(SALES_PIN))
@@ -373,7 +288,10 @@ async fn register_errors_are_classified() {
 async fn set_pin_changes_the_pin_register_then_needs() {
     let f = fixture();
     f.session.set_pin(SALES, &pin("864209")).await.unwrap();
-    assert_eq!(sim_number(&f.sim, SALES).await["pin"], "864209");
+    assert_eq!(
+        f.sim.number(SALES).await.pin.as_ref().map(|p| p.expose()),
+        Some("864209")
+    );
     let err = f
         .session
         .register(SALES, &pin(SALES_PIN))
@@ -463,7 +381,7 @@ async fn debug_token_inspects_the_session_token_outside_the_budget() {
     assert!(info.grants("whatsapp_business_management", WABA));
     assert!(!info.grants("whatsapp_business_management", "999"));
     assert_eq!(f.client.calls_in_last_hour(WABA), 0);
-    assert_eq!(requests_to(&f.sim, "GET", "/v24.0/debug_token").await, 1);
+    assert_eq!(f.sim.requests_to("GET", "/v24.0/debug_token").await, 1);
 }
 
 #[tokio::test]
@@ -471,7 +389,7 @@ async fn expired_token_is_auth_and_status_message_is_stable() {
     let f = fixture();
     let session = f.client.session(WABA, SecretString::from(SHORT_TOKEN));
     session.read_number(SALES).await.unwrap();
-    admin_post(&f.sim, &format!("tokens/{SHORT_TOKEN}/expire"), json!({})).await;
+    f.sim.expire_token(SHORT_TOKEN).await;
     let first = session.read_number(SALES).await.unwrap_err();
     assert_eq!(first.class, ErrorClass::Auth);
     assert_eq!((first.code, first.subcode), (Some(190), Some(463)));
@@ -481,10 +399,10 @@ async fn expired_token_is_auth_and_status_message_is_stable() {
     assert!(!first.status_message().contains(&trace));
     // Auth errors are not retried.
     assert_eq!(
-        requests_to(&f.sim, "GET", &format!("/v24.0/{SALES}")).await,
+        f.sim.requests_to("GET", &format!("/v24.0/{SALES}")).await,
         2
     );
-    admin_post(&f.sim, "clock/advance", json!({"seconds": 120})).await;
+    f.sim.advance_clock(Duration::from_secs(120)).await;
     let second = session.read_number(SALES).await.unwrap_err();
     assert_ne!(first.fbtrace_id, second.fbtrace_id);
     assert_eq!(first.status_message(), second.status_message());
@@ -493,15 +411,18 @@ async fn expired_token_is_auth_and_status_message_is_stable() {
 #[tokio::test]
 async fn get_is_retried_after_503_and_succeeds() {
     let f = fixture();
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "GET", "count": 2, "http_status": 503}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("GET")
+                .count(2)
+                .http_status(503),
+        )
+        .await;
     let n = f.session.read_number(SALES).await.unwrap();
     assert_eq!(n.id, SALES);
     assert_eq!(
-        requests_to(&f.sim, "GET", &format!("/v24.0/{SALES}")).await,
+        f.sim.requests_to("GET", &format!("/v24.0/{SALES}")).await,
         3
     );
     assert_eq!(
@@ -513,25 +434,25 @@ async fn get_is_retried_after_503_and_succeeds() {
 #[tokio::test]
 async fn get_retries_stop_after_the_configured_attempts() {
     let f = fixture();
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{WABA}"), "method": "GET", "http_status": 500}),
-    )
-    .await;
+    f.sim
+        .add_fault(Fault::on(format!("/{WABA}")).method("GET").http_status(500))
+        .await;
     let err = f.session.subscribed_apps().await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient);
     assert_eq!(err.http_status, Some(500));
-    assert_eq!(total_requests(&f.sim).await, 3);
+    assert_eq!(f.sim.graph_requests().await, 3);
 }
 
 #[tokio::test]
 async fn register_is_never_resent_after_503() {
     let f = fixture();
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}/register"), "count": 1, "http_status": 503}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}/register"))
+                .count(1)
+                .http_status(503),
+        )
+        .await;
     let err = f
         .session
         .register(SALES, &pin(SALES_PIN))
@@ -540,7 +461,9 @@ async fn register_is_never_resent_after_503() {
     assert_eq!(err.class, ErrorClass::Transient);
     assert_eq!(err.http_status, Some(503));
     assert_eq!(
-        requests_to(&f.sim, "POST", &format!("/v24.0/{SALES}/register")).await,
+        f.sim
+            .requests_to("POST", &format!("/v24.0/{SALES}/register"))
+            .await,
         1
     );
     assert_eq!(
@@ -553,11 +476,13 @@ async fn register_is_never_resent_after_503() {
 async fn posts_are_not_retried_on_transient_graph_codes() {
     let f = fixture();
     for (path, code) in [("deregister", 133004), ("request_code", 131057)] {
-        fault(
-            &f.sim,
-            json!({"path_prefix": format!("/{PENDING}/{path}"), "count": 1, "graph_error": {"code": code, "message": "busy"}}),
-        )
-        .await;
+        f.sim
+            .add_fault(
+                Fault::on(format!("/{PENDING}/{path}"))
+                    .count(1)
+                    .error(code, "busy"),
+            )
+            .await;
     }
     let err = f.session.deregister(PENDING).await.unwrap_err();
     assert_eq!((err.class, err.code), (ErrorClass::Transient, Some(133004)));
@@ -567,57 +492,58 @@ async fn posts_are_not_retried_on_transient_graph_codes() {
         .await
         .unwrap_err();
     assert_eq!((err.class, err.code), (ErrorClass::Transient, Some(131057)));
-    assert_eq!(total_requests(&f.sim).await, 2);
+    assert_eq!(f.sim.graph_requests().await, 2);
 }
 
 #[tokio::test]
 async fn every_error_class_from_graph_codes() {
     let f = fixture();
-    let cases: &[(Value, ErrorClass)] = &[
-        (json!({"code": 190, "error_subcode": 463}), ErrorClass::Auth),
-        (json!({"code": 10}), ErrorClass::Auth),
-        (json!({"code": 200}), ErrorClass::Auth),
-        (json!({"code": 0}), ErrorClass::Auth),
-        (json!({"code": 4}), ErrorClass::Throttled),
-        (json!({"code": 80007}), ErrorClass::Throttled),
-        (json!({"code": 130429}), ErrorClass::Throttled),
-        (json!({"code": 131056}), ErrorClass::Throttled),
-        (json!({"code": 133016}), ErrorClass::RegistrationBudget),
-        (json!({"code": 133005}), ErrorClass::PinMismatch),
-        (json!({"code": 133008}), ErrorClass::PinMismatch),
-        (json!({"code": 133009}), ErrorClass::PinMismatch),
-        (
-            json!({"code": 100, "error_subcode": 2388001}),
-            ErrorClass::NotReady,
-        ),
-        (json!({"code": 136024}), ErrorClass::AlreadyVerified),
-        (json!({"code": 100}), ErrorClass::InvalidRequest),
-        (json!({"code": 1}), ErrorClass::Transient),
-        (json!({"code": 2}), ErrorClass::Transient),
-        (json!({"code": 131057}), ErrorClass::Transient),
-        (json!({"code": 133004}), ErrorClass::Transient),
-        (json!({"code": 368}), ErrorClass::Other),
-        (json!({"code": 131031}), ErrorClass::Other),
+    let cases: &[(FaultError, ErrorClass)] = &[
+        (FaultError::new(190).subcode(463), ErrorClass::Auth),
+        (FaultError::new(10), ErrorClass::Auth),
+        (FaultError::new(200), ErrorClass::Auth),
+        (FaultError::new(0), ErrorClass::Auth),
+        (FaultError::new(4), ErrorClass::Throttled),
+        (FaultError::new(80007), ErrorClass::Throttled),
+        (FaultError::new(130429), ErrorClass::Throttled),
+        (FaultError::new(131056), ErrorClass::Throttled),
+        (FaultError::new(133016), ErrorClass::RegistrationBudget),
+        (FaultError::new(133005), ErrorClass::PinMismatch),
+        (FaultError::new(133008), ErrorClass::PinMismatch),
+        (FaultError::new(133009), ErrorClass::PinMismatch),
+        (FaultError::new(100).subcode(2388001), ErrorClass::NotReady),
+        (FaultError::new(136024), ErrorClass::AlreadyVerified),
+        (FaultError::new(100), ErrorClass::InvalidRequest),
+        (FaultError::new(1), ErrorClass::Transient),
+        (FaultError::new(2), ErrorClass::Transient),
+        (FaultError::new(131057), ErrorClass::Transient),
+        (FaultError::new(133004), ErrorClass::Transient),
+        (FaultError::new(368), ErrorClass::Other),
+        (FaultError::new(131031), ErrorClass::Other),
     ];
     for (graph_error, want) in cases {
-        let mut graph_error = graph_error.clone();
-        graph_error["message"] = json!("(#x) injected");
-        graph_error["details"] = json!("injected details");
-        fault(
-            &f.sim,
-            json!({"path_prefix": format!("/{SALES}"), "method": "POST", "count": 1, "graph_error": graph_error}),
-        )
-        .await;
+        let graph_error = graph_error
+            .clone()
+            .message("(#x) injected")
+            .details("injected details");
+        f.sim
+            .add_fault(
+                Fault::on(format!("/{SALES}"))
+                    .method("POST")
+                    .count(1)
+                    .graph_error(graph_error.clone()),
+            )
+            .await;
         let err = f.session.set_pin(SALES, &pin("123456")).await.unwrap_err();
-        assert_eq!(err.class, *want, "{graph_error}");
-        assert_eq!(err.code, graph_error["code"].as_i64());
+        assert_eq!(err.class, *want, "{graph_error:?}");
+        assert_eq!(err.code, Some(graph_error.code));
         assert_eq!(err.details.as_deref(), Some("injected details"));
         assert_eq!(err.endpoint, "set_pin");
         assert!(err.fbtrace_id.is_some());
         assert!(!err.to_string().contains(err.fbtrace_id.as_deref().unwrap()));
     }
     // POSTs are never retried, whatever the class.
-    assert_eq!(total_requests(&f.sim).await, cases.len() as u64);
+    assert_eq!(f.sim.graph_requests().await, cases.len() as u64);
     let outcomes: Vec<String> = f.recorder.finished().into_iter().map(|(_, o)| o).collect();
     let want: Vec<&str> = cases.iter().map(|(_, c)| c.as_str()).collect();
     assert_eq!(outcomes, want);
@@ -628,34 +554,35 @@ async fn http_statuses_without_known_codes_classify_by_status() {
     let f = fixture();
     // A bare 429 comes with code 4 (throttled, not retried); a 503 with an unknown code is
     // capacity throttling.
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "GET", "count": 1, "http_status": 429}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("GET")
+                .count(1)
+                .http_status(429),
+        )
+        .await;
     let err = f.session.read_number(SALES).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Throttled);
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "GET", "count": 1, "http_status": 503,
-               "graph_error": {"code": 99999, "message": "capacity"}}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("GET")
+                .count(1)
+                .http_status(503)
+                .error(99999, "capacity"),
+        )
+        .await;
     let err = f.session.read_number(SALES).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Throttled);
     assert_eq!(err.http_status, Some(503));
-    assert_eq!(total_requests(&f.sim).await, 2);
+    assert_eq!(f.sim.graph_requests().await, 2);
 }
 
 #[tokio::test]
 async fn meta_budget_exhaustion_is_throttled_with_metas_regain_time() {
     let f = fixture();
-    admin_post(
-        &f.sim,
-        &format!("wabas/{WABA}"),
-        json!({"hourly_budget": 2}),
-    )
-    .await;
+    f.sim.update_waba(WABA, json!({"hourly_budget": 2})).await;
     f.session.read_number(SALES).await.unwrap();
     f.session.subscribed_apps().await.unwrap();
     let err = f.session.read_number(SALES).await.unwrap_err();
@@ -668,23 +595,23 @@ async fn meta_budget_exhaustion_is_throttled_with_metas_regain_time() {
     assert_eq!(err.retry_after, Some(regain));
     assert!(regain > Duration::ZERO && regain <= Duration::from_secs(3600));
     // 80007 is not retried even though Meta flags it transient.
-    assert_eq!(total_requests(&f.sim).await, 3);
+    assert_eq!(f.sim.graph_requests().await, 3);
 
     // Meta said when access comes back: until then the client does not send.
     let err = f.session.read_waba().await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Throttled);
     assert_eq!(err.code, None);
     assert!(err.retry_after.unwrap() <= regain);
-    assert_eq!(total_requests(&f.sim).await, 3);
+    assert_eq!(f.sim.graph_requests().await, 3);
 }
 
 #[tokio::test]
 async fn local_budget_refuses_without_sending() {
-    let f = fixture_with(start(), |cfg| cfg.hourly_budget_per_waba = 3);
+    let f = fixture_with(Sim::start(), |cfg| cfg.hourly_budget_per_waba = 3);
     f.session.read_number(SALES).await.unwrap();
     f.session.business_profile(SALES).await.unwrap();
     f.session.subscribed_apps().await.unwrap();
-    assert_eq!(total_requests(&f.sim).await, 3);
+    assert_eq!(f.sim.graph_requests().await, 3);
 
     let err = f
         .session
@@ -696,7 +623,7 @@ async fn local_budget_refuses_without_sending() {
     assert_eq!(err.http_status, None);
     let after = err.retry_after.unwrap();
     assert!(after > Duration::ZERO && after <= Duration::from_secs(3600));
-    assert_eq!(total_requests(&f.sim).await, 3, "nothing sent");
+    assert_eq!(f.sim.graph_requests().await, 3, "nothing sent");
     assert_eq!(
         f.recorder.finished().last().unwrap(),
         &("register".to_owned(), "throttled".to_owned())
@@ -706,61 +633,74 @@ async fn local_budget_refuses_without_sending() {
     let other = f.client.session("999999999", SecretString::from(TOKEN));
     let err = other.subscribed_apps().await.unwrap_err();
     assert_ne!(err.code, None);
-    assert_eq!(total_requests(&f.sim).await, 4);
+    assert_eq!(f.sim.graph_requests().await, 4);
 }
 
 #[tokio::test]
 async fn malformed_bodies_are_transient_retried_on_get_only() {
     let f = fixture();
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "GET", "count": 1, "malformed_body": true}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("GET")
+                .count(1)
+                .malformed_body(),
+        )
+        .await;
     let n = f.session.read_number(SALES).await.unwrap();
     assert_eq!(n.id, SALES);
-    assert_eq!(total_requests(&f.sim).await, 2);
+    assert_eq!(f.sim.graph_requests().await, 2);
 
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "POST", "count": 1, "malformed_body": true}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("POST")
+                .count(1)
+                .malformed_body(),
+        )
+        .await;
     let err = f.session.set_pin(SALES, &pin("123456")).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient);
     assert_eq!(err.http_status, Some(200));
     assert!(err.message.contains("malformed"), "{}", err.message);
-    assert_eq!(total_requests(&f.sim).await, 3);
+    assert_eq!(f.sim.graph_requests().await, 3);
 }
 
 #[tokio::test]
 async fn timeouts_are_transient_and_retried_on_get_only() {
-    let f = fixture_with(start(), |cfg| cfg.timeout = Duration::from_millis(300));
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}"), "method": "GET", "count": 1, "timeout": true, "timeout_ms": 5000}),
-    )
-    .await;
+    let f = fixture_with(Sim::start(), |cfg| cfg.timeout = Duration::from_millis(300));
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}"))
+                .method("GET")
+                .count(1)
+                .timeout(Duration::from_millis(5000)),
+        )
+        .await;
     let n = f.session.read_number(SALES).await.unwrap();
     assert_eq!(n.id, SALES);
     assert_eq!(
-        requests_to(&f.sim, "GET", &format!("/v24.0/{SALES}")).await,
+        f.sim.requests_to("GET", &format!("/v24.0/{SALES}")).await,
         2
     );
 
-    fault(
-        &f.sim,
-        json!({"path_prefix": format!("/{SALES}/deregister"), "count": 1, "timeout": true, "timeout_ms": 5000}),
-    )
-    .await;
+    f.sim
+        .add_fault(
+            Fault::on(format!("/{SALES}/deregister"))
+                .count(1)
+                .timeout(Duration::from_millis(5000)),
+        )
+        .await;
     let err = f.session.deregister(SALES).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient);
     assert!(err.message.contains("timed out"), "{}", err.message);
     assert_eq!(
-        requests_to(&f.sim, "POST", &format!("/v24.0/{SALES}/deregister")).await,
+        f.sim
+            .requests_to("POST", &format!("/v24.0/{SALES}/deregister"))
+            .await,
         1
     );
-    assert_eq!(sim_number(&f.sim, SALES).await["status"], "CONNECTED");
+    assert_eq!(f.sim.number(SALES).await.status, "CONNECTED");
 }
 
 #[tokio::test]
@@ -856,16 +796,14 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
     shown.push(err.to_string());
     shown.push(format!("{err:?}"));
 
-    fault(
-        &f.sim,
-        json!({"path_prefix": "/debug_token", "count": 1, "http_status": 503}),
-    )
-    .await;
+    f.sim
+        .add_fault(Fault::on("/debug_token").count(1).http_status(503))
+        .await;
     let info = f.session.debug_token().await.unwrap();
     assert!(info.is_valid);
 
     let expired = f.client.session(WABA, SecretString::from(SHORT_TOKEN));
-    admin_post(&f.sim, &format!("tokens/{SHORT_TOKEN}/expire"), json!({})).await;
+    f.sim.expire_token(SHORT_TOKEN).await;
     let err: GraphError = expired.debug_token().await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Auth);
     shown.push(err.to_string());

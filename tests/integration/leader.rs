@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use harness::operator::{Operator, eventually};
-use harness::sim::start_sim;
-use kube::Api;
-use whatsapp_operator::crd::WhatsAppBusinessAccount;
+use harness::World;
+use harness::operator::eventually;
 
 fn is_leader(metrics: &str) -> bool {
     metrics.lines().any(|l| l == "whatsapp_operator_leader 1")
@@ -14,41 +12,34 @@ fn is_leader(metrics: &str) -> bool {
 
 #[tokio::test]
 async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
-    let client = harness::control_plane().client();
-    harness::install_crds(&client).await;
-    let ns = harness::fresh_namespace(&client, "leader").await;
-    let sim = start_sim();
-    let lease = ["--leader-election", "--lease-namespace", &ns];
+    let w = World::new("leader").await;
+    let lease = ["--leader-election", "--lease-namespace", &w.ns];
 
-    let mut first = Operator::start(
-        &ns,
-        &sim.base_url(),
-        &[&lease[..], &["--pod-name", "first"]].concat(),
-    );
+    let mut first = w.spawn_operator(&[&lease[..], &["--pod-name", "first"]].concat());
     eventually(
         "the first replica to lead",
         Duration::from_secs(60),
         || async { is_leader(&first.metrics().await).then_some(()) },
     )
     .await;
-    let mut second = Operator::start(
-        &ns,
-        &sim.base_url(),
-        &[&lease[..], &["--pod-name", "second"]].concat(),
-    );
+    let mut second = w.spawn_operator(&[&lease[..], &["--pod-name", "second"]].concat());
     // The standby is up (metrics answer) but does not lead.
     let standby = second.metrics().await;
     assert!(!is_leader(&standby), "two leaders:\n{standby}");
 
-    let yaml = std::fs::read_to_string(harness::repo_root().join("examples/account.yaml")).unwrap();
-    harness::apply_yaml(&client, &ns, &yaml)
-        .await
-        .expect("apply the account");
-    let api = Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), &ns);
+    w.apply_example("account.yaml").await;
     eventually(
         "the leader to sync the account",
         Duration::from_secs(60),
-        || async { api.get("acme").await.ok()?.status?.name.map(|_| ()) },
+        || async {
+            w.accounts()
+                .get("acme")
+                .await
+                .ok()?
+                .status?
+                .name
+                .map(|_| ())
+        },
     )
     .await;
     let standby = second.metrics().await;

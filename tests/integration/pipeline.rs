@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use harness::World;
 use harness::operator::eventually;
-use harness::sim::start_sim;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::json;
@@ -118,17 +118,18 @@ fn run_controllers(
     shutdown
 }
 
-async fn setup(client: &Client, prefix: &str) -> String {
-    harness::install_crds(client).await;
-    let ns = harness::fresh_namespace(client, prefix).await;
-    let account = std::fs::read_to_string(harness::repo_root().join("examples/account.yaml"))
-        .unwrap()
-        .replace("syncInterval: 10m", "syncInterval: 1m")
-        .replace("enabled: true", "enabled: false");
-    harness::apply_yaml(client, &ns, &account)
-        .await
-        .expect("apply account");
-    ns
+/// The account of the examples, syncing every minute, without webhooks; no controllers yet.
+async fn world(prefix: &str) -> World {
+    let w = World::new(prefix).await.with_timeout(WAIT);
+    w.apply_example_with(
+        "account.yaml",
+        &[
+            ("syncInterval: 10m", "syncInterval: 1m"),
+            ("enabled: true", "enabled: false"),
+        ],
+    )
+    .await;
+    w
 }
 
 fn deregistering_channel(name: &str, number: &str) -> String {
@@ -179,9 +180,7 @@ async fn gone(api: &Api<WhatsAppChannel>, name: &str) {
 
 #[tokio::test]
 async fn adopting_writes_nothing_and_deletion_deregisters_once_within_the_budget() {
-    let client = harness::control_plane().client();
-    let ns = setup(&client, "pipeline").await;
-    let sim = start_sim();
+    let w = world("pipeline").await;
     let meta = Arc::new(FakeMeta::default());
     let unavailable = GraphError::from_response(
         "deregister",
@@ -201,12 +200,10 @@ async fn adopting_writes_nothing_and_deletion_deregisters_once_within_the_budget
         &format!("deregister 102290129340398 {BR_ID}"),
         Err(already_gone),
     );
-    let shutdown = run_controllers(client.clone(), &sim.base_url(), &ns, meta.executor());
-    let api: Api<WhatsAppChannel> = Api::namespaced(client.clone(), &ns);
+    let shutdown = run_controllers(w.client.clone(), &w.sim.base_url(), &w.ns, meta.executor());
+    let api = w.channels();
     for (name, number) in [("us", "+1 555-078-3881"), ("br", "+55 11 98765-4321")] {
-        harness::apply_yaml(&client, &ns, &deregistering_channel(name, number))
-            .await
-            .expect("apply channel");
+        w.apply(&deregistering_channel(name, number)).await;
     }
     ready_with_finalizer(&api, "us").await;
     ready_with_finalizer(&api, "br").await;

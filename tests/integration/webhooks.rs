@@ -4,16 +4,11 @@
 
 use std::time::Duration;
 
-use harness::operator::{Operator, event_count, events, eventually, free_port};
-use harness::sim::{sim_get, sim_post, start_sim_delivering_to};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
-use kube::{Api, Client};
-use meta_sim::SimHandle;
+use harness::World;
+use harness::operator::{SeenEvent, eventually, free_port};
+use harness::sim::{Sim, Waba};
 use serde_json::{Value, json};
-use whatsapp_operator::crd::{
-    WhatsAppBusinessAccount, WhatsAppChannel, condition_is_true, find_condition,
-};
+use whatsapp_operator::crd::{condition_is_true, find_condition};
 
 const WABA: &str = "102290129340398";
 const APP: &str = "670843887433847";
@@ -27,180 +22,100 @@ const WAIT: Duration = Duration::from_secs(120);
 const PATH: &str = "/webhooks/meta";
 
 /// Has the simulator sign and deliver one change of `field`; the operator must answer 200.
-async fn deliver(sim: &SimHandle, field: &str, value: Value) {
-    let out = sim_post(
-        sim,
-        "/_sim/webhooks/deliver",
-        json!({"app_id": APP, "waba_id": WABA, "field": field, "value": value}),
-    )
-    .await;
-    assert_eq!(out["status"], 200, "{field}: {out}");
+async fn deliver(sim: &Sim, field: &str, value: Value) {
+    let out = sim.deliver(APP, WABA, field, value).await;
+    assert_eq!(out.status, 200, "{field}: {out:?}");
 }
 
 /// The account, two adopted channels and an observe-only one, the webhook Secret, and the
 /// operator with its receiver; returns once every channel is Ready and Meta's handshake passes.
-async fn setup(client: &Client, prefix: &str) -> (String, SimHandle, Operator) {
-    harness::install_crds(client).await;
-    let ns = harness::fresh_namespace(client, prefix).await;
-    let root = harness::repo_root();
-    for file in [
-        "examples/account.yaml",
-        "examples/channel-adopt.yaml",
-        "examples/channel-observe-only.yaml",
-    ] {
-        let yaml = std::fs::read_to_string(root.join(file)).unwrap();
-        harness::apply_yaml(client, &ns, &yaml)
-            .await
-            .expect("apply YAML");
-    }
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "whatsapp-operator-webhook"},
-        "stringData": {"app-secret": "sim-app-secret-change-me", "verify-token": "sim-verify-token"}
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("create the webhook Secret");
-
+async fn world(prefix: &str) -> World {
     let port = free_port();
-    let sim = start_sim_delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
-    let addr = format!("127.0.0.1:{port}");
-    let op = Operator::start(
-        &ns,
-        &sim.base_url(),
+    let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
+    let mut w = World::with_sim(prefix, sim).await.with_timeout(WAIT);
+    for file in [
+        "account.yaml",
+        "channel-adopt.yaml",
+        "channel-observe-only.yaml",
+    ] {
+        w.apply_example(file).await;
+    }
+    w.create_secret(
+        "whatsapp-operator-webhook",
         &[
-            "--webhook-addr",
-            &addr,
-            "--webhook-path",
-            PATH,
-            "--webhook-secret-namespace",
-            &ns,
-            // Every delivery re-reads Meta, so each step sees the simulator's latest state.
-            "--webhook-min-read-spacing-seconds",
-            "0",
+            ("app-secret", "sim-app-secret-change-me"),
+            ("verify-token", "sim-verify-token"),
         ],
-    );
+    )
+    .await;
+
+    let addr = format!("127.0.0.1:{port}");
+    let ns = w.ns.clone();
+    w.start_operator(&[
+        "--webhook-addr",
+        &addr,
+        "--webhook-path",
+        PATH,
+        "--webhook-secret-namespace",
+        &ns,
+        // Every delivery re-reads Meta, so each step sees the simulator's latest state.
+        "--webhook-min-read-spacing-seconds",
+        "0",
+    ]);
     for name in CHANNELS {
-        wait_channel(client, &ns, name, "Ready", |s| {
-            condition_is_true(&s.conditions, "Ready")
-        })
-        .await;
+        w.wait_channel(name, "Ready", |s| condition_is_true(&s.conditions, "Ready"))
+            .await;
     }
     eventually("Meta's verification handshake", WAIT, || async {
-        let out = reqwest::Client::new()
-            .post(format!("{}/_sim/webhooks/verify", sim.base_url()))
-            .json(&json!({"app_id": APP}))
-            .send()
+        w.sim
+            .verify_webhook(APP)
             .await
-            .ok()?
-            .json::<Value>()
-            .await
-            .ok()?;
-        (out["verified"] == true).then_some(())
+            .is_ok_and(|h| h.verified)
+            .then_some(())
     })
     .await;
-    (ns, sim, op)
+    w
 }
 
-async fn account(client: &Client, ns: &str) -> WhatsAppBusinessAccount {
-    Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), ns)
-        .get("acme")
-        .await
-        .expect("get account")
-}
-
-async fn channel(client: &Client, ns: &str, name: &str) -> WhatsAppChannel {
-    Api::<WhatsAppChannel>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .expect("get channel")
-}
-
-async fn wait_account<F>(client: &Client, ns: &str, what: &str, check: F)
-where
-    F: Fn(&whatsapp_operator::crd::WhatsAppBusinessAccountStatus) -> bool,
-{
-    eventually(what, WAIT, || async {
-        let a = account(client, ns).await;
-        a.status.as_ref().is_some_and(&check).then_some(())
-    })
-    .await;
-}
-
-async fn wait_channel<F>(client: &Client, ns: &str, name: &str, what: &str, check: F)
-where
-    F: Fn(&whatsapp_operator::crd::WhatsAppChannelStatus) -> bool,
-{
-    eventually(&format!("{name}: {what}"), WAIT, || async {
-        let c = channel(client, ns, name).await;
-        c.status.as_ref().is_some_and(&check).then_some(())
-    })
-    .await;
-}
-
-async fn wait_events(client: &Client, ns: &str, name: &str, reason: &str, count: i32) {
+async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {
     eventually(&format!("{count} {reason} on {name}"), WAIT, || async {
-        (event_count(client, ns, name, reason).await >= count).then_some(())
+        (w.event_count(name, reason).await >= count).then_some(())
     })
     .await;
     assert_eq!(
-        event_count(client, ns, name, reason).await,
+        w.event_count(name, reason).await,
         count,
         "{reason} on {name}: {:?}",
-        events(client, ns).await
+        w.events().await
     );
 }
 
-/// Forces an account sync through the annotation and waits until it was handled: everything
-/// delivered before it has been applied to the account by then.
-async fn force_sync(client: &Client, ns: &str, token: &str) {
-    let api = Api::<WhatsAppBusinessAccount>::namespaced(client.clone(), ns);
-    let patch = json!({"metadata": {"annotations": {"whatsapp-operator.io/reconcile-requested-at": token}}});
-    api.patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .expect("annotate account");
-    wait_account(client, ns, "the forced sync", |s| {
-        s.sync.last_handled_reconcile_at.as_deref() == Some(token)
-    })
-    .await;
+/// The account's and every channel's status, as JSON.
+async fn statuses(w: &World) -> Vec<Value> {
+    let mut v = vec![serde_json::to_value(w.account("acme").await.status).unwrap()];
+    for name in CHANNELS {
+        v.push(serde_json::to_value(w.channel(name).await.status).unwrap());
+    }
+    v
 }
 
 /// Delivers the same change again and checks that no event followed. The forced sync and the
 /// pause let the redelivery's reconciles (account, then channels) run before counting.
-async fn redeliver_changes_nothing(
-    client: &Client,
-    ns: &str,
-    sim: &SimHandle,
-    field: &str,
-    value: Value,
-    token: &str,
-) {
-    let before = events(client, ns).await;
-    let statuses = |client: Client, ns: String| async move {
-        let mut v = vec![serde_json::to_value(account(&client, &ns).await.status).unwrap()];
-        for name in CHANNELS {
-            v.push(serde_json::to_value(channel(&client, &ns, name).await.status).unwrap());
-        }
-        v
-    };
-    deliver(sim, field, value).await;
-    force_sync(client, ns, token).await;
+async fn redeliver_changes_nothing(w: &World, field: &str, value: Value, token: &str) {
+    let before = w.events().await;
+    deliver(&w.sim, field, value).await;
+    w.force_sync("acme", token).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = events(client, ns).await;
-    let total = |e: &[harness::operator::SeenEvent]| e.iter().map(|e| e.count).sum::<i32>();
+    let after = w.events().await;
+    let total = |e: &[SeenEvent]| e.iter().map(|e| e.count).sum::<i32>();
     assert_eq!(
         total(&after),
         total(&before),
         "{field} delivered again published events: {after:?}"
     );
-    let first = statuses(client.clone(), ns.to_string()).await;
+    let first = statuses(w).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        statuses(client.clone(), ns.to_string()).await,
-        first,
-        "statuses settle"
-    );
+    assert_eq!(statuses(w).await, first, "statuses settle");
 }
 
 fn in_a_day() -> i64 {
@@ -209,139 +124,106 @@ fn in_a_day() -> i64 {
 
 #[tokio::test]
 async fn account_webhooks_reach_account_and_channels_once() {
-    let client = harness::control_plane().client();
-    let (ns, sim, op) = setup(&client, "wh-account").await;
+    let w = world("wh-account").await;
 
     // account_update ACCOUNT_RESTRICTION, as Meta documents it (with a future expiration).
     let restriction = json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": [
         {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": in_a_day()},
         {"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": in_a_day()}]});
-    deliver(&sim, "account_update", restriction.clone()).await;
-    wait_account(&client, &ns, "restrictions in status", |s| {
+    deliver(&w.sim, "account_update", restriction.clone()).await;
+    w.wait_account("acme", "restrictions in status", |s| {
         s.restrictions.len() == 2
     })
     .await;
-    wait_events(&client, &ns, "acme", "AccountRestricted", 1).await;
+    wait_events(&w, "acme", "AccountRestricted", 1).await;
     for name in CHANNELS {
-        wait_channel(&client, &ns, name, "AccountRestricted condition", |s| {
+        w.wait_channel(name, "AccountRestricted condition", |s| {
             condition_is_true(&s.conditions, "AccountRestricted")
         })
         .await;
-        wait_events(&client, &ns, name, "AccountRestricted", 1).await;
+        wait_events(&w, name, "AccountRestricted", 1).await;
     }
-    redeliver_changes_nothing(&client, &ns, &sim, "account_update", restriction, "r1").await;
+    redeliver_changes_nothing(&w, "account_update", restriction, "r1").await;
 
     // Restrictions lifted (an empty list), then DISABLED_UPDATE: DISABLE, then REINSTATE.
     deliver(
-        &sim,
+        &w.sim,
         "account_update",
         json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": []}),
     )
     .await;
-    wait_channel(&client, &ns, "acme-support", "restriction lifted", |s| {
+    w.wait_channel("acme-support", "restriction lifted", |s| {
         !condition_is_true(&s.conditions, "AccountRestricted")
     })
     .await;
     let disable = json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "DISABLE", "waba_ban_date": "April 17, 2025"}});
-    deliver(&sim, "account_update", disable.clone()).await;
-    wait_account(&client, &ns, "DISABLE in status", |s| {
+    deliver(&w.sim, "account_update", disable.clone()).await;
+    w.wait_account("acme", "DISABLE in status", |s| {
         s.ban_state.as_deref() == Some("DISABLE")
             && find_condition(&s.conditions, "Ready")
                 .is_some_and(|c| c.status == "False" && c.reason == "Disabled")
     })
     .await;
-    wait_events(&client, &ns, "acme", "AccountDisabled", 1).await;
-    wait_channel(
-        &client,
-        &ns,
-        "acme-support",
-        "not Ready while disabled",
-        |s| {
-            find_condition(&s.conditions, "Ready")
-                .is_some_and(|c| c.status == "False" && c.reason == "Disabled")
-        },
-    )
+    wait_events(&w, "acme", "AccountDisabled", 1).await;
+    w.wait_channel("acme-support", "not Ready while disabled", |s| {
+        find_condition(&s.conditions, "Ready")
+            .is_some_and(|c| c.status == "False" && c.reason == "Disabled")
+    })
     .await;
-    wait_events(&client, &ns, "acme-support", "AccountDisabled", 1).await;
-    redeliver_changes_nothing(&client, &ns, &sim, "account_update", disable, "d1").await;
+    wait_events(&w, "acme-support", "AccountDisabled", 1).await;
+    redeliver_changes_nothing(&w, "account_update", disable, "d1").await;
 
     let reinstate = json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE", "waba_ban_date": "April 17, 2025"}});
-    deliver(&sim, "account_update", reinstate.clone()).await;
-    wait_account(&client, &ns, "REINSTATE and Ready", |s| {
+    deliver(&w.sim, "account_update", reinstate.clone()).await;
+    w.wait_account("acme", "REINSTATE and Ready", |s| {
         s.ban_state.as_deref() == Some("REINSTATE") && condition_is_true(&s.conditions, "Ready")
     })
     .await;
-    wait_events(&client, &ns, "acme", "AccountReinstated", 1).await;
-    wait_channel(&client, &ns, "acme-support", "Ready again", |s| {
+    wait_events(&w, "acme", "AccountReinstated", 1).await;
+    w.wait_channel("acme-support", "Ready again", |s| {
         condition_is_true(&s.conditions, "Ready")
     })
     .await;
-    wait_events(&client, &ns, "acme-support", "AccountReinstated", 1).await;
-    redeliver_changes_nothing(&client, &ns, &sim, "account_update", reinstate, "i1").await;
+    wait_events(&w, "acme-support", "AccountReinstated", 1).await;
+    redeliver_changes_nothing(&w, "account_update", reinstate, "i1").await;
 
     // account_review_update: Meta's decision, read from Graph at once (the interval is 10m).
-    sim_post(
-        &sim,
-        &format!("/_sim/wabas/{WABA}"),
-        json!({"account_review_status": "REJECTED"}),
-    )
-    .await;
+    w.sim
+        .update_waba(WABA, json!({"account_review_status": "REJECTED"}))
+        .await;
     let review = json!({"decision": "REJECTED"});
-    deliver(&sim, "account_review_update", review.clone()).await;
-    wait_account(&client, &ns, "review REJECTED", |s| {
+    deliver(&w.sim, "account_review_update", review.clone()).await;
+    w.wait_account("acme", "review REJECTED", |s| {
         s.account_review_status.as_deref() == Some("REJECTED")
     })
     .await;
-    wait_events(&client, &ns, "acme", "AccountReviewRejected", 1).await;
-    redeliver_changes_nothing(&client, &ns, &sim, "account_review_update", review, "v1").await;
+    wait_events(&w, "acme", "AccountReviewRejected", 1).await;
+    redeliver_changes_nothing(&w, "account_review_update", review, "v1").await;
 
     // business_capability_update with Meta's integer limit: every number's limit goes up.
     for id in [SUPPORT_ID, BRASIL_ID, SHOP_ID] {
-        sim_post(
-            &sim,
-            &format!("/_sim/numbers/{id}"),
-            json!({"whatsapp_business_manager_messaging_limit": "TIER_10K"}),
-        )
-        .await;
+        w.sim.set_number_messaging_limit(id, "TIER_10K").await;
     }
-    sim_post(
-        &sim,
-        &format!("/_sim/wabas/{WABA}"),
-        json!({"whatsapp_business_manager_messaging_limit": "TIER_10K"}),
-    )
-    .await;
+    w.sim.set_waba_messaging_limit(WABA, "TIER_10K").await;
     let capability = json!({"max_daily_conversation_per_phone": 10000, "max_daily_conversations_per_business": 10000, "max_phone_numbers_per_waba": 25});
-    deliver(&sim, "business_capability_update", capability.clone()).await;
+    deliver(&w.sim, "business_capability_update", capability.clone()).await;
     for name in CHANNELS {
-        wait_channel(&client, &ns, name, "TIER_10K", |s| {
+        w.wait_channel(name, "TIER_10K", |s| {
             s.messaging_limit.as_deref() == Some("TIER_10K")
         })
         .await;
-        wait_events(&client, &ns, name, "MessagingLimitIncreased", 1).await;
+        wait_events(&w, name, "MessagingLimitIncreased", 1).await;
     }
-    redeliver_changes_nothing(
-        &client,
-        &ns,
-        &sim,
-        "business_capability_update",
-        capability,
-        "c1",
-    )
-    .await;
+    redeliver_changes_nothing(&w, "business_capability_update", capability, "c1").await;
 
     // account_alerts: the WABA's health as Graph now reports it.
-    sim_post(
-        &sim,
-        &format!("/_sim/wabas/{WABA}"),
-        json!({"can_send_message": "LIMITED", "additional_info": ["Limits cannot be increased for your business"]}),
-    )
-    .await;
+    w.sim.update_waba(WABA, json!({"can_send_message": "LIMITED", "additional_info": ["Limits cannot be increased for your business"]})).await;
     let alert = json!({"entity_type": "BUSINESS", "entity_id": "506914307656634", "alert_info": {"alert_severity": "WARNING", "alert_status": "ACTIVE", "alert_type": "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED", "alert_description": "Limits cannot be increased for your business"}});
-    deliver(&sim, "account_alerts", alert.clone()).await;
-    wait_events(&client, &ns, "acme", "WabaLimited", 1).await;
-    redeliver_changes_nothing(&client, &ns, &sim, "account_alerts", alert, "a1").await;
+    deliver(&w.sim, "account_alerts", alert.clone()).await;
+    wait_events(&w, "acme", "WabaLimited", 1).await;
+    redeliver_changes_nothing(&w, "account_alerts", alert, "a1").await;
 
-    let text = op.metrics().await;
+    let text = w.operator().metrics().await;
     for field in [
         "account_update",
         "account_review_update",
@@ -363,100 +245,74 @@ async fn account_webhooks_reach_account_and_channels_once() {
 
 #[tokio::test]
 async fn number_webhooks_reach_their_channel_once() {
-    let client = harness::control_plane().client();
-    let (ns, sim, op) = setup(&client, "wh-number").await;
+    let w = world("wh-number").await;
 
     // Legacy FLAGGED while Graph still says CONNECTED: the fact is recorded, NumberFlagged once.
     let flagged = json!({"display_phone_number": SUPPORT_DIGITS, "event": "FLAGGED", "current_limit": "TIER_2K"});
-    deliver(&sim, "phone_number_quality_update", flagged.clone()).await;
-    wait_channel(&client, &ns, "acme-support", "FLAGGED", |s| {
+    deliver(&w.sim, "phone_number_quality_update", flagged.clone()).await;
+    w.wait_channel("acme-support", "FLAGGED", |s| {
         s.status.as_deref() == Some("FLAGGED") && condition_is_true(&s.conditions, "QualityFlagged")
     })
     .await;
-    wait_events(&client, &ns, "acme-support", "NumberFlagged", 1).await;
+    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
     assert_eq!(
-        event_count(&client, &ns, "acme-brasil", "NumberFlagged").await,
+        w.event_count("acme-brasil", "NumberFlagged").await,
         0,
         "only the number the payload names"
     );
-    redeliver_changes_nothing(
-        &client,
-        &ns,
-        &sim,
-        "phone_number_quality_update",
-        flagged,
-        "f1",
-    )
-    .await;
+    redeliver_changes_nothing(&w, "phone_number_quality_update", flagged, "f1").await;
     let unflagged = json!({"display_phone_number": SUPPORT_DIGITS, "event": "UNFLAGGED", "current_limit": "TIER_2K"});
-    deliver(&sim, "phone_number_quality_update", unflagged.clone()).await;
-    wait_channel(&client, &ns, "acme-support", "CONNECTED", |s| {
+    deliver(&w.sim, "phone_number_quality_update", unflagged.clone()).await;
+    w.wait_channel("acme-support", "CONNECTED", |s| {
         s.status.as_deref() == Some("CONNECTED")
     })
     .await;
-    wait_events(&client, &ns, "acme-support", "NumberUnflagged", 1).await;
-    redeliver_changes_nothing(
-        &client,
-        &ns,
-        &sim,
-        "phone_number_quality_update",
-        unflagged,
-        "f2",
-    )
-    .await;
+    wait_events(&w, "acme-support", "NumberUnflagged", 1).await;
+    redeliver_changes_nothing(&w, "phone_number_quality_update", unflagged, "f2").await;
 
     // phone_number_name_update REJECTED while Graph still shows the name under review.
-    sim_post(
-        &sim,
-        &format!("/_sim/numbers/{BRASIL_ID}"),
-        json!({"name_status": "PENDING_REVIEW"}),
-    )
-    .await;
-    force_sync(&client, &ns, "n0").await;
-    wait_channel(&client, &ns, "acme-brasil", "PENDING_REVIEW", |s| {
+    w.sim
+        .update_number(BRASIL_ID, json!({"name_status": "PENDING_REVIEW"}))
+        .await;
+    w.force_sync("acme", "n0").await;
+    w.wait_channel("acme-brasil", "PENDING_REVIEW", |s| {
         s.name_status.as_deref() == Some("PENDING_REVIEW")
     })
     .await;
     let rejected = json!({"display_phone_number": BRASIL_DIGITS, "decision": "REJECTED", "requested_verified_name": "Acme Brasil", "rejection_reason": "NAME_FORMAT_UNACCEPTABLE"});
-    deliver(&sim, "phone_number_name_update", rejected.clone()).await;
-    wait_channel(&client, &ns, "acme-brasil", "name rejected", |s| {
+    deliver(&w.sim, "phone_number_name_update", rejected.clone()).await;
+    w.wait_channel("acme-brasil", "name rejected", |s| {
         s.name_status.as_deref() == Some("DECLINED")
             && s.name_rejection_reason.as_deref() == Some("NAME_FORMAT_UNACCEPTABLE")
     })
     .await;
-    wait_events(&client, &ns, "acme-brasil", "NameRejected", 1).await;
-    let note = events(&client, &ns)
+    wait_events(&w, "acme-brasil", "NameRejected", 1).await;
+    let note = w
+        .events()
         .await
         .into_iter()
         .find(|e| e.reason == "NameRejected")
         .unwrap()
         .note;
     assert!(note.contains("NAME_FORMAT_UNACCEPTABLE"), "{note}");
-    redeliver_changes_nothing(
-        &client,
-        &ns,
-        &sim,
-        "phone_number_name_update",
-        rejected,
-        "n1",
-    )
-    .await;
+    redeliver_changes_nothing(&w, "phone_number_name_update", rejected, "n1").await;
 
     // security PIN_CHANGED: the PIN Secret is probably stale.
     let pin = json!({"display_phone_number": SUPPORT_DIGITS, "event": "PIN_CHANGED"});
-    deliver(&sim, "security", pin.clone()).await;
-    wait_channel(&client, &ns, "acme-support", "PinStale", |s| {
+    deliver(&w.sim, "security", pin.clone()).await;
+    w.wait_channel("acme-support", "PinStale", |s| {
         condition_is_true(&s.conditions, "PinStale")
     })
     .await;
-    wait_events(&client, &ns, "acme-support", "PinChanged", 1).await;
-    redeliver_changes_nothing(&client, &ns, &sim, "security", pin, "p1").await;
+    wait_events(&w, "acme-support", "PinChanged", 1).await;
+    redeliver_changes_nothing(&w, "security", pin, "p1").await;
 
     // A forged delivery is refused and counted.
     let url = format!(
         "http://127.0.0.1:{}{PATH}",
-        sim_get(&sim, "/_sim/state").await["apps"][0]["webhook_url"]
-            .as_str()
+        w.sim.state().await.apps[0]
+            .webhook_url
+            .as_deref()
             .unwrap()
             .rsplit(':')
             .next()
@@ -471,7 +327,7 @@ async fn number_webhooks_reach_their_channel_once() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let text = op.metrics().await;
+    let text = w.operator().metrics().await;
     assert!(
         text.contains("whatsapp_operator_webhook_signature_failures_total 1"),
         "{text}"
@@ -488,44 +344,32 @@ async fn number_webhooks_reach_their_channel_once() {
 /// at Meta is found and repaired on the next forced sync.
 #[tokio::test]
 async fn missing_subscription_is_repaired() {
-    let client = harness::control_plane().client();
-    let (ns, sim, _op) = setup(&client, "wh-subscription").await;
-    let subscribed = |sim_state: &Value| {
-        sim_state["subscribed_apps"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|s| s["app_id"] == APP))
-    };
-    wait_account(&client, &ns, "webhookSubscribed", |s| {
+    let w = world("wh-subscription").await;
+    let subscribed = |waba: &Waba| waba.subscribed_apps.iter().any(|s| s.app_id == APP);
+    w.wait_account("acme", "webhookSubscribed", |s| {
         s.webhook_subscribed == Some(true)
     })
     .await;
-    assert!(subscribed(
-        &sim_get(&sim, &format!("/_sim/wabas/{WABA}")).await
-    ));
+    assert!(subscribed(&w.sim.waba(WABA).await));
 
     // Someone removes the subscription at Meta: deliveries of WABA fields stop.
-    sim_post(
-        &sim,
-        &format!("/_sim/wabas/{WABA}"),
-        json!({"subscribed_apps": []}),
-    )
-    .await;
-    assert!(!subscribed(
-        &sim_get(&sim, &format!("/_sim/wabas/{WABA}")).await
-    ));
-    force_sync(&client, &ns, "check").await;
+    w.sim
+        .update_waba(WABA, json!({"subscribed_apps": []}))
+        .await;
+    assert!(!subscribed(&w.sim.waba(WABA).await));
+    w.force_sync("acme", "check").await;
     eventually("the subscription to be repaired", WAIT, || async {
-        subscribed(&sim_get(&sim, &format!("/_sim/wabas/{WABA}")).await).then_some(())
+        subscribed(&w.sim.waba(WABA).await).then_some(())
     })
     .await;
-    let a = account(&client, &ns).await.status.unwrap();
+    let a = w.account("acme").await.status.unwrap();
     assert_eq!(a.webhook_subscribed, Some(true));
     // And deliveries flow again without "force".
     deliver(
-        &sim,
+        &w.sim,
         "account_update",
         json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "SCHEDULE_FOR_DISABLE"}}),
     )
     .await;
-    wait_events(&client, &ns, "acme", "AccountDisabled", 1).await;
+    wait_events(&w, "acme", "AccountDisabled", 1).await;
 }

@@ -1,8 +1,8 @@
 //! The test harness of whatsapp-operator: a real control plane (etcd + kube-apiserver on
 //! loopback, started by `hack/control-plane.sh` on first use, one per test process), the
-//! operator binary as a child process ([`operator`]), the Meta simulator and its admin API
-//! ([`sim`]), and fixtures. Used by the integration tests and the benches, never by the
-//! operator itself.
+//! operator binary as a child process ([`operator`]), the Meta simulator and a typed client of
+//! its admin API ([`sim::Sim`]), and one scenario's world of all three ([`World`]). Used by the
+//! integration tests and the benches, never by the operator itself.
 //!
 //! Every `#[tokio::test]` has its own runtime, and a `kube::Client` is tied to
 //! the runtime that created it, so tests ask for a fresh client each time
@@ -12,6 +12,9 @@
 
 pub mod operator;
 pub mod sim;
+pub mod world;
+
+pub use world::{World, example, example_with};
 
 use std::{
     ffi::OsStr,
