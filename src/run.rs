@@ -180,39 +180,69 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         http::router(metrics.clone(), ready.clone()),
         shutdown.clone(),
     ));
-
-    let facts = match webhook_config(&args)? {
-        Some(cfg) => {
-            let listener = http::bind(cfg.addr).await?;
-            info!(addr = %cfg.addr, path = %cfg.path, "serving the Meta webhook endpoint");
-            let secrets = Arc::new(WebhookSecrets::default());
-            let (sink, facts) = mpsc::unbounded();
-            let router = webhook::router(
-                &cfg.path,
-                cfg.max_body_bytes,
-                secrets.clone(),
-                sink,
-                metrics.clone(),
-            );
-            tokio::spawn(webhook::refresh_secrets(
-                client.clone(),
-                cfg,
-                secrets,
-                Duration::from_secs(args.webhook_secret_refresh_seconds.max(1)),
-                shutdown.clone(),
-            ));
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                if let Err(err) = http::serve(listener, router, shutdown).await {
-                    error!(error = %err, "webhook server failed");
-                }
-            });
-            Some(facts)
-        }
-        None => None,
+    let facts = start_webhook_receiver(&args, &client, &metrics, &shutdown).await?;
+    let controllers = Controllers {
+        client,
+        graph,
+        metrics,
+        config: controller_config(&args),
+        facts,
     };
+    if args.leader_election {
+        run_as_leader(&args, controllers, ready, shutdown.clone()).await?;
+    } else {
+        ready.set(true);
+        controllers.metrics.set_leader(true);
+        controllers.run(shutdown.clone()).await;
+    }
+    shutdown.cancel();
+    match server.await {
+        Ok(res) => res?,
+        Err(err) => error!(error = %err, "HTTP server task failed"),
+    }
+    info!("stopped");
+    Ok(())
+}
 
-    let config = ControllerConfig {
+/// The Meta webhook endpoint on its own port, when configured; its facts for the controllers.
+async fn start_webhook_receiver(
+    args: &RunArgs,
+    client: &kube::Client,
+    metrics: &Arc<Metrics>,
+    shutdown: &CancellationToken,
+) -> Result<Option<mpsc::UnboundedReceiver<Fact>>, RunError> {
+    let Some(cfg) = webhook_config(args)? else {
+        return Ok(None);
+    };
+    let listener = http::bind(cfg.addr).await?;
+    info!(addr = %cfg.addr, path = %cfg.path, "serving the Meta webhook endpoint");
+    let secrets = Arc::new(WebhookSecrets::default());
+    let (sink, facts) = mpsc::unbounded();
+    let router = webhook::router(
+        &cfg.path,
+        cfg.max_body_bytes,
+        secrets.clone(),
+        sink,
+        metrics.clone(),
+    );
+    tokio::spawn(webhook::refresh_secrets(
+        client.clone(),
+        cfg,
+        secrets,
+        Duration::from_secs(args.webhook_secret_refresh_seconds.max(1)),
+        shutdown.clone(),
+    ));
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        if let Err(err) = http::serve(listener, router, shutdown).await {
+            error!(error = %err, "webhook server failed");
+        }
+    });
+    Ok(Some(facts))
+}
+
+fn controller_config(args: &RunArgs) -> ControllerConfig {
+    ControllerConfig {
         namespaces: args
             .namespaces
             .iter()
@@ -227,91 +257,62 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
                 args.webhook_subscription_recheck_hours.max(1) * 3600,
             ),
         },
-    };
-    if args.leader_election {
-        run_as_leader(
-            &args,
-            client,
-            graph,
-            metrics,
-            config,
-            facts,
-            ready,
-            shutdown.clone(),
-        )
-        .await?;
-    } else {
-        ready.set(true);
-        metrics.set_leader(true);
-        let executor = Arc::new(controller::GraphExecutor(graph.clone()));
-        controller::run(
-            client,
-            graph,
-            executor,
-            metrics,
-            config,
-            facts,
-            shutdown.clone(),
-        )
-        .await;
     }
-    shutdown.cancel();
-    match server.await {
-        Ok(res) => res?,
-        Err(err) => error!(error = %err, "HTTP server task failed"),
-    }
-    info!("stopped");
-    Ok(())
 }
 
-/// Reconciles only while holding the Lease; losing it stops the controllers and the process
-/// exits so a restart competes again from a clean state.
-#[allow(clippy::too_many_arguments)]
-async fn run_as_leader(
-    args: &RunArgs,
+/// Everything the controllers run with.
+struct Controllers {
     client: kube::Client,
     graph: GraphClient,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
-    mut facts: Option<mpsc::UnboundedReceiver<Fact>>,
+    facts: Option<mpsc::UnboundedReceiver<Fact>>,
+}
+
+impl Controllers {
+    async fn run(self, stop: CancellationToken) {
+        let executor = Arc::new(controller::GraphExecutor(self.graph.clone()));
+        controller::run(
+            self.client,
+            self.graph,
+            executor,
+            self.metrics,
+            self.config,
+            self.facts,
+            stop,
+        )
+        .await;
+    }
+}
+
+/// Reconciles only while holding the Lease; losing it stops the controllers and the process
+/// exits so a restart competes again from a clean state.
+async fn run_as_leader(
+    args: &RunArgs,
+    mut controllers: Controllers,
     ready: Arc<Readiness>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
-        .with_namespace(&args.lease_namespace)
-        .with_identity(&args.pod_name)
-        .with_duration(15)
-        .with_grace(5)
-        .build()
-        .await
-        .map_err(RunError::Lease)?;
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(controllers.client.clone(), &args.lease_name)
+            .with_namespace(&args.lease_namespace)
+            .with_identity(&args.pod_name)
+            .with_duration(15)
+            .with_grace(5)
+            .build()
+            .await
+            .map_err(RunError::Lease)?;
     let (mut leader, lease_task) = manager.watch().await;
     ready.set(true);
     info!(lease = %args.lease_name, "waiting for leadership");
-    loop {
-        if *leader.borrow_and_update() {
-            break;
-        }
-        tokio::select! {
-            changed = leader.changed() => if changed.is_err() { return Ok(()); },
-            _ = shutdown.cancelled() => return Ok(()),
-            // Only the leader acts on facts; the sync at its next interval catches up.
-            Some(_) = next_fact(&mut facts) => debug!("webhook fact dropped: not the leader"),
-        }
+    if !wait_for_leadership(&mut leader, &mut controllers.facts, &shutdown).await {
+        return Ok(());
     }
     info!("acquired leadership");
+    let metrics = controllers.metrics.clone();
     metrics.set_leader(true);
     let lost = CancellationToken::new();
-    let executor = Arc::new(controller::GraphExecutor(graph.clone()));
-    let controllers = tokio::spawn(controller::run(
-        client,
-        graph,
-        executor,
-        metrics.clone(),
-        config,
-        facts,
-        lost.clone(),
-    ));
+    let running = tokio::spawn(controllers.run(lost.clone()));
     tokio::select! {
         _ = shutdown.cancelled() => {}
         _ = async { while *leader.borrow_and_update() { if leader.changed().await.is_err() { break; } } } => {
@@ -320,10 +321,36 @@ async fn run_as_leader(
     }
     lost.cancel();
     metrics.set_leader(false);
-    if let Err(err) = controllers.await {
+    if let Err(err) = running.await {
         error!(error = %err, "controller task failed");
     }
     drop(leader);
+    release(lease_task).await;
+    Ok(())
+}
+
+/// True once this process holds the Lease; false on shutdown or when the lease manager ended.
+async fn wait_for_leadership(
+    leader: &mut tokio::sync::watch::Receiver<bool>,
+    facts: &mut Option<mpsc::UnboundedReceiver<Fact>>,
+    shutdown: &CancellationToken,
+) -> bool {
+    loop {
+        if *leader.borrow_and_update() {
+            return true;
+        }
+        tokio::select! {
+            changed = leader.changed() => if changed.is_err() { return false; },
+            _ = shutdown.cancelled() => return false,
+            // Only the leader acts on facts; the sync at its next interval catches up.
+            Some(_) = next_fact(facts) => debug!("webhook fact dropped: not the leader"),
+        }
+    }
+}
+
+async fn release<E: std::fmt::Display>(
+    lease_task: tokio::task::JoinHandle<Result<kube_lease_manager::LeaseManager, E>>,
+) {
     match lease_task.await {
         Ok(Ok(manager)) => {
             if let Err(err) = manager.release().await {
@@ -333,7 +360,6 @@ async fn run_as_leader(
         Ok(Err(err)) => warn!(error = %err, "lease manager failed"),
         Err(err) => warn!(error = %err, "lease task failed"),
     }
-    Ok(())
 }
 
 async fn next_fact(facts: &mut Option<mpsc::UnboundedReceiver<Fact>>) -> Option<Fact> {

@@ -10,6 +10,7 @@ use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, token_info, webhooks};
 use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
+use crate::meta::model::WabaSnapshot;
 use crate::meta::{ErrorClass, GraphError};
 
 /// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
@@ -29,6 +30,8 @@ pub async fn reconcile(
     res
 }
 
+/// observe (interval, snapshot, Secret, one Graph read) -> decide (`decide::plan_account`,
+/// pure) -> apply (status, events, metrics, the snapshot for channels).
 async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result<Action, Error> {
     let namespace = acc.namespace().ok_or_else(|| Error::NotNamespaced {
         kind: "WhatsAppBusinessAccount".into(),
@@ -36,56 +39,37 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let name = acc.name_any();
     // Taken before the read: a channel's write to Meta after this is not in the snapshot.
     let now = jiff::Timestamp::now();
-    let generation = acc.meta().generation;
-    let previous = acc.status.as_ref();
+    let uid = acc.meta().uid.clone().unwrap_or_default();
     let requested_at = acc
         .annotations()
         .get(RECONCILE_REQUESTED_AT)
         .map(String::as_str);
-    let interval = decide::sync_interval(&acc.spec);
-    let uid = acc.meta().uid.clone().unwrap_or_default();
-
     // Channels need a snapshot after a restart even if status says the last sync is recent.
     let snapshot = ctx.snapshots.get(&namespace, &name);
     let have_snapshot = snapshot.is_some();
     // A webhook named this account: sync now, whatever the interval says.
     let forced = ctx.webhooks.take_forced(&namespace, &name);
-    let sync = previous.map(|s| last_sync::effective(&ctx.memory, &uid, &s.sync));
-    let interval = if ctx.take_forced_sync(&uid) {
-        std::time::Duration::ZERO
-    } else {
-        interval
-    };
+    // A channel wrote to Meta and needs a read that shows it.
+    let asked = ctx.take_forced_sync(&uid);
     if have_snapshot
         && !forced
-        && let Some(wait) = decide::needs_sync(
-            sync.as_ref(),
-            generation,
-            previous.and_then(|s| s.observed_generation),
-            interval,
-            requested_at,
-            now,
-        )
+        && let Some(wait) = wait_before_sync(acc, ctx, &uid, asked, requested_at, now)
     {
         return Ok(Action::requeue(wait));
     }
-
-    let reuse = forced
-        && ctx.webhooks.read_recently(&uid)
-        && previous.is_some_and(|p| !decide::credentials_stalled(p));
-    let (observation, read) = match snapshot.filter(|_| reuse) {
+    let reuse = snapshot.filter(|_| {
+        forced
+            && ctx.webhooks.read_recently(&uid)
+            && acc
+                .status
+                .as_ref()
+                .is_some_and(|p| !decide::credentials_stalled(p))
+    });
+    let (observation, read) = match reuse {
         // Meta was read moments ago: apply the webhook's facts to that read.
-        Some(snapshot) => (
-            Some(AccountObservation::Synced {
-                waba: (*snapshot).clone(),
-                webhook_subscribed: previous.and_then(|s| s.webhook_subscribed),
-                token_expires_at: previous
-                    .and_then(|s| s.credentials_expire_at.as_ref())
-                    .map(|t| t.0),
-            }),
-            false,
-        ),
+        Some(snapshot) => (Some(reused(acc, &snapshot)), false),
         None => {
+            let previous = acc.status.as_ref();
             let requested = requested_at.is_some()
                 && requested_at
                     != previous.and_then(|s| s.sync.last_handled_reconcile_at.as_deref());
@@ -99,8 +83,8 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let facts = ctx.webhooks.take_account_facts(&namespace, &name);
     let plan = decide::plan_account(decide::AccountInput {
         spec: &acc.spec,
-        generation,
-        previous,
+        generation: acc.meta().generation,
+        previous: acc.status.as_ref(),
         observation: &observation,
         facts: &facts,
         requested_at,
@@ -111,10 +95,68 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         ctx.webhooks.record_read(&uid);
     }
     let decision = plan.decision;
-    if let Err(err) = apply::apply_status(ctx, acc, previous, &decision.status).await {
+    if let Err(err) = apply::apply_status(ctx, acc, acc.status.as_ref(), &decision.status).await {
         ctx.webhooks.restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
+    publish(ctx, acc, &decision).await;
+    if let AccountObservation::Synced { waba, .. } = observation {
+        ctx.snapshots.put_read_at(&namespace, &name, waba, now);
+        trigger_channels(ctx, &namespace, &name).await;
+    } else if !have_snapshot {
+        // Let channels report that their account has no usable snapshot.
+        trigger_channels(ctx, &namespace, &name).await;
+    }
+    Ok(Action::requeue(if decision.call_meta {
+        decision.requeue_after
+    } else {
+        decision.requeue_after.min(CREDENTIALS_RECHECK)
+    }))
+}
+
+/// How long until the next sync is due (`None`: now), from status, the remembered last sync
+/// and whether a channel `asked` for one.
+fn wait_before_sync(
+    acc: &WhatsAppBusinessAccount,
+    ctx: &Context,
+    uid: &str,
+    asked: bool,
+    requested_at: Option<&str>,
+    now: jiff::Timestamp,
+) -> Option<std::time::Duration> {
+    let previous = acc.status.as_ref();
+    let sync = previous.map(|s| last_sync::effective(&ctx.memory, uid, &s.sync));
+    let interval = if asked {
+        std::time::Duration::ZERO
+    } else {
+        decide::sync_interval(&acc.spec)
+    };
+    decide::needs_sync(
+        sync.as_ref(),
+        acc.meta().generation,
+        previous.and_then(|s| s.observed_generation),
+        interval,
+        requested_at,
+        now,
+    )
+}
+
+/// The last read, as the observation of a sync that does not read Meta again.
+fn reused(acc: &WhatsAppBusinessAccount, snapshot: &WabaSnapshot) -> AccountObservation {
+    let previous = acc.status.as_ref();
+    AccountObservation::Synced {
+        waba: snapshot.clone(),
+        webhook_subscribed: previous.and_then(|s| s.webhook_subscribed),
+        token_expires_at: previous
+            .and_then(|s| s.credentials_expire_at.as_ref())
+            .map(|t| t.0),
+    }
+}
+
+/// Events, metrics, and the decided status for the account's channels.
+async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
+    let namespace = acc.namespace().unwrap_or_default();
+    let name = acc.name_any();
     ctx.account_statuses
         .put(&namespace, &name, decision.status.clone());
     apply::publish_events(ctx, acc, &decision.events).await;
@@ -124,20 +166,6 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         &name,
         decide::facts::AccountStanding::of(&decision.status),
     );
-
-    if let AccountObservation::Synced { waba, .. } = observation {
-        ctx.snapshots.put_read_at(&namespace, &name, waba, now);
-        trigger_channels(ctx, &namespace, &name).await;
-    } else if !have_snapshot {
-        // Let channels report that their account has no usable snapshot.
-        trigger_channels(ctx, &namespace, &name).await;
-    }
-    let requeue = if decision.call_meta {
-        decision.requeue_after
-    } else {
-        decision.requeue_after.min(CREDENTIALS_RECHECK)
-    };
-    Ok(Action::requeue(requeue))
 }
 
 /// Reads the token and Meta. `None` when Meta must not be called (credentials already rejected

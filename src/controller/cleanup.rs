@@ -1,8 +1,11 @@
 //! What deleting a channel does at Meta, behind the finalizer.
 
+use std::sync::Arc;
+
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
+use secrecy::SecretString;
 use tracing::info;
 
 use super::executor::{MetaAction, Target};
@@ -22,8 +25,7 @@ const CLEANUP_FAILED: &str = "CleanupFailed";
 /// within the registration budget, and treats "already gone" as done.
 pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
     let namespace = ch.namespace().unwrap_or_default();
-    let name = ch.name_any();
-    ctx.metrics.remove_channel(&namespace, &name);
+    ctx.metrics.remove_channel(&namespace, &ch.name_any());
     let phone_number_id = ch.status.as_ref().and_then(|s| s.phone_number_id.clone());
     let deregister = ch.spec.deletion_policy == DeletionPolicy::Deregister
         && ch.spec.management == Management::Managed;
@@ -36,41 +38,17 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         .as_ref()
         .and_then(|s| s.registration.clone())
         .unwrap_or_default();
-    if let Some(next) = decide::next_attempt_allowed(&progress, now) {
-        let message = format!(
-            "deregistration waits for Meta's registration budget until {}; set spec.deletionPolicy: Orphan to delete without deregistering",
-            decide::format_time(next)
-        );
-        return fail(ctx, ch, progress, message).await;
-    }
-
-    let account_name = &ch.spec.account_ref.name;
-    let account = ctx
-        .accounts
-        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(&namespace));
-    let Some(account) = account else {
-        let message = format!(
-            "cannot deregister: WhatsAppBusinessAccount {account_name} not found; recreate it or set spec.deletionPolicy: Orphan"
-        );
-        return fail(ctx, ch, progress, message).await;
+    let (account, token) = match writer(ctx, ch, &namespace, &progress, now).await? {
+        Ok(found) => found,
+        Err(message) => return fail(ctx, ch, progress, message).await,
     };
-    let token =
-        match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
-            SecretLookup::Found(v) => v,
-            SecretLookup::Missing(m) => {
-                let message = format!("cannot deregister: {m}; or set spec.deletionPolicy: Orphan");
-                return fail(ctx, ch, progress, message).await;
-            }
-        };
-
     // The attempt is recorded before the call, so a crash in between never under-counts.
     let mut progress = progress;
     decide::record_attempt(&mut progress, now);
     write_progress(ctx, ch, &progress, None).await?;
-
     let target = Target {
         waba_id: &account.spec.business_account_id,
-        token: token.value,
+        token,
     };
     let action = MetaAction::Deregister {
         phone_number_id: phone_number_id.clone(),
@@ -78,16 +56,9 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     match ctx.executor.execute(target, &action).await {
         Ok(_) => {
             info!(phone_number_id, "deregistered");
-            apply::publish_events(
-                ctx,
-                ch,
-                &[decide::EventSpec {
-                    type_: decide::EventType::Normal,
-                    reason: reason::DEREGISTERED,
-                    note: format!("Deregistered {} from the Cloud API", ch.spec.phone_number),
-                }],
-            )
-            .await;
+            let note = format!("Deregistered {} from the Cloud API", ch.spec.phone_number);
+            let event = decide::EventSpec::normal(reason::DEREGISTERED, note);
+            apply::publish_events(ctx, ch, &[event]).await;
             Ok(Action::await_change())
         }
         // A number already gone at Meta counts as deregistered.
@@ -103,6 +74,40 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
             fail(ctx, ch, progress, message).await
         }
     }
+}
+
+/// The account and token a deregistration is sent with, or what stands in its way (the
+/// budget, a missing account or Secret) as the message for status.
+async fn writer(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    namespace: &str,
+    progress: &RegistrationProgress,
+    now: jiff::Timestamp,
+) -> Result<Result<(Arc<WhatsAppBusinessAccount>, SecretString), String>, Error> {
+    if let Some(next) = decide::next_attempt_allowed(progress, now) {
+        return Ok(Err(format!(
+            "deregistration waits for Meta's registration budget until {}; set spec.deletionPolicy: Orphan to delete without deregistering",
+            decide::format_time(next)
+        )));
+    }
+    let account_name = &ch.spec.account_ref.name;
+    let account = ctx
+        .accounts
+        .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(namespace));
+    let Some(account) = account else {
+        return Ok(Err(format!(
+            "cannot deregister: WhatsAppBusinessAccount {account_name} not found; recreate it or set spec.deletionPolicy: Orphan"
+        )));
+    };
+    Ok(
+        match secrets::read_key(ctx, namespace, &account.spec.credentials_secret_ref).await? {
+            SecretLookup::Found(v) => Ok((account, v.value)),
+            SecretLookup::Missing(m) => Err(format!(
+                "cannot deregister: {m}; or set spec.deletionPolicy: Orphan"
+            )),
+        },
+    )
 }
 
 /// Shows the failure in status and returns an error so the finalizer stays and the controller

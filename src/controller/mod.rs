@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use kube::runtime::controller::{self, Action};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -113,21 +113,19 @@ pub async fn run(
             instance: Some(config.instance.clone()),
         },
     );
+    let shared = Shared {
+        client,
+        graph,
+        executor,
+        metrics,
+        recorder,
+    };
     let mut scope_senders = Vec::new();
     let runs = scopes.into_iter().map(|ns| {
         let (tx, rx) = mpsc::unbounded();
         scope_senders.push(tx);
-        run_scope(
-            client.clone(),
-            graph.clone(),
-            executor.clone(),
-            metrics.clone(),
-            recorder.clone(),
-            ns,
-            &config,
-            rx,
-            shutdown.clone(),
-        )
+        let scope = Scope::new(shared.clone(), ns.as_deref(), &config);
+        scope.run(rx, shutdown.clone())
     });
     let runs: Vec<_> = runs.collect();
     let fan_out = async move {
@@ -155,88 +153,110 @@ where
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_scope(
+/// What every watch scope shares.
+#[derive(Clone)]
+struct Shared {
     client: Client,
     graph: GraphClient,
     executor: SharedExecutor,
     metrics: Arc<Metrics>,
     recorder: Recorder,
-    namespace: Option<String>,
-    config: &ControllerConfig,
-    facts: mpsc::UnboundedReceiver<Fact>,
-    shutdown: CancellationToken,
-) {
-    let ns = namespace.as_deref();
-    let cfg = controller::Config::default().concurrency(config.concurrency);
-    let wc = watcher::Config::default().any_semantic();
-    let (account_tx, account_rx) = mpsc::unbounded();
-    let (gone_tx, gone_rx) = mpsc::unbounded();
-    let accounts_by_waba = Arc::new(index::AccountsByWaba::default());
-    let channels_by_account = Arc::new(index::ChannelsByAccount::default());
-    let by_waba = accounts_by_waba.clone();
-    let (accounts, accounts_ready) = stores::controller(
-        api_for::<WhatsAppBusinessAccount>(&client, ns),
-        wc.clone(),
-        gone_tx.clone(),
-        move |event| by_waba.observe(event, index::account_entry),
-    );
-    let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
-    let (tx, rx) = mpsc::unbounded();
-    let by_account = channels_by_account.clone();
-    let (channels, channels_ready) = stores::controller(
-        api_for::<WhatsAppChannel>(&client, ns),
-        wc,
-        gone_tx,
-        move |event| by_account.observe(event, index::channel_entry),
-    );
-    let (account_requeue, due_accounts) = requeue::queue();
-    let channels = channels.with_config(cfg).reconcile_on(rx);
-    let ctx = Arc::new(Context {
-        client,
-        graph,
-        executor,
-        metrics: metrics.clone(),
-        recorder,
-        snapshots: Snapshots::default(),
-        account_statuses: AccountStatuses::default(),
-        accounts: accounts.store(),
-        channels: channels.store(),
-        accounts_by_waba,
-        channels_by_account,
-        accounts_ready,
-        channels_ready,
-        channel_trigger: tx,
-        account_trigger: account_tx,
-        account_requeue,
-        webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
-        memory: memory::Memory::default(),
-    });
+}
 
-    let account_stream = accounts
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-        .run(account::reconcile, error_policy, ctx.clone())
-        .for_each(|res| async move { report("account", res) });
-    let shutdown_prune = shutdown.clone();
-    let channel_stream = channels
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(channel::reconcile, error_policy, ctx.clone())
-        .for_each(|res| async move { report("channel", res) });
-    let prune = forget_gone(ctx.clone(), gone_rx, shutdown_prune.clone());
-    let due = {
-        let ctx = ctx.clone();
-        due_accounts.run(
-            move |uid, object| ctx.force_account_sync(uid, object),
-            shutdown_prune.clone(),
-        )
-    };
-    let dispatch = async {
-        tokio::select! {
-            _ = webhooks::dispatch(ctx.clone(), facts) => {}
-            _ = shutdown_prune.cancelled() => {}
+/// Both controllers of one watch scope, their context, and the queues that feed them.
+struct Scope {
+    ctx: Arc<Context>,
+    accounts: Controller<WhatsAppBusinessAccount>,
+    channels: Controller<WhatsAppChannel>,
+    gone: mpsc::UnboundedReceiver<stores::Gone>,
+    due_accounts: requeue::Due<WhatsAppBusinessAccount>,
+}
+
+impl Scope {
+    fn new(shared: Shared, ns: Option<&str>, config: &ControllerConfig) -> Self {
+        let cfg = controller::Config::default().concurrency(config.concurrency);
+        let wc = watcher::Config::default().any_semantic();
+        let (account_tx, account_rx) = mpsc::unbounded();
+        let (channel_tx, channel_rx) = mpsc::unbounded();
+        let (gone_tx, gone) = mpsc::unbounded();
+        let accounts_by_waba = Arc::new(index::AccountsByWaba::default());
+        let channels_by_account = Arc::new(index::ChannelsByAccount::default());
+        let by_waba = accounts_by_waba.clone();
+        let (accounts, accounts_ready) = stores::controller(
+            api_for::<WhatsAppBusinessAccount>(&shared.client, ns),
+            wc.clone(),
+            gone_tx.clone(),
+            move |event| by_waba.observe(event, index::account_entry),
+        );
+        let by_account = channels_by_account.clone();
+        let (channels, channels_ready) = stores::controller(
+            api_for::<WhatsAppChannel>(&shared.client, ns),
+            wc,
+            gone_tx,
+            move |event| by_account.observe(event, index::channel_entry),
+        );
+        let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
+        let channels = channels.with_config(cfg).reconcile_on(channel_rx);
+        let (account_requeue, due_accounts) = requeue::queue();
+        let ctx = Arc::new(Context {
+            client: shared.client,
+            graph: shared.graph,
+            executor: shared.executor,
+            metrics: shared.metrics,
+            recorder: shared.recorder,
+            snapshots: Snapshots::default(),
+            account_statuses: AccountStatuses::default(),
+            accounts: accounts.store(),
+            channels: channels.store(),
+            accounts_by_waba,
+            channels_by_account,
+            accounts_ready,
+            channels_ready,
+            channel_trigger: channel_tx,
+            account_trigger: account_tx,
+            account_requeue,
+            webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
+            memory: memory::Memory::default(),
+        });
+        Self {
+            ctx,
+            accounts,
+            channels,
+            gone,
+            due_accounts,
         }
-    };
-    futures::join!(account_stream, channel_stream, prune, due, dispatch);
+    }
+
+    /// Runs until `shutdown`: both controllers, forgetting, the delayed syncs and the webhook
+    /// facts of this scope.
+    async fn run(self, facts: mpsc::UnboundedReceiver<Fact>, shutdown: CancellationToken) {
+        let ctx = self.ctx;
+        let account_stream = self
+            .accounts
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+            .run(account::reconcile, error_policy, ctx.clone())
+            .for_each(|res| async move { report("account", res) });
+        let channel_stream = self
+            .channels
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+            .run(channel::reconcile, error_policy, ctx.clone())
+            .for_each(|res| async move { report("channel", res) });
+        let prune = forget_gone(ctx.clone(), self.gone, shutdown.clone());
+        let due = {
+            let ctx = ctx.clone();
+            self.due_accounts.run(
+                move |uid, object| ctx.force_account_sync(uid, object),
+                shutdown.clone(),
+            )
+        };
+        let dispatch = async {
+            tokio::select! {
+                _ = webhooks::dispatch(ctx.clone(), facts) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        };
+        futures::join!(account_stream, channel_stream, prune, due, dispatch);
+    }
 }
 
 /// Forgets what is kept in memory for a resource as soon as its watch reports it deleted, and

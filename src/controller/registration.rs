@@ -13,10 +13,11 @@ use super::secrets::{self, SecretLookup};
 use super::{Context, Error, apply};
 use crate::crd::{Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{
-    self, ChannelDecision, ChannelObservation, ChannelPlan, RegistrationInput, RegistrationState,
-    SecretState, Step, reason,
+    self, ChannelDecision, ChannelObservation, ChannelPlan, EventSpec, RegistrationInput,
+    RegistrationState, SecretState, Step, reason,
 };
 use crate::meta::GraphError;
+use crate::meta::profile::BusinessProfileData;
 
 /// Requeue while the watch cache catches up with the operator's own write.
 const RESYNC_POLL: Duration = Duration::from_secs(1);
@@ -269,23 +270,8 @@ async fn keep_profile(
     ) else {
         return Ok(());
     };
-    {
-        // Profiles rarely drift outside the operator, so Meta is asked again only when the spec
-        // changed or the last check is old: the account's single read per sync stays the only
-        // steady-state Graph request.
-        let generation = ch.metadata.generation;
-        let recent = ctx.memory.with(&uid, |e| {
-            let recent = e.profile_check.is_some_and(|(checked, at)| {
-                checked == generation && at.elapsed() < PROFILE_RECHECK
-            });
-            if !recent {
-                e.profile_check = Some((generation, std::time::Instant::now()));
-            }
-            recent
-        });
-        if recent {
-            return Ok(());
-        }
+    if profile_checked_recently(ctx, &uid, ch.metadata.generation) {
+        return Ok(());
     }
     let namespace = ch.namespace().unwrap_or_default();
     let token =
@@ -294,24 +280,50 @@ async fn keep_profile(
             SecretLookup::Missing(_) => return Ok(()),
         };
     let waba_id = &account.spec.business_account_id;
+    let result = apply_profile_drift(ctx, waba_id, token, &id, wanted).await;
+    decision.events.extend(profile_event(result));
+    Ok(())
+}
+
+/// Profiles rarely drift outside the operator, so Meta is asked again only when the spec
+/// changed or the last check is old: the account's single read per sync stays the only
+/// steady-state Graph request. Records this check when it is due.
+fn profile_checked_recently(ctx: &Context, uid: &str, generation: Option<i64>) -> bool {
+    ctx.memory.with(uid, |e| {
+        let recent = e
+            .profile_check
+            .is_some_and(|(checked, at)| checked == generation && at.elapsed() < PROFILE_RECHECK);
+        if !recent {
+            e.profile_check = Some((generation, std::time::Instant::now()));
+        }
+        recent
+    })
+}
+
+/// Reads the number's profile and writes the fields that drifted from `wanted`; the update
+/// made, if any.
+async fn apply_profile_drift(
+    ctx: &Context,
+    waba_id: &str,
+    token: SecretString,
+    phone_number_id: &str,
+    wanted: &crate::crd::BusinessProfile,
+) -> Result<Option<BusinessProfileData>, GraphError> {
     let session = ctx.graph.session(waba_id, token.clone());
-    let result = match session.business_profile(&id).await {
-        Ok(current) => match decide::profile_drift(wanted, &current) {
-            Some(update) => {
-                let action = MetaAction::UpdateBusinessProfile {
-                    phone_number_id: id.clone(),
-                    update: update.clone(),
-                };
-                let target = Target { waba_id, token };
-                ctx.executor
-                    .execute(target, &action)
-                    .await
-                    .map(|_| Some(update))
-            }
-            None => Ok(None),
-        },
-        Err(e) => Err(e),
+    let current = session.business_profile(phone_number_id).await?;
+    let Some(update) = decide::profile_drift(wanted, &current) else {
+        return Ok(None);
     };
+    let action = MetaAction::UpdateBusinessProfile {
+        phone_number_id: phone_number_id.to_string(),
+        update: update.clone(),
+    };
+    let target = Target { waba_id, token };
+    ctx.executor.execute(target, &action).await?;
+    Ok(Some(update))
+}
+
+fn profile_event(result: Result<Option<BusinessProfileData>, GraphError>) -> Option<EventSpec> {
     match result {
         Ok(Some(update)) => {
             let fields: Vec<String> = update
@@ -320,26 +332,23 @@ async fn keep_profile(
                 .filter(|k| *k != "messaging_product")
                 .cloned()
                 .collect();
-            decision.events.push(decide::EventSpec {
-                type_: decide::EventType::Normal,
-                reason: reason::BUSINESS_PROFILE_UPDATED,
-                note: format!(
+            Some(EventSpec::normal(
+                reason::BUSINESS_PROFILE_UPDATED,
+                format!(
                     "Applied business profile fields at Meta: {}",
                     fields.join(", ")
                 ),
-            });
+            ))
         }
-        Ok(None) => {}
-        Err(e) => decision.events.push(decide::EventSpec {
-            type_: decide::EventType::Warning,
-            reason: reason::BUSINESS_PROFILE_FAILED,
-            note: format!(
+        Ok(None) => None,
+        Err(e) => Some(EventSpec::warning(
+            reason::BUSINESS_PROFILE_FAILED,
+            format!(
                 "Business profile not applied, retried on the next sync: {}",
                 e.status_message()
             ),
-        }),
+        )),
     }
-    Ok(())
 }
 
 /// Whether `ch` is what the apiserver holds now (same resourceVersion).

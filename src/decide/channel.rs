@@ -127,47 +127,7 @@ pub fn decide_channel(
         d.status.sync.last_handled_reconcile_at = Some(token.to_string());
     }
 
-    let requeue_after = match observation {
-        ChannelObservation::Number { number } => {
-            d.found(previous, number);
-            account_sync_interval
-        }
-        ChannelObservation::NotInWaba => {
-            d.not_in_waba(previous);
-            account_sync_interval
-        }
-        ChannelObservation::AccountMissing { name } => {
-            let message = format!(
-                "WhatsAppBusinessAccount {name} not found in this namespace: create it \
-                 (spec.accountRef cannot be changed)"
-            );
-            d.set_last_known_meta_state(true);
-            d.stall(cr::ACCOUNT_NOT_FOUND, reason::ACCOUNT_NOT_FOUND, message);
-            account_sync_interval
-        }
-        ChannelObservation::AccountNotSynced { reason: why } => {
-            let account = &spec.account_ref.name;
-            d.set(
-                condition::SYNCED,
-                ConditionStatus::False,
-                cr::ACCOUNT_NOT_SYNCED,
-                format!("WhatsAppBusinessAccount {account} has no current data from Meta: {why}"),
-            );
-            d.not_stalled();
-            d.set_last_known_meta_state(false);
-            account_sync_interval.min(ACCOUNT_NOT_SYNCED_REQUEUE)
-        }
-        ChannelObservation::InvalidSpec { message } => {
-            d.set_last_known_meta_state(true);
-            d.stall(
-                cr::INVALID_SPEC,
-                reason::INVALID_SPEC,
-                format!("the spec cannot be used: {message}"),
-            );
-            account_sync_interval
-        }
-    };
-
+    let requeue_after = d.observe(previous, observation, account_sync_interval);
     ChannelDecision {
         status: d.status,
         events: d.events,
@@ -186,6 +146,51 @@ struct Draft<'a> {
 }
 
 impl Draft<'_> {
+    /// Applies what the account's read says of the number; when to look again.
+    fn observe(
+        &mut self,
+        previous: Option<&WhatsAppChannelStatus>,
+        observation: &ChannelObservation,
+        account_sync_interval: Duration,
+    ) -> Duration {
+        match observation {
+            ChannelObservation::Number { number } => self.found(previous, number),
+            ChannelObservation::NotInWaba => self.not_in_waba(previous),
+            ChannelObservation::AccountMissing { name } => {
+                let message = format!(
+                    "WhatsAppBusinessAccount {name} not found in this namespace: create it \
+                     (spec.accountRef cannot be changed)"
+                );
+                self.set_last_known_meta_state(true);
+                self.stall(cr::ACCOUNT_NOT_FOUND, reason::ACCOUNT_NOT_FOUND, message);
+            }
+            ChannelObservation::AccountNotSynced { reason: why } => {
+                let account = &self.spec.account_ref.name;
+                let message = format!(
+                    "WhatsAppBusinessAccount {account} has no current data from Meta: {why}"
+                );
+                self.set(
+                    condition::SYNCED,
+                    ConditionStatus::False,
+                    cr::ACCOUNT_NOT_SYNCED,
+                    message,
+                );
+                self.not_stalled();
+                self.set_last_known_meta_state(false);
+                return account_sync_interval.min(ACCOUNT_NOT_SYNCED_REQUEUE);
+            }
+            ChannelObservation::InvalidSpec { message } => {
+                self.set_last_known_meta_state(true);
+                self.stall(
+                    cr::INVALID_SPEC,
+                    reason::INVALID_SPEC,
+                    format!("the spec cannot be used: {message}"),
+                );
+            }
+        }
+        account_sync_interval
+    }
+
     fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: String) {
         set_condition(
             &mut self.status.conditions,

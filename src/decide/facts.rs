@@ -353,41 +353,7 @@ pub fn apply_account_standing(
     generation: Option<i64>,
     now: Timestamp,
 ) -> Vec<EventSpec> {
-    let active: Vec<&AccountRestriction> = standing
-        .restrictions
-        .iter()
-        .filter(|r| !expired(r, now))
-        .collect();
-    let ban = standing.ban_state.as_deref();
-    let (state, why, message) = if ban == Some("DISABLE") {
-        (
-            ConditionStatus::True,
-            fact_reason::DISABLED,
-            format!("Meta disabled the WABA of WhatsAppBusinessAccount {account}"),
-        )
-    } else if ban == Some("SCHEDULE_FOR_DISABLE") || !active.is_empty() {
-        let mut parts = Vec::new();
-        if ban == Some("SCHEDULE_FOR_DISABLE") {
-            parts.push("the WABA is scheduled to be disabled".to_string());
-        }
-        if !active.is_empty() {
-            parts.push(describe_restrictions(&active));
-        }
-        (
-            ConditionStatus::True,
-            fact_reason::RESTRICTED,
-            format!(
-                "Meta restricted the WABA of WhatsAppBusinessAccount {account}: {}",
-                parts.join("; ")
-            ),
-        )
-    } else {
-        (
-            ConditionStatus::False,
-            fact_reason::NOT_RESTRICTED,
-            "the WABA has no restriction from Meta".to_string(),
-        )
-    };
+    let (state, why, message) = standing_condition(account, standing, now);
     let existing = find_condition(&status.conditions, fact_condition::ACCOUNT_RESTRICTED);
     // Channels of WABAs Meta never restricted carry no such condition at all.
     if existing.is_none() && state == ConditionStatus::False {
@@ -419,25 +385,75 @@ pub fn apply_account_standing(
     } else if state == ConditionStatus::True && status.phase == Phase::Connected {
         status.phase = Phase::Degraded;
     }
-
     let after = (state == ConditionStatus::True).then_some(why);
-    let mut events = Vec::new();
-    if before.as_deref() != after {
-        match after {
-            Some(fact_reason::DISABLED) => {
-                events.push(EventSpec::warning(reason::ACCOUNT_DISABLED, message))
-            }
-            Some(_) => events.push(EventSpec::warning(reason::ACCOUNT_RESTRICTED, message)),
-            None if before.as_deref() == Some(fact_reason::DISABLED) => {
-                events.push(EventSpec::normal(
-                    reason::ACCOUNT_REINSTATED,
-                    format!("Meta reinstated the WABA of WhatsAppBusinessAccount {account}"),
-                ))
-            }
-            None => {}
-        }
+    standing_events(account, before.as_deref(), after, message)
+        .into_iter()
+        .collect()
+}
+
+/// The AccountRestricted condition the standing implies: status, reason and message.
+fn standing_condition(
+    account: &str,
+    standing: &AccountStanding,
+    now: Timestamp,
+) -> (ConditionStatus, &'static str, String) {
+    let active: Vec<&AccountRestriction> = standing
+        .restrictions
+        .iter()
+        .filter(|r| !expired(r, now))
+        .collect();
+    let ban = standing.ban_state.as_deref();
+    if ban == Some("DISABLE") {
+        return (
+            ConditionStatus::True,
+            fact_reason::DISABLED,
+            format!("Meta disabled the WABA of WhatsAppBusinessAccount {account}"),
+        );
     }
-    events
+    if ban != Some("SCHEDULE_FOR_DISABLE") && active.is_empty() {
+        return (
+            ConditionStatus::False,
+            fact_reason::NOT_RESTRICTED,
+            "the WABA has no restriction from Meta".to_string(),
+        );
+    }
+    let mut parts = Vec::new();
+    if ban == Some("SCHEDULE_FOR_DISABLE") {
+        parts.push("the WABA is scheduled to be disabled".to_string());
+    }
+    if !active.is_empty() {
+        parts.push(describe_restrictions(&active));
+    }
+    (
+        ConditionStatus::True,
+        fact_reason::RESTRICTED,
+        format!(
+            "Meta restricted the WABA of WhatsAppBusinessAccount {account}: {}",
+            parts.join("; ")
+        ),
+    )
+}
+
+/// The event of a change of the account's standing (`before` and `after` are the condition's
+/// reasons while it is true).
+fn standing_events(
+    account: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    message: String,
+) -> Option<EventSpec> {
+    if before == after {
+        return None;
+    }
+    match after {
+        Some(fact_reason::DISABLED) => Some(EventSpec::warning(reason::ACCOUNT_DISABLED, message)),
+        Some(_) => Some(EventSpec::warning(reason::ACCOUNT_RESTRICTED, message)),
+        None if before == Some(fact_reason::DISABLED) => Some(EventSpec::normal(
+            reason::ACCOUNT_REINSTATED,
+            format!("Meta reinstated the WABA of WhatsAppBusinessAccount {account}"),
+        )),
+        None => None,
+    }
 }
 
 #[cfg(test)]

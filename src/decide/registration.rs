@@ -432,7 +432,6 @@ impl Planner<'_, '_> {
     }
 
     fn verify(&mut self, number: &str) {
-        let mut progress = self.progress();
         let spec_reg = self
             .input
             .spec
@@ -453,8 +452,18 @@ impl Planner<'_, '_> {
             "put the code into Secret {}/{} key \"{}\"",
             self.input.namespace, code_ref.name, code_ref.key
         );
-        // A code nobody entered in time has expired at Meta (or was never sent, when the
-        // operator died during the request): a new one is requested, within the cap.
+        let progress = self.expire_unused_code();
+        if progress.code_requested_at.is_none() {
+            self.request_code(&progress, &spec_reg, number, &where_);
+        } else {
+            self.await_code(&progress, &spec_reg, number, &where_);
+        }
+    }
+
+    /// A code nobody entered in time has expired at Meta (or was never sent, when the operator
+    /// died during the request): it is forgotten, so a new one is requested, within the cap.
+    fn expire_unused_code(&mut self) -> RegistrationProgress {
+        let mut progress = self.progress();
         let requested = progress.code_requested_at.as_ref().and_then(parse_time);
         let tried = progress.code_tried_at.as_ref().and_then(parse_time);
         let unused_and_expired = requested.is_some_and(|r| {
@@ -464,32 +473,50 @@ impl Planner<'_, '_> {
             progress.code_requested_at = None;
             self.status.registration = Some(progress.clone());
         }
-        if progress.code_requested_at.is_none() {
-            let requested = progress.code_requests.unwrap_or(0);
-            if requested >= MAX_CODE_REQUESTS {
-                return self.stall(
-                    rr::TOO_MANY_CODE_REQUESTS,
-                    &format!(
-                        "{requested} verification codes were requested without a successful \
-                         verification: check that {number} can receive them by {}, then set the \
-                         whatsapp-operator.io/reconcile-requested-at annotation to try again",
-                        spec_reg.verification_method.as_str()
-                    ),
-                );
-            }
-            self.progressing(
-                Phase::AwaitingVerificationCode,
-                rr::REQUESTING_CODE,
+        progress
+    }
+
+    fn request_code(
+        &mut self,
+        progress: &RegistrationProgress,
+        spec_reg: &crate::crd::Registration,
+        number: &str,
+        where_: &str,
+    ) {
+        let requested = progress.code_requests.unwrap_or(0);
+        if requested >= MAX_CODE_REQUESTS {
+            return self.stall(
+                rr::TOO_MANY_CODE_REQUESTS,
                 &format!(
-                    "requesting a verification code by {} for {number}; then {where_}",
+                    "{requested} verification codes were requested without a successful \
+                     verification: check that {number} can receive them by {}, then set the \
+                     whatsapp-operator.io/reconcile-requested-at annotation to try again",
                     spec_reg.verification_method.as_str()
                 ),
             );
-            return self.write(Step::RequestCode {
-                method: spec_reg.verification_method,
-                language: spec_reg.language,
-            });
         }
+        self.progressing(
+            Phase::AwaitingVerificationCode,
+            rr::REQUESTING_CODE,
+            &format!(
+                "requesting a verification code by {} for {number}; then {where_}",
+                spec_reg.verification_method.as_str()
+            ),
+        );
+        self.write(Step::RequestCode {
+            method: spec_reg.verification_method,
+            language: spec_reg.language.clone(),
+        });
+    }
+
+    /// Waits for a code in the Secret and verifies each new one once.
+    fn await_code(
+        &mut self,
+        progress: &RegistrationProgress,
+        spec_reg: &crate::crd::Registration,
+        number: &str,
+        where_: &str,
+    ) {
         let rejected = progress
             .last_error
             .as_deref()
