@@ -150,6 +150,11 @@ pub struct Metrics {
     last_state: Mutex<HashMap<(&'static str, ResourceLabels), String>>,
     /// Resources that have series, per kind.
     known: Mutex<std::collections::HashSet<(&'static str, ResourceLabels)>>,
+    op: Operational,
+}
+
+/// The operator's own series (not per resource).
+struct Operational {
     reconciles: Family<ReconcileLabels, Counter>,
     reconcile_duration: Family<ControllerLabels, Histogram>,
     graph_requests: Family<GraphLabels, Counter>,
@@ -172,74 +177,14 @@ impl Metrics {
         let mut registry = Registry::with_prefix("whatsapp_operator");
         let channels = StateFamilies::register(&mut registry, "channel");
         let accounts = StateFamilies::register(&mut registry, "account");
-        let reconciles = Family::<ReconcileLabels, Counter>::default();
-        registry.register(
-            "reconciles",
-            "Reconciles by controller and result",
-            reconciles.clone(),
-        );
-        let reconcile_duration =
-            Family::<ControllerLabels, Histogram>::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.005, 2.0, 14))
-            });
-        registry.register(
-            "reconcile_duration_seconds",
-            "Reconcile duration by controller",
-            reconcile_duration.clone(),
-        );
-        let graph_requests = Family::<GraphLabels, Counter>::default();
-        registry.register(
-            "graph_requests",
-            "Meta Graph API requests by endpoint and outcome",
-            graph_requests.clone(),
-        );
-        let graph_usage = Family::<UsageLabels, GaugeF>::default();
-        registry.register(
-            "graph_usage_ratio",
-            "Meta rate-limit usage per WABA (0-1) from X-Business-Use-Case-Usage",
-            graph_usage.clone(),
-        );
-        let events = Family::<EventLabels, Counter>::default();
-        registry.register(
-            "events_published",
-            "Kubernetes events published by reason",
-            events.clone(),
-        );
-        let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
-        registry.register(
-            "webhook_deliveries",
-            "Meta webhook deliveries by field and result",
-            webhook_deliveries.clone(),
-        );
-        let webhook_signature_failures = Counter::default();
-        registry.register(
-            "webhook_signature_failures",
-            "Meta webhook deliveries rejected for a missing or wrong X-Hub-Signature-256",
-            webhook_signature_failures.clone(),
-        );
-        let webhook_ack_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        registry.register(
-            "webhook_ack_seconds",
-            "Time to acknowledge a Meta webhook delivery",
-            webhook_ack_seconds.clone(),
-        );
-        let leader = Gauge::default();
-        registry.register("leader", "1 when this replica reconciles", leader.clone());
+        let op = Operational::register(&mut registry);
         Self {
             registry,
             channels,
             accounts,
             last_state: Mutex::default(),
             known: Mutex::default(),
-            reconciles,
-            reconcile_duration,
-            graph_requests,
-            graph_usage,
-            events,
-            webhook_deliveries,
-            webhook_signature_failures,
-            webhook_ack_seconds,
-            leader,
+            op,
         }
     }
 
@@ -251,13 +196,15 @@ impl Metrics {
     }
 
     pub fn reconciled(&self, controller: &str, result: &str, took: Duration) {
-        self.reconciles
+        self.op
+            .reconciles
             .get_or_create(&ReconcileLabels {
                 controller: controller.into(),
                 result: result.into(),
             })
             .inc();
-        self.reconcile_duration
+        self.op
+            .reconcile_duration
             .get_or_create(&ControllerLabels {
                 controller: controller.into(),
             })
@@ -265,7 +212,8 @@ impl Metrics {
     }
 
     pub fn graph_request(&self, endpoint: &str, outcome: &str) {
-        self.graph_requests
+        self.op
+            .graph_requests
             .get_or_create(&GraphLabels {
                 endpoint: endpoint.into(),
                 outcome: outcome.into(),
@@ -275,7 +223,8 @@ impl Metrics {
 
     /// `ratio` in 0..=1 for each usage kind (call_count, total_cputime, total_time).
     pub fn graph_usage(&self, waba_id: &str, kind: &str, ratio: f64) {
-        self.graph_usage
+        self.op
+            .graph_usage
             .get_or_create(&UsageLabels {
                 waba_id: waba_id.into(),
                 kind: kind.into(),
@@ -284,7 +233,8 @@ impl Metrics {
     }
 
     pub fn event_published(&self, reason: &str, type_: &str) {
-        self.events
+        self.op
+            .events
             .get_or_create(&EventLabels {
                 reason: reason.into(),
                 r#type: type_.into(),
@@ -293,7 +243,8 @@ impl Metrics {
     }
 
     pub fn webhook_delivery(&self, field: &str, result: &str) {
-        self.webhook_deliveries
+        self.op
+            .webhook_deliveries
             .get_or_create(&WebhookLabels {
                 field: field.into(),
                 result: result.into(),
@@ -302,15 +253,15 @@ impl Metrics {
     }
 
     pub fn webhook_signature_failure(&self) {
-        self.webhook_signature_failures.inc();
+        self.op.webhook_signature_failures.inc();
     }
 
     pub fn webhook_acknowledged(&self, took: Duration) {
-        self.webhook_ack_seconds.observe(took.as_secs_f64());
+        self.op.webhook_ack_seconds.observe(took.as_secs_f64());
     }
 
     pub fn set_leader(&self, leader: bool) {
-        self.leader.set(i64::from(leader));
+        self.op.leader.set(i64::from(leader));
     }
 
     pub fn set_channel(&self, namespace: &str, name: &str, status: &WhatsAppChannelStatus) {
@@ -422,30 +373,38 @@ impl Metrics {
             .get_or_create(&labels)
             .set(if values.ready { 1.0 } else { 0.0 });
 
+        self.set_meta_status(kind, families, labels, values.meta_status);
+    }
+
+    /// One `meta_status{state}` series per resource: the one of the previous state goes.
+    fn set_meta_status(
+        &self,
+        kind: &'static str,
+        families: &StateFamilies,
+        labels: ResourceLabels,
+        state: Option<&str>,
+    ) {
         let mut last = self
             .last_state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let with_state = |state: &str| StateLabels {
+            namespace: labels.namespace.clone(),
+            name: labels.name.clone(),
+            state: state.to_string(),
+        };
         let key = (kind, labels.clone());
-        let new_state = values.meta_status.map(str::to_string);
+        let new_state = state.map(str::to_string);
         if let Some(old) = last.get(&key)
             && Some(old) != new_state.as_ref()
         {
-            families.meta_status.remove(&StateLabels {
-                namespace: namespace.into(),
-                name: name.into(),
-                state: old.clone(),
-            });
+            families.meta_status.remove(&with_state(old));
         }
         match new_state {
             Some(state) => {
                 families
                     .meta_status
-                    .get_or_create(&StateLabels {
-                        namespace: namespace.into(),
-                        name: name.into(),
-                        state: state.clone(),
-                    })
+                    .get_or_create(&with_state(&state))
                     .set(1.0);
                 last.insert(key, state);
             }
@@ -498,6 +457,106 @@ impl crate::graph::GraphObserver for Metrics {
             self.graph_usage(waba_id, "app_call_count", f64::from(app.call_count) / 100.0);
         }
     }
+}
+
+impl Operational {
+    fn register(r: &mut Registry) -> Self {
+        let reconciles = registered(
+            r,
+            "reconciles",
+            "Reconciles by controller and result",
+            Family::<ReconcileLabels, Counter>::default(),
+        );
+        let reconcile_duration = registered(
+            r,
+            "reconcile_duration_seconds",
+            "Reconcile duration by controller",
+            Family::<ControllerLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.005, 2.0, 14))
+            }),
+        );
+        let graph_requests = registered(
+            r,
+            "graph_requests",
+            "Meta Graph API requests by endpoint and outcome",
+            Family::<GraphLabels, Counter>::default(),
+        );
+        let graph_usage = registered(
+            r,
+            "graph_usage_ratio",
+            "Meta rate-limit usage per WABA (0-1) from X-Business-Use-Case-Usage",
+            Family::<UsageLabels, GaugeF>::default(),
+        );
+        let (events, webhook_deliveries, webhook_signature_failures, webhook_ack_seconds) =
+            Self::register_events_and_webhooks(r);
+        let leader = registered(
+            r,
+            "leader",
+            "1 when this replica reconciles",
+            Gauge::default(),
+        );
+        Self {
+            reconciles,
+            reconcile_duration,
+            graph_requests,
+            graph_usage,
+            events,
+            webhook_deliveries,
+            webhook_signature_failures,
+            webhook_ack_seconds,
+            leader,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn register_events_and_webhooks(
+        r: &mut Registry,
+    ) -> (
+        Family<EventLabels, Counter>,
+        Family<WebhookLabels, Counter>,
+        Counter,
+        Histogram,
+    ) {
+        let events = registered(
+            r,
+            "events_published",
+            "Kubernetes events published by reason",
+            Family::<EventLabels, Counter>::default(),
+        );
+        let webhook_deliveries = registered(
+            r,
+            "webhook_deliveries",
+            "Meta webhook deliveries by field and result",
+            Family::<WebhookLabels, Counter>::default(),
+        );
+        let webhook_signature_failures = registered(
+            r,
+            "webhook_signature_failures",
+            "Meta webhook deliveries rejected for a missing or wrong X-Hub-Signature-256",
+            Counter::default(),
+        );
+        let webhook_ack_seconds = registered(
+            r,
+            "webhook_ack_seconds",
+            "Time to acknowledge a Meta webhook delivery",
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+        );
+        (
+            events,
+            webhook_deliveries,
+            webhook_signature_failures,
+            webhook_ack_seconds,
+        )
+    }
+}
+
+/// Registers `metric` under `name` and hands it back for updating.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 #[cfg(test)]

@@ -57,24 +57,12 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     {
         return Ok(Action::requeue(wait));
     }
-    let reuse = snapshot.filter(|_| {
-        forced
-            && ctx.webhooks.read_recently(&uid)
-            && acc
-                .status
-                .as_ref()
-                .is_some_and(|p| !decide::credentials_stalled(p))
-    });
-    let (observation, read) = match reuse {
+    let reuse = snapshot.filter(|_| forced && reads_again_soon(acc, ctx, &uid));
+    let read = reuse.is_none();
+    let observation = match reuse {
         // Meta was read moments ago: apply the webhook's facts to that read.
-        Some(snapshot) => (Some(reused(acc, &snapshot)), false),
-        None => {
-            let previous = acc.status.as_ref();
-            let requested = requested_at.is_some()
-                && requested_at
-                    != previous.and_then(|s| s.sync.last_handled_reconcile_at.as_deref());
-            (observe(acc, ctx, &namespace, requested).await?, true)
-        }
+        Some(snapshot) => Some(reused(acc, &snapshot)),
+        None => observe(acc, ctx, &namespace, requested_at).await?,
     };
     let Some(observation) = observation else {
         // Credentials were rejected and the Secret has not changed since: do not call Meta.
@@ -90,8 +78,8 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         requested_at,
         now,
     });
-    if read && plan.synced_at.is_some() {
-        last_sync::record(&ctx.memory, &uid, plan.synced_at.clone());
+    if read && let Some(at) = plan.synced_at.clone() {
+        last_sync::record(&ctx.memory, &uid, Some(at));
         ctx.webhooks.record_read(&uid);
     }
     let decision = plan.decision;
@@ -100,18 +88,28 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Err(err);
     }
     publish(ctx, acc, &decision).await;
-    if let AccountObservation::Synced { waba, .. } = observation {
-        ctx.snapshots.put_read_at(&namespace, &name, waba, now);
-        trigger_channels(ctx, &namespace, &name).await;
-    } else if !have_snapshot {
-        // Let channels report that their account has no usable snapshot.
-        trigger_channels(ctx, &namespace, &name).await;
-    }
-    Ok(Action::requeue(if decision.call_meta {
+    hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
+    Ok(Action::requeue(next_reconcile(&decision)))
+}
+
+/// An account stalled on rejected credentials re-reads its Secret at least every
+/// `CREDENTIALS_RECHECK` (no Graph call).
+fn next_reconcile(decision: &decide::AccountDecision) -> std::time::Duration {
+    if decision.call_meta {
         decision.requeue_after
     } else {
         decision.requeue_after.min(CREDENTIALS_RECHECK)
-    }))
+    }
+}
+
+/// A webhook-forced sync moments after a read applies its facts to that read instead of reading
+/// again (unless the account is stalled on its credentials).
+fn reads_again_soon(acc: &WhatsAppBusinessAccount, ctx: &Context, uid: &str) -> bool {
+    ctx.webhooks.read_recently(uid)
+        && acc
+            .status
+            .as_ref()
+            .is_some_and(|p| !decide::credentials_stalled(p))
 }
 
 /// How long until the next sync is due (`None`: now), from status, the remembered last sync
@@ -153,6 +151,24 @@ fn reused(acc: &WhatsAppBusinessAccount, snapshot: &WabaSnapshot) -> AccountObse
     }
 }
 
+/// Keeps a successful read for the account's channels and wakes them (also when there is no
+/// usable snapshot, so that they report it).
+async fn hand_to_channels(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    observation: AccountObservation,
+    had_snapshot: bool,
+    read_at: jiff::Timestamp,
+) {
+    if let AccountObservation::Synced { waba, .. } = observation {
+        ctx.snapshots.put_read_at(namespace, name, waba, read_at);
+        trigger_channels(ctx, namespace, name).await;
+    } else if !had_snapshot {
+        trigger_channels(ctx, namespace, name).await;
+    }
+}
+
 /// Events, metrics, and the decided status for the account's channels.
 async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
     let namespace = acc.namespace().unwrap_or_default();
@@ -174,8 +190,13 @@ async fn observe(
     acc: &WhatsAppBusinessAccount,
     ctx: &Context,
     namespace: &str,
-    requested: bool,
+    requested_at: Option<&str>,
 ) -> Result<Option<AccountObservation>, Error> {
+    let handled = acc
+        .status
+        .as_ref()
+        .and_then(|s| s.sync.last_handled_reconcile_at.as_deref());
+    let requested = requested_at.is_some() && requested_at != handled;
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let token = match secrets::read_key(ctx, namespace, &acc.spec.credentials_secret_ref).await? {
         SecretLookup::Found(v) => v,

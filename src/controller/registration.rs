@@ -115,12 +115,12 @@ pub async fn act(
     if plan.needs_resync {
         ctx.request_account_sync(account);
     }
-    let decision = &mut plan.decision;
     let Some(step) = plan.step.clone() else {
         if matches!(plan.observation, ChannelObservation::Number { .. })
-            && decide::is_registered(&decision.status)
+            && decide::is_registered(&plan.decision.status)
         {
-            keep_profile(ctx, ch, account, secrets.state.snapshot_at, decision).await?;
+            let snapshot_at = secrets.state.snapshot_at;
+            keep_profile(ctx, ch, account, snapshot_at, &mut plan.decision).await?;
         }
         return Ok(());
     };
@@ -129,7 +129,7 @@ pub async fn act(
     if !is_current(ctx, ch, &namespace).await? {
         // The watch cache has not caught up with this reconcile's own last status write;
         // planning on it could repeat a step. The fresh object comes with the next event.
-        decision.requeue_after = decision.requeue_after.min(RESYNC_POLL);
+        plan.decision.requeue_after = plan.decision.requeue_after.min(RESYNC_POLL);
         return Ok(());
     }
     let token =
@@ -139,37 +139,49 @@ pub async fn act(
             SecretLookup::Missing(_) => return Ok(()),
         };
     let input = outcome_input(ch, &namespace, &plan.observation, &secrets.state, now);
-    decide::record_intent(&step, &mut decision.status, now);
-    apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
-    let id = decision.status.phone_number_id.clone().unwrap_or_default();
+    let status = &mut plan.decision.status;
+    decide::record_intent(&step, status, now);
+    apply::apply_status(ctx, ch, ch.status.as_ref(), status).await?;
+    let id = status.phone_number_id.clone().unwrap_or_default();
     let Some(action) = action_of(&step, id.clone(), secrets.code, secrets.pin) else {
         return Ok(());
     };
-    // Every write to Meta is announced before it leaves: a crash mid-call leaves this line.
-    info!(step = step.name(), phone_number_id = %id, "registration step calling Meta");
-    let target = Target {
-        waba_id: &account.spec.business_account_id,
-        token,
-    };
-    let result: Result<(), GraphError> = ctx.executor.execute(target, &action).await.map(|_| ());
-    match &result {
-        Ok(()) => info!(step = step.name(), "registration step done"),
-        Err(e) => info!(step = step.name(), error = %e, "registration step failed"),
-    }
-    let events = decide::record_outcome(
-        &input,
-        &step,
-        result.as_ref().map(|_| ()),
-        &mut decision.status,
-    );
-    decision.events.extend(events);
+    let result = execute(ctx, account, token, &step, &action, &id).await;
+    let events = decide::record_outcome(&input, &step, result.as_ref().map(|_| ()), status);
+    plan.decision.events.extend(events);
     // The channel plans its next step on a read that follows this write; asking for it before
     // such a read can exist would only spend Graph budget.
-    let delay = decide::snapshot_fresh_from(&decision.status)
+    let delay = decide::snapshot_fresh_from(&plan.decision.status)
         .map(|at| Duration::try_from(Timestamp::now().duration_until(at)).unwrap_or_default())
         .unwrap_or_default();
     ctx.request_account_sync_after(account, delay);
     Ok(())
+}
+
+/// Hands the step's write to the executor, announced before it leaves: a crash mid-call leaves
+/// the first line in the log.
+async fn execute(
+    ctx: &Context,
+    account: &WhatsAppBusinessAccount,
+    token: SecretString,
+    step: &Step,
+    action: &MetaAction,
+    phone_number_id: &str,
+) -> Result<(), GraphError> {
+    info!(
+        step = step.name(),
+        phone_number_id, "registration step calling Meta"
+    );
+    let target = Target {
+        waba_id: &account.spec.business_account_id,
+        token,
+    };
+    let result = ctx.executor.execute(target, action).await.map(|_| ());
+    match &result {
+        Ok(()) => info!(step = step.name(), "registration step done"),
+        Err(e) => info!(step = step.name(), error = %e, "registration step failed"),
+    }
+    result
 }
 
 /// What `record_outcome` judges the answer against (the planner's own input).

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use kube::runtime::reflector::ObjectRef;
+use secrecy::SecretString;
 use tracing::{debug, info, warn};
 
 use super::Context;
@@ -256,14 +257,8 @@ pub async fn subscription(
 ) -> Option<bool> {
     let webhooks = acc.spec.webhooks.as_ref().filter(|w| w.enabled)?;
     let uid = acc.metadata.uid.clone().unwrap_or_default();
-    let status = acc.status.as_ref();
-    let known = status.and_then(|s| s.webhook_subscribed);
-    let spec_changed = status.and_then(|s| s.observed_generation) != acc.metadata.generation;
-    let due = known != Some(true)
-        || spec_changed
-        || requested
-        || ctx.webhooks.subscription_check_due(&uid);
-    if !due {
+    let known = acc.status.as_ref().and_then(|s| s.webhook_subscribed);
+    if !subscription_due(ctx, acc, &uid, requested) {
         return known;
     }
     ctx.webhooks.subscription_checked(&uid);
@@ -286,23 +281,9 @@ pub async fn subscription(
     if in_place {
         return Some(true);
     }
-    let verify_token = match (wanted_override, &webhooks.verify_token_secret_ref) {
-        (Some(_), Some(r)) => match secrets::read_key(ctx, namespace, r).await {
-            Ok(SecretLookup::Found(v)) => Some(v.value),
-            Ok(SecretLookup::Missing(message)) => {
-                warn!(%message, "verify token for the override callback is missing");
-                return Some(false);
-            }
-            Err(err) => {
-                warn!(error = %err, "cannot read the verify token Secret");
-                return known;
-            }
-        },
-        (Some(_), None) => {
-            warn!("overrideCallbackUri needs verifyTokenSecretRef; not subscribing");
-            return Some(false);
-        }
-        _ => None,
+    let verify_token = match verify_token(ctx, namespace, webhooks).await {
+        Ok(token) => token,
+        Err(answer) => return answer.or(known),
     };
     let action = MetaAction::SubscribeApp {
         override_callback: wanted_override.map(str::to_owned).zip(verify_token),
@@ -320,6 +301,53 @@ pub async fn subscription(
             warn!(error = %err, "cannot subscribe the app to the WABA's webhooks");
             Some(false)
         }
+    }
+}
+
+/// Checked when status does not say it is in place, the spec changed, a sync was requested by
+/// annotation, or the last check is old.
+fn subscription_due(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+    uid: &str,
+    requested: bool,
+) -> bool {
+    let status = acc.status.as_ref();
+    let spec_changed = status.and_then(|s| s.observed_generation) != acc.metadata.generation;
+    status.and_then(|s| s.webhook_subscribed) != Some(true)
+        || spec_changed
+        || requested
+        || ctx.webhooks.subscription_check_due(uid)
+}
+
+/// The verify token an override callback is subscribed with (`None` without an override).
+/// `Err(Some(false))`: the subscription cannot be made as the spec asks; `Err(None)`: the Secret
+/// could not be read, the subscription stays as it was known.
+async fn verify_token(
+    ctx: &Context,
+    namespace: &str,
+    webhooks: &crate::crd::WebhookSubscription,
+) -> Result<Option<SecretString>, Option<bool>> {
+    match (
+        webhooks.override_callback_uri.as_deref(),
+        &webhooks.verify_token_secret_ref,
+    ) {
+        (Some(_), Some(r)) => match secrets::read_key(ctx, namespace, r).await {
+            Ok(SecretLookup::Found(v)) => Ok(Some(v.value)),
+            Ok(SecretLookup::Missing(message)) => {
+                warn!(%message, "verify token for the override callback is missing");
+                Err(Some(false))
+            }
+            Err(err) => {
+                warn!(error = %err, "cannot read the verify token Secret");
+                Err(None)
+            }
+        },
+        (Some(_), None) => {
+            warn!("overrideCallbackUri needs verifyTokenSecretRef; not subscribing");
+            Err(Some(false))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -15,7 +15,8 @@ use super::health::{self, HealthChange};
 use super::time::{add, format_time, parse_time, status_time, truncate, until};
 use super::{AccountObservation, FailureClass, SyncFailure};
 use crate::crd::{
-    OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus, condition,
+    HealthSummary, OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus,
+    condition,
 };
 use crate::meta::model::{CanSendMessage, ReviewStatus, WabaSnapshot};
 
@@ -68,48 +69,7 @@ pub fn decide_account(
         d.status.sync.last_handled_reconcile_at = Some(token.to_string());
     }
 
-    let (requeue_after, call_meta) = match observation {
-        AccountObservation::Synced {
-            waba,
-            webhook_subscribed,
-            token_expires_at,
-        } => {
-            d.synced(previous, waba, *webhook_subscribed, *token_expires_at);
-            (interval, true)
-        }
-        AccountObservation::MissingCredentials { message } => {
-            let secret = &spec.credentials_secret_ref;
-            d.stall_on_credentials(
-                cr::MISSING_CREDENTIALS,
-                reason::CREDENTIALS_MISSING,
-                format!(
-                    "{message}: put the Graph API access token in Secret {} under key {:?}; \
-                     syncing resumes when the Secret changes",
-                    secret.name, secret.key
-                ),
-            );
-            (interval, false)
-        }
-        AccountObservation::Failed(failure) => match failure.class {
-            FailureClass::Auth => {
-                let secret = &spec.credentials_secret_ref;
-                d.stall_on_credentials(
-                    cr::CREDENTIALS_INVALID,
-                    reason::CREDENTIALS_INVALID,
-                    format!(
-                        "Meta refused the access token in Secret {} (key {:?}): {}. Replace the \
-                         token; syncing resumes when the Secret changes",
-                        secret.name, secret.key, failure.message
-                    ),
-                );
-                (interval, false)
-            }
-            FailureClass::Throttled => (d.throttled(failure), true),
-            FailureClass::InvalidRequest => (d.failed(failure, true), true),
-            FailureClass::Transient | FailureClass::Other => (d.failed(failure, false), true),
-        },
-    };
-
+    let (requeue_after, call_meta) = d.observe(previous, observation, interval);
     AccountDecision {
         status: d.status,
         events: d.events,
@@ -128,6 +88,59 @@ struct Draft<'a> {
 }
 
 impl Draft<'_> {
+    /// Applies what the sync observed; when to reconcile again and whether to call Meta.
+    fn observe(
+        &mut self,
+        previous: Option<&WhatsAppBusinessAccountStatus>,
+        observation: &AccountObservation,
+        interval: Duration,
+    ) -> (Duration, bool) {
+        let secret = &self.spec.credentials_secret_ref;
+        match observation {
+            AccountObservation::Synced {
+                waba,
+                webhook_subscribed,
+                token_expires_at,
+            } => {
+                self.synced(previous, waba, *webhook_subscribed, *token_expires_at);
+                (interval, true)
+            }
+            AccountObservation::MissingCredentials { message } => {
+                let message = format!(
+                    "{message}: put the Graph API access token in Secret {} under key {:?}; \
+                     syncing resumes when the Secret changes",
+                    secret.name, secret.key
+                );
+                self.stall_on_credentials(
+                    cr::MISSING_CREDENTIALS,
+                    reason::CREDENTIALS_MISSING,
+                    message,
+                );
+                (interval, false)
+            }
+            AccountObservation::Failed(failure) => match failure.class {
+                FailureClass::Auth => {
+                    let message = format!(
+                        "Meta refused the access token in Secret {} (key {:?}): {}. Replace the \
+                         token; syncing resumes when the Secret changes",
+                        secret.name, secret.key, failure.message
+                    );
+                    self.stall_on_credentials(
+                        cr::CREDENTIALS_INVALID,
+                        reason::CREDENTIALS_INVALID,
+                        message,
+                    );
+                    (interval, false)
+                }
+                FailureClass::Throttled => (self.throttled(failure), true),
+                FailureClass::InvalidRequest => (self.failed(failure, true), true),
+                FailureClass::Transient | FailureClass::Other => {
+                    (self.failed(failure, false), true)
+                }
+            },
+        }
+    }
+
     fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: String) {
         set_condition(
             &mut self.status.conditions,
@@ -302,58 +315,57 @@ impl Draft<'_> {
         sync.failed_sync_attempts = failures;
         sync.last_failure_time = Some(status_time(self.now));
         sync.next_attempt_time = Some(status_time(next));
-
-        let id = self.waba_id().to_string();
         if needs_human {
-            let message = format!(
-                "Meta rejected reading WABA {id}: {}. Check spec.businessAccountId and that the \
-                 token's system user has access to this WABA",
-                failure.message
-            );
-            let entering = true_reason(&self.status.conditions, condition::STALLED)
-                != Some(cr::REQUEST_REJECTED);
-            self.set(
-                condition::STALLED,
-                ConditionStatus::True,
-                cr::REQUEST_REJECTED,
-                message.clone(),
-            );
-            self.set(
-                condition::SYNCED,
-                ConditionStatus::False,
-                cr::REQUEST_REJECTED,
-                message.clone(),
-            );
-            self.set(
-                condition::READY,
-                ConditionStatus::False,
-                cr::REQUEST_REJECTED,
-                message.clone(),
-            );
-            if entering {
-                self.events
-                    .push(EventSpec::warning(reason::REQUEST_REJECTED, message));
-            }
+            self.read_rejected(failure);
         } else {
-            self.set(
-                condition::SYNCED,
-                ConditionStatus::False,
-                cr::SYNC_FAILED,
-                format!("reading WABA {id} from Meta failed: {}", failure.message),
-            );
-            self.ensure_stalled_present();
-            self.refresh_ready();
-            if failures == FAILING_AFTER {
-                self.events.push(EventSpec::warning(
-                    reason::SYNC_FAILING,
-                    format!(
-                        "Reading WABA {id} from Meta keeps failing: {}",
-                        failure.message
-                    ),
-                ));
-            }
+            self.read_failed(failure, failures);
         }
         until(self.now, next)
+    }
+
+    /// Meta refused the read as such: stalled until a person fixes the spec or the token.
+    fn read_rejected(&mut self, failure: &SyncFailure) {
+        let id = self.waba_id().to_string();
+        let message = format!(
+            "Meta rejected reading WABA {id}: {}. Check spec.businessAccountId and that the \
+             token's system user has access to this WABA",
+            failure.message
+        );
+        let entering =
+            true_reason(&self.status.conditions, condition::STALLED) != Some(cr::REQUEST_REJECTED);
+        for (type_, state) in [
+            (condition::STALLED, ConditionStatus::True),
+            (condition::SYNCED, ConditionStatus::False),
+            (condition::READY, ConditionStatus::False),
+        ] {
+            self.set(type_, state, cr::REQUEST_REJECTED, message.clone());
+        }
+        if entering {
+            self.events
+                .push(EventSpec::warning(reason::REQUEST_REJECTED, message));
+        }
+    }
+
+    /// A read that failed and is retried with backoff; an event once it keeps failing.
+    fn read_failed(&mut self, failure: &SyncFailure, failures: u32) {
+        let id = self.waba_id().to_string();
+        self.set(
+            condition::SYNCED,
+            ConditionStatus::False,
+            cr::SYNC_FAILED,
+            format!("reading WABA {id} from Meta failed: {}", failure.message),
+        );
+        self.ensure_stalled_present();
+        self.refresh_ready();
+        if failures == FAILING_AFTER {
+            self.events.push(EventSpec::warning(
+                reason::SYNC_FAILING,
+                format!(
+                    "Reading WABA {id} from Meta keeps failing: {}",
+                    failure.message
+                ),
+            ));
+        }
     }
 
     /// A failure that is not a stall keeps an existing stall (it is not resolved yet) but makes
@@ -403,7 +415,6 @@ fn meta_events(
     previous: Option<&WhatsAppBusinessAccountStatus>,
     current: &WhatsAppBusinessAccountStatus,
 ) -> Vec<EventSpec> {
-    let mut events = Vec::new();
     let prev_health = previous.and_then(|p| p.health.as_ref());
     let entities: [(&str, [&'static str; 3]); 3] = [
         (
@@ -431,34 +442,48 @@ fn meta_events(
             ],
         ),
     ];
-    for (entity_type, [blocked, limited, available]) in entities {
-        let before = health::entity_state(prev_health, entity_type);
-        let Some(entity) = health::entity(current.health.as_ref(), entity_type) else {
-            continue;
-        };
-        let after = CanSendMessage::parse(&entity.can_send_message);
-        match health::change(before.as_ref(), Some(&after)) {
-            Some(HealthChange::Blocked) => {
-                events.push(EventSpec::warning(blocked, health::describe_entity(entity)));
-            }
-            Some(HealthChange::Limited) => {
-                events.push(EventSpec::warning(limited, health::describe_entity(entity)));
-            }
-            Some(HealthChange::Available) => {
-                let was = before.map(|b| b.to_string()).unwrap_or_default();
-                let who = match &entity.id {
-                    Some(id) => format!("{entity_type} {id}"),
-                    None => entity_type.to_string(),
-                };
-                events.push(EventSpec::normal(
-                    available,
-                    format!("{who} can send messages again (was {was})"),
-                ));
-            }
-            None => {}
+    let mut events: Vec<EventSpec> = entities
+        .into_iter()
+        .filter_map(|(entity_type, reasons)| {
+            entity_event(prev_health, current, entity_type, reasons)
+        })
+        .collect();
+    events.extend(review_event(previous, current));
+    events
+}
+
+/// The event of a change of one entity's `can_send_message`.
+fn entity_event(
+    prev_health: Option<&HealthSummary>,
+    current: &WhatsAppBusinessAccountStatus,
+    entity_type: &str,
+    [blocked, limited, available]: [&'static str; 3],
+) -> Option<EventSpec> {
+    let before = health::entity_state(prev_health, entity_type);
+    let entity = health::entity(current.health.as_ref(), entity_type)?;
+    let after = CanSendMessage::parse(&entity.can_send_message);
+    match health::change(before.as_ref(), Some(&after))? {
+        HealthChange::Blocked => Some(EventSpec::warning(blocked, health::describe_entity(entity))),
+        HealthChange::Limited => Some(EventSpec::warning(limited, health::describe_entity(entity))),
+        HealthChange::Available => {
+            let was = before.map(|b| b.to_string()).unwrap_or_default();
+            let who = match &entity.id {
+                Some(id) => format!("{entity_type} {id}"),
+                None => entity_type.to_string(),
+            };
+            Some(EventSpec::normal(
+                available,
+                format!("{who} can send messages again (was {was})"),
+            ))
         }
     }
+}
 
+/// The event of a change of Meta's account review.
+fn review_event(
+    previous: Option<&WhatsAppBusinessAccountStatus>,
+    current: &WhatsAppBusinessAccountStatus,
+) -> Option<EventSpec> {
     let before = previous
         .and_then(|p| p.account_review_status.as_deref())
         .map(ReviewStatus::parse);
@@ -466,23 +491,23 @@ fn meta_events(
         .account_review_status
         .as_deref()
         .map(ReviewStatus::parse);
-    if before != after {
-        match after {
-            Some(ReviewStatus::Rejected) => events.push(EventSpec::warning(
-                reason::ACCOUNT_REVIEW_REJECTED,
-                "Meta rejected the account review; the WABA cannot be used with the Cloud API",
-            )),
-            Some(ReviewStatus::Approved) if before.is_some() => {
-                let was = before.map(|b| b.to_string()).unwrap_or_default();
-                events.push(EventSpec::normal(
-                    reason::ACCOUNT_REVIEW_APPROVED,
-                    format!("Meta approved the account review (was {was})"),
-                ));
-            }
-            _ => {}
-        }
+    if before == after {
+        return None;
     }
-    events
+    match after {
+        Some(ReviewStatus::Rejected) => Some(EventSpec::warning(
+            reason::ACCOUNT_REVIEW_REJECTED,
+            "Meta rejected the account review; the WABA cannot be used with the Cloud API",
+        )),
+        Some(ReviewStatus::Approved) if before.is_some() => {
+            let was = before.map(|b| b.to_string()).unwrap_or_default();
+            Some(EventSpec::normal(
+                reason::ACCOUNT_REVIEW_APPROVED,
+                format!("Meta approved the account review (was {was})"),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// `CredentialsExpiringSoon` once per expiry value: the previous status tells whether the same

@@ -577,8 +577,36 @@ fn status_events(
         .filter(|_| changed)
         .map(|b| format!(" (was {b})"))
         .unwrap_or_default();
-    let warning = match after {
-        _ if !changed => None,
+    if let Some((event, text)) = status_warning(&after).filter(|_| changed) {
+        events.push(EventSpec::warning(event, format!("{text}{was}")));
+    }
+    if changed && before == Some(NumberStatus::Flagged) {
+        events.push(EventSpec::normal(
+            reason::NUMBER_UNFLAGGED,
+            format!("The number is no longer flagged (status {after})"),
+        ));
+    }
+    // Registered: seen before (even as absent from the WABA) in a not-registered state, and now
+    // CONNECTED on the Cloud API. Adopting an already connected number is not an event.
+    let seen_before = previous.is_some_and(|p| p.sync.last_sync_time.is_some());
+    let was_registered = known.is_some_and(is_registered);
+    let connected_now = after == NumberStatus::Connected && on_cloud_api(current);
+    if connected_now && seen_before && !was_registered {
+        events.push(EventSpec::normal(
+            reason::REGISTERED,
+            format!("The number is registered and CONNECTED on the Cloud API{was}"),
+        ));
+    } else if changed && after == NumberStatus::Connected && recovers(before.as_ref()) {
+        events.push(EventSpec::normal(
+            reason::NUMBER_RECOVERED,
+            format!("The number is CONNECTED again{was}"),
+        ));
+    }
+}
+
+/// The warning a number entering `status` raises, with its text.
+fn status_warning(status: &NumberStatus) -> Option<(&'static str, &'static str)> {
+    match status {
         NumberStatus::Flagged => Some((reason::NUMBER_FLAGGED, "Meta flagged the number")),
         NumberStatus::Restricted => Some((
             reason::NUMBER_RESTRICTED,
@@ -591,47 +619,23 @@ fn status_events(
         )),
         NumberStatus::Deleted => Some((reason::NUMBER_DELETED, "The number was deleted at Meta")),
         _ => None,
-    };
-    if let Some((event, text)) = warning {
-        events.push(EventSpec::warning(event, format!("{text}{was}")));
     }
-    if changed && before == Some(NumberStatus::Flagged) {
-        events.push(EventSpec::normal(
-            reason::NUMBER_UNFLAGGED,
-            format!("The number is no longer flagged (status {after})"),
-        ));
-    }
+}
 
-    // Registered: seen before (even as absent from the WABA) in a not-registered state, and now
-    // CONNECTED on the Cloud API. Adopting an already connected number is not an event.
-    let seen_before = previous.is_some_and(|p| p.sync.last_sync_time.is_some());
-    let was_registered = known.is_some_and(is_registered);
-    let connected_now = after == NumberStatus::Connected && on_cloud_api(current);
-    if connected_now && seen_before && !was_registered {
-        events.push(EventSpec::normal(
-            reason::REGISTERED,
-            format!("The number is registered and CONNECTED on the Cloud API{was}"),
-        ));
-    } else if changed
-        && after == NumberStatus::Connected
-        && matches!(
-            before,
-            Some(
-                NumberStatus::Restricted
-                    | NumberStatus::Banned
-                    | NumberStatus::RateLimited
-                    | NumberStatus::Migrated
-                    | NumberStatus::Disconnected
-                    | NumberStatus::Deleted
-                    | NumberStatus::Other(_)
-            )
+/// Whether CONNECTED after `before` is a recovery worth an event.
+fn recovers(before: Option<&NumberStatus>) -> bool {
+    matches!(
+        before,
+        Some(
+            NumberStatus::Restricted
+                | NumberStatus::Banned
+                | NumberStatus::RateLimited
+                | NumberStatus::Migrated
+                | NumberStatus::Disconnected
+                | NumberStatus::Deleted
+                | NumberStatus::Other(_)
         )
-    {
-        events.push(EventSpec::normal(
-            reason::NUMBER_RECOVERED,
-            format!("The number is CONNECTED again{was}"),
-        ));
-    }
+    )
 }
 
 fn quality_event(

@@ -164,40 +164,7 @@ pub fn apply_number_facts(
 ) {
     for fact in facts {
         match fact {
-            Fact::QualityUpdate { event, .. } => match event.as_str() {
-                "FLAGGED"
-                    if status_of(&previous.conditions, fact_condition::QUALITY_FLAGGED)
-                        != Some(ConditionStatus::True) =>
-                {
-                    set_condition(
-                        &mut previous.conditions,
-                        fact_condition::QUALITY_FLAGGED,
-                        ConditionStatus::True,
-                        fact_reason::FLAGGED_BY_WEBHOOK,
-                        "Meta flagged the number's quality (phone_number_quality_update \
-                             FLAGGED); it is unflagged when quality improves",
-                        generation,
-                        now,
-                    );
-                }
-                // In Meta's legacy model a flag ends with UNFLAGGED, or with a tier change
-                // after the flag period.
-                "UNFLAGGED" | "UPGRADE" | "DOWNGRADE"
-                    if find_condition(&previous.conditions, fact_condition::QUALITY_FLAGGED)
-                        .is_some() =>
-                {
-                    set_condition(
-                        &mut previous.conditions,
-                        fact_condition::QUALITY_FLAGGED,
-                        ConditionStatus::False,
-                        fact_reason::UNFLAGGED,
-                        format!("Meta reported {event} for the number"),
-                        generation,
-                        now,
-                    );
-                }
-                _ => {}
-            },
+            Fact::QualityUpdate { event, .. } => quality_fact(previous, event, generation, now),
             Fact::NameUpdate {
                 decision,
                 rejection_reason,
@@ -213,26 +180,62 @@ pub fn apply_number_facts(
                 "APPROVED" => previous.name_rejection_reason = None,
                 _ => {}
             },
-            Fact::Security { event, .. }
-                if event == "PIN_CHANGED"
-                    && status_of(&previous.conditions, fact_condition::PIN_STALE)
-                        != Some(ConditionStatus::True) =>
-            {
-                set_condition(
-                    &mut previous.conditions,
-                    fact_condition::PIN_STALE,
-                    ConditionStatus::True,
-                    fact_reason::PIN_CHANGED_AT_META,
-                    "Meta reports that the number's two-step verification PIN was changed; \
-                         the PIN in spec.registration.pinSecretRef is probably stale: put the \
-                         new PIN there",
-                    generation,
-                    now,
-                );
+            Fact::Security { event, .. } if event == "PIN_CHANGED" => {
+                pin_changed(previous, generation, now)
             }
             _ => {}
         }
     }
+}
+
+fn quality_fact(
+    status: &mut WhatsAppChannelStatus,
+    event: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let flagged = status_of(&status.conditions, fact_condition::QUALITY_FLAGGED);
+    match event {
+        "FLAGGED" if flagged != Some(ConditionStatus::True) => set_condition(
+            &mut status.conditions,
+            fact_condition::QUALITY_FLAGGED,
+            ConditionStatus::True,
+            fact_reason::FLAGGED_BY_WEBHOOK,
+            "Meta flagged the number's quality (phone_number_quality_update \
+                 FLAGGED); it is unflagged when quality improves",
+            generation,
+            now,
+        ),
+        // In Meta's legacy model a flag ends with UNFLAGGED, or with a tier change after the flag
+        // period.
+        "UNFLAGGED" | "UPGRADE" | "DOWNGRADE" if flagged.is_some() => set_condition(
+            &mut status.conditions,
+            fact_condition::QUALITY_FLAGGED,
+            ConditionStatus::False,
+            fact_reason::UNFLAGGED,
+            format!("Meta reported {event} for the number"),
+            generation,
+            now,
+        ),
+        _ => {}
+    }
+}
+
+fn pin_changed(status: &mut WhatsAppChannelStatus, generation: Option<i64>, now: Timestamp) {
+    if status_of(&status.conditions, fact_condition::PIN_STALE) == Some(ConditionStatus::True) {
+        return;
+    }
+    set_condition(
+        &mut status.conditions,
+        fact_condition::PIN_STALE,
+        ConditionStatus::True,
+        fact_reason::PIN_CHANGED_AT_META,
+        "Meta reports that the number's two-step verification PIN was changed; \
+             the PIN in spec.registration.pinSecretRef is probably stale: put the \
+             new PIN there",
+        generation,
+        now,
+    );
 }
 
 /// What Meta's webhooks said and a lagging Graph read does not show yet, applied to the number

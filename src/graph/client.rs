@@ -294,29 +294,7 @@ impl GraphClient {
                 return Err(GraphError::budget_spent(endpoint, wait));
             }
         }
-        let url = self.url_for(call)?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| {
-                GraphError::local(
-                    ErrorClass::Auth,
-                    endpoint,
-                    "token is not a valid header value",
-                )
-            })?;
-        auth.set_sensitive(true);
-        let mut request = match call.verb {
-            Verb::Get => self.inner.http.get(url),
-            Verb::Post => self.inner.http.post(url),
-            Verb::Delete => self.inner.http.delete(url),
-        }
-        .header(AUTHORIZATION, auth);
-        if let Some(body) = &call.body {
-            let map: serde_json::Map<String, Value> =
-                body.iter().map(|(k, v)| (k.clone(), v.exposed())).collect();
-            request = request.json(&map);
-        } else if call.verb == Verb::Post {
-            request = request.json(&serde_json::Map::new());
-        }
+        let request = self.request(token, call)?;
         let response = request
             .send()
             .await
@@ -344,6 +322,39 @@ impl GraphClient {
             };
         }
         Err(self.failure(waba_id, endpoint, status, &bytes, regain, retry_header))
+    }
+
+    /// The HTTP request of `call`, with the bearer token marked sensitive.
+    fn request(
+        &self,
+        token: &SecretString,
+        call: &Call,
+    ) -> Result<reqwest::RequestBuilder, GraphError> {
+        let url = self.url_for(call)?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                GraphError::local(
+                    ErrorClass::Auth,
+                    call.endpoint,
+                    "token is not a valid header value",
+                )
+            })?;
+        auth.set_sensitive(true);
+        let request = match call.verb {
+            Verb::Get => self.inner.http.get(url),
+            Verb::Post => self.inner.http.post(url),
+            Verb::Delete => self.inner.http.delete(url),
+        }
+        .header(AUTHORIZATION, auth);
+        Ok(if let Some(body) = &call.body {
+            let map: serde_json::Map<String, Value> =
+                body.iter().map(|(k, v)| (k.clone(), v.exposed())).collect();
+            request.json(&map)
+        } else if call.verb == Verb::Post {
+            request.json(&serde_json::Map::new())
+        } else {
+            request
+        })
     }
 
     fn failure(

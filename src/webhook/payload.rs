@@ -79,20 +79,7 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
         "account_update" => Fact::AccountUpdate {
             waba_id,
             event: text(v, "event")?,
-            restrictions: v
-                .get("restriction_info")
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|r| {
-                            Some(Restriction {
-                                restriction_type: text(r, "restriction_type")?,
-                                expiration: r.get("expiration").and_then(Value::as_i64),
-                            })
-                        })
-                        .collect()
-                }),
+            restrictions: restrictions(v),
             ban_state: v.get("ban_info").and_then(|b| text(b, "waba_ban_state")),
         },
         "account_review_update" => Fact::AccountReview {
@@ -132,6 +119,18 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
         },
         _ => return None,
     })
+}
+
+/// The `restriction_info` of an ACCOUNT_RESTRICTION update; entries without a type are skipped.
+fn restrictions(v: &Value) -> Option<Vec<Restriction>> {
+    let items = v.get("restriction_info").and_then(Value::as_array)?;
+    let parsed = items.iter().filter_map(|r| {
+        Some(Restriction {
+            restriction_type: text(r, "restriction_type")?,
+            expiration: r.get("expiration").and_then(Value::as_i64),
+        })
+    });
+    Some(parsed.collect())
 }
 
 #[cfg(test)]
