@@ -45,10 +45,10 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         .get(RECONCILE_REQUESTED_AT)
         .map(String::as_str);
     // Channels need a snapshot after a restart even if status says the last sync is recent.
-    let snapshot = ctx.snapshots.get(&namespace, &name);
+    let snapshot = ctx.model.snapshots.get(&namespace, &name);
     let have_snapshot = snapshot.is_some();
     // A webhook named this account: sync now, whatever the interval says.
-    let forced = ctx.webhooks.take_forced(&namespace, &name);
+    let forced = ctx.model.webhooks.take_forced(&namespace, &name);
     // A channel wrote to Meta and needs a read that shows it.
     let asked = ctx.take_forced_sync(&uid);
     if have_snapshot
@@ -68,7 +68,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         // Credentials were rejected and the Secret has not changed since: do not call Meta.
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
-    let facts = ctx.webhooks.take_account_facts(&namespace, &name);
+    let facts = ctx.model.webhooks.take_account_facts(&namespace, &name);
     let plan = decide::plan_account(decide::AccountInput {
         spec: &acc.spec,
         generation: acc.meta().generation,
@@ -79,12 +79,14 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         now,
     });
     if read && let Some(at) = plan.synced_at.clone() {
-        last_sync::record(&ctx.memory, &uid, Some(at));
-        ctx.webhooks.record_read(&uid);
+        last_sync::record(&ctx.model.memory, &uid, Some(at));
+        ctx.record_read(&uid);
     }
     let decision = plan.decision;
     if let Err(err) = apply::apply_status(ctx, acc, acc.status.as_ref(), &decision.status).await {
-        ctx.webhooks.restore_account_facts(&namespace, &name, facts);
+        ctx.model
+            .webhooks
+            .restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
     publish(ctx, acc, &decision).await;
@@ -105,7 +107,7 @@ fn next_reconcile(decision: &decide::AccountDecision) -> std::time::Duration {
 /// A webhook-forced sync moments after a read applies its facts to that read instead of reading
 /// again (unless the account is stalled on its credentials).
 fn reads_again_soon(acc: &WhatsAppBusinessAccount, ctx: &Context, uid: &str) -> bool {
-    ctx.webhooks.read_recently(uid)
+    ctx.read_recently(uid)
         && acc
             .status
             .as_ref()
@@ -123,7 +125,7 @@ fn wait_before_sync(
     now: jiff::Timestamp,
 ) -> Option<std::time::Duration> {
     let previous = acc.status.as_ref();
-    let sync = previous.map(|s| last_sync::effective(&ctx.memory, uid, &s.sync));
+    let sync = previous.map(|s| last_sync::effective(&ctx.model.memory, uid, &s.sync));
     let interval = if asked {
         std::time::Duration::ZERO
     } else {
@@ -162,7 +164,9 @@ async fn hand_to_channels(
     read_at: jiff::Timestamp,
 ) {
     if let AccountObservation::Synced { waba, .. } = observation {
-        ctx.snapshots.put_read_at(namespace, name, waba, read_at);
+        ctx.model
+            .snapshots
+            .put_read_at(namespace, name, waba, read_at);
         trigger_channels(ctx, namespace, name).await;
     } else if !had_snapshot {
         trigger_channels(ctx, namespace, name).await;
@@ -173,11 +177,12 @@ async fn hand_to_channels(
 async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
     let namespace = acc.namespace().unwrap_or_default();
     let name = acc.name_any();
-    ctx.account_statuses
+    ctx.model
+        .account_statuses
         .put(&namespace, &name, decision.status.clone());
     apply::publish_events(ctx, acc, &decision.events).await;
     ctx.metrics.set_account(&namespace, &name, &decision.status);
-    ctx.webhooks.set_standing(
+    ctx.model.webhooks.set_standing(
         &namespace,
         &name,
         decide::facts::AccountStanding::of(&decision.status),
@@ -219,9 +224,14 @@ async fn observe(
             AccountObservation::Synced {
                 waba,
                 webhook_subscribed,
-                token_expires_at: token_info::get(&ctx.memory, &uid, &token.version, &session)
-                    .await
-                    .and_then(|info| info.expires()),
+                token_expires_at: token_info::get(
+                    &ctx.model.memory,
+                    &uid,
+                    &token.version,
+                    &session,
+                )
+                .await
+                .and_then(|info| info.expires()),
             }
         }
         Err(err) => {
@@ -243,32 +253,37 @@ fn credentials_still_rejected(
     uid: &str,
     version: &str,
 ) -> bool {
-    ctx.memory.with(uid, |e| match &e.rejected_credentials {
-        Some(v) => v == version,
-        None => {
-            let stalled_on_credentials = acc.status.as_ref().is_some_and(|s| {
-                crate::crd::find_condition(&s.conditions, crate::crd::condition::STALLED)
-                    .is_some_and(|c| {
-                        c.status == "True"
-                            && c.reason == decide::condition_reason::CREDENTIALS_INVALID
-                    })
-            });
-            if stalled_on_credentials {
-                e.rejected_credentials = Some(version.to_string());
+    ctx.model
+        .memory
+        .with(uid, |e| match &e.rejected_credentials {
+            Some(v) => v == version,
+            None => {
+                let stalled_on_credentials = acc.status.as_ref().is_some_and(|s| {
+                    crate::crd::find_condition(&s.conditions, crate::crd::condition::STALLED)
+                        .is_some_and(|c| {
+                            c.status == "True"
+                                && c.reason == decide::condition_reason::CREDENTIALS_INVALID
+                        })
+                });
+                if stalled_on_credentials {
+                    e.rejected_credentials = Some(version.to_string());
+                }
+                stalled_on_credentials
             }
-            stalled_on_credentials
-        }
-    })
+        })
 }
 
 impl Context {
     fn remember_rejected_credentials(&self, uid: &str, version: &str) {
-        self.memory
+        self.model
+            .memory
             .with(uid, |e| e.rejected_credentials = Some(version.to_string()));
     }
 
     fn forget_rejected_credentials(&self, uid: &str) {
-        self.memory.update(uid, |e| e.rejected_credentials = None);
+        self.model
+            .memory
+            .update(uid, |e| e.rejected_credentials = None);
     }
 }
 
@@ -291,14 +306,15 @@ pub(super) fn failure_of(err: &GraphError) -> SyncFailure {
 async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
     // Right after a start the channel store may still be filling; an empty list would leave
     // channels waiting for their own requeue.
-    if !ctx.channels_ready.wait().await {
+    if !ctx.stores.channels_ready.wait().await {
         return;
     }
     let group = (namespace.to_string(), account.to_string());
-    for ((ns, name), _) in ctx.channels_by_account.members(&group) {
+    for ((ns, name), _) in ctx.model.channels_by_account.members(&group) {
         // The receiver lives as long as the channel controller; a closed channel means shutdown.
         let _ = ctx
-            .channel_trigger
+            .triggers
+            .channels
             .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&name).within(&ns));
     }
 }

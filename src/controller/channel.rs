@@ -66,7 +66,7 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     })?;
     let name = ch.name_any();
     // Right after start the account store may still be filling: "not found" would be a lie.
-    if !ctx.accounts_ready.wait().await {
+    if !ctx.stores.accounts_ready.wait().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
     let Some(seen) = observe(ctx, ch, &namespace) else {
@@ -78,7 +78,7 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     let account = seen.account.as_deref();
     let secrets =
         registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
-    let facts = ctx.webhooks.take_channel_facts(&namespace, &name);
+    let facts = ctx.model.webhooks.take_channel_facts(&namespace, &name);
     let now = jiff::Timestamp::now();
     let mut plan = decide::plan_channel(decide::ChannelInput {
         namespace: &namespace,
@@ -101,7 +101,9 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         apply::apply_status(ctx, ch, ch.status.as_ref(), &plan.decision.status).await
     };
     if let Err(err) = applied.await {
-        ctx.webhooks.restore_channel_facts(&namespace, &name, facts);
+        ctx.model
+            .webhooks
+            .restore_channel_facts(&namespace, &name, facts);
         return Err(err);
     }
     apply::publish_events(ctx, ch, &plan.decision.events).await;
@@ -124,14 +126,18 @@ struct Seen {
 fn observe(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Option<Seen> {
     let account_name = &ch.spec.account_ref.name;
     let account = ctx
+        .stores
         .accounts
         .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(namespace))
-        .map(|a| ctx.account_statuses.freshest(namespace, a));
+        .map(|a| ctx.model.account_statuses.freshest(namespace, a));
     let interval = account
         .as_ref()
         .map(|a| decide::sync_interval(&a.spec))
         .unwrap_or(decide::DEFAULT_SYNC_INTERVAL);
-    let snapshot = ctx.snapshots.get_with_read_at(namespace, account_name);
+    let snapshot = ctx
+        .model
+        .snapshots
+        .get_with_read_at(namespace, account_name);
     let observation = decide::observe_channel(
         &ch.spec,
         account.as_deref(),

@@ -93,6 +93,7 @@ async fn writer(
     }
     let account_name = &ch.spec.account_ref.name;
     let account = ctx
+        .stores
         .accounts
         .get(&ObjectRef::<WhatsAppBusinessAccount>::new(account_name).within(namespace));
     let Some(account) = account else {

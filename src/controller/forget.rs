@@ -31,8 +31,18 @@ pub struct Live<'a> {
 
 impl<'a> Live<'a> {
     pub fn of(ctx: &'a Context) -> Self {
-        let accounts = ctx.accounts.state().into_iter().filter_map(|a| a.uid());
-        let channels = ctx.channels.state().into_iter().filter_map(|c| c.uid());
+        let accounts = ctx
+            .stores
+            .accounts
+            .state()
+            .into_iter()
+            .filter_map(|a| a.uid());
+        let channels = ctx
+            .stores
+            .channels
+            .state()
+            .into_iter()
+            .filter_map(|c| c.uid());
         Self {
             ctx,
             uids: accounts.chain(channels).collect(),
@@ -102,12 +112,18 @@ impl Liveness for Deleted<'_> {
 
 fn account_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
     let r = ObjectRef::<WhatsAppBusinessAccount>::new(name).within(namespace);
-    ctx.accounts.get(&r).map(|a| a.uid().unwrap_or_default())
+    ctx.stores
+        .accounts
+        .get(&r)
+        .map(|a| a.uid().unwrap_or_default())
 }
 
 fn channel_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
     let r = ObjectRef::<WhatsAppChannel>::new(name).within(namespace);
-    ctx.channels.get(&r).map(|c| c.uid().unwrap_or_default())
+    ctx.stores
+        .channels
+        .get(&r)
+        .map(|c| c.uid().unwrap_or_default())
 }
 
 impl Context {
@@ -117,10 +133,13 @@ impl Context {
             |ns, name| live.has_account(ns, name),
             |ns, name| live.has_channel(ns, name),
         );
-        self.snapshots.retain(|ns, name| live.has_account(ns, name));
-        self.account_statuses
+        self.model
+            .snapshots
             .retain(|ns, name| live.has_account(ns, name));
-        self.webhooks.retain(live);
-        self.memory.retain(|uid| live.has_uid(uid));
+        self.model
+            .account_statuses
+            .retain(|ns, name| live.has_account(ns, name));
+        self.model.webhooks.retain(live);
+        self.model.memory.retain(|uid| live.has_uid(uid));
     }
 }

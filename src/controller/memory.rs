@@ -27,6 +27,10 @@ pub struct Entry {
     pub token: Option<(String, Option<TokenInfo>)>,
     /// The channel's generation and when its business profile was last compared with Meta.
     pub profile_check: Option<(Option<i64>, Instant)>,
+    /// The account's last Graph read (webhook-forced syncs right after one reuse it).
+    pub last_read: Option<Instant>,
+    /// When the account's webhook subscription was last checked at Meta.
+    pub subscription_check: Option<Instant>,
 }
 
 #[derive(Debug, Default)]

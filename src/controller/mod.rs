@@ -56,27 +56,43 @@ pub struct Context {
     pub executor: SharedExecutor,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
-    pub snapshots: Snapshots,
-    pub account_statuses: AccountStatuses,
+    pub stores: Stores,
+    pub model: Model,
+    triggers: Triggers,
+}
+
+/// The watch caches of the scope and whether each holds its first listing (never
+/// `Store::wait_until_ready`, see `stores`).
+pub struct Stores {
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
-    /// Accounts by WABA id and channels by account, kept from the watches.
-    accounts_by_waba: Arc<index::AccountsByWaba>,
-    channels_by_account: Arc<index::ChannelsByAccount>,
-    /// Never `Store::wait_until_ready` (see `stores`).
     accounts_ready: stores::Readiness,
     channels_ready: stores::Readiness,
-    /// Asks the channel controller to reconcile channels after their account synced.
-    channel_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
-    /// Asks the account controller to reconcile an account (a webhook named it, or a channel
-    /// wrote to Meta and needs a fresh read).
-    account_trigger: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
-    /// Account syncs asked for later, one pending entry per account.
-    account_requeue: requeue::Requeue<WhatsAppBusinessAccount>,
-    /// Webhook facts waiting for their resources' next reconcile, and subscription bookkeeping.
+}
+
+/// Everything this process knows between reconciles for one watch scope, kept from watch events
+/// and reconciles, forgotten with each resource; status is the durable memory.
+pub struct Model {
+    /// Each account's last WABA read, for its channels.
+    pub snapshots: Snapshots,
+    /// Each account's status as this process last decided it.
+    pub account_statuses: AccountStatuses,
+    accounts_by_waba: Arc<index::AccountsByWaba>,
+    channels_by_account: Arc<index::ChannelsByAccount>,
+    /// Webhook facts waiting for their resources' next reconcile, forced accounts, standings.
     webhooks: webhooks::WebhookState,
     /// Per resource UID: what status cannot hold without a write (see `memory`).
     memory: memory::Memory,
+}
+
+/// How one controller asks the other for a reconcile.
+struct Triggers {
+    /// Channels after their account synced (or a webhook named their number).
+    channels: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
+    /// An account that a webhook named, or whose channel wrote to Meta and needs a fresh read.
+    accounts: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
+    /// Account syncs asked for later, one pending entry per account.
+    later: requeue::Requeue<WhatsAppBusinessAccount>,
 }
 
 /// Settings of the controllers.
@@ -204,19 +220,25 @@ impl Scope {
             executor: shared.executor,
             metrics: shared.metrics,
             recorder: shared.recorder,
-            snapshots: Snapshots::default(),
-            account_statuses: AccountStatuses::default(),
-            accounts: accounts.store(),
-            channels: channels.store(),
-            accounts_by_waba,
-            channels_by_account,
-            accounts_ready,
-            channels_ready,
-            channel_trigger: channel_tx,
-            account_trigger: account_tx,
-            account_requeue,
-            webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
-            memory: memory::Memory::default(),
+            stores: Stores {
+                accounts: accounts.store(),
+                channels: channels.store(),
+                accounts_ready,
+                channels_ready,
+            },
+            model: Model {
+                snapshots: Snapshots::default(),
+                account_statuses: AccountStatuses::default(),
+                accounts_by_waba,
+                channels_by_account,
+                webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
+                memory: memory::Memory::default(),
+            },
+            triggers: Triggers {
+                channels: channel_tx,
+                accounts: account_tx,
+                later: account_requeue,
+            },
         });
         Self {
             ctx,
@@ -315,7 +337,7 @@ where
     K: kube::Resource,
 {
     let uid = obj.meta().uid.clone().unwrap_or_default();
-    let n = ctx.memory.with(&uid, |e| {
+    let n = ctx.model.memory.with(&uid, |e| {
         e.errors = e.errors.saturating_add(1);
         e.errors
     });
@@ -340,30 +362,31 @@ impl Context {
         if delay.is_zero() {
             self.force_account_sync(uid, object);
         } else {
-            self.account_requeue.after(uid, object, delay);
+            self.triggers.later.after(uid, object, delay);
         }
     }
 
     fn force_account_sync(&self, uid: String, object: ObjectRef<WhatsAppBusinessAccount>) {
-        self.memory.with(&uid, |e| e.forced_sync = true);
+        self.model.memory.with(&uid, |e| e.forced_sync = true);
         // A closed receiver means the controller is shutting down.
-        let _ = self.account_trigger.unbounded_send(object);
+        let _ = self.triggers.accounts.unbounded_send(object);
     }
 
     /// Waits until both stores hold their first listing; false on shutdown.
     async fn stores_ready(&self) -> bool {
-        self.accounts_ready.wait().await && self.channels_ready.wait().await
+        self.stores.accounts_ready.wait().await && self.stores.channels_ready.wait().await
     }
 
     fn take_forced_sync(&self, uid: &str) -> bool {
-        self.memory
+        self.model
+            .memory
             .update(uid, |e| std::mem::take(&mut e.forced_sync))
             .unwrap_or(false)
     }
 
     fn reset_errors(&self, uid: Option<&str>) {
         if let Some(uid) = uid {
-            self.memory.update(uid, |e| e.errors = 0);
+            self.model.memory.update(uid, |e| e.errors = 0);
         }
     }
 }

@@ -301,7 +301,7 @@ async fn keep_profile(
 /// changed or the last check is old: the account's single read per sync stays the only
 /// steady-state Graph request. Records this check when it is due.
 fn profile_checked_recently(ctx: &Context, uid: &str, generation: Option<i64>) -> bool {
-    ctx.memory.with(uid, |e| {
+    ctx.model.memory.with(uid, |e| {
         let recent = e
             .profile_check
             .is_some_and(|(checked, at)| checked == generation && at.elapsed() < PROFILE_RECHECK);

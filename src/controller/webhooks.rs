@@ -59,10 +59,6 @@ pub struct WebhookState {
     pending_channels: Mutex<HashMap<Key, Vec<Fact>>>,
     forced: Mutex<HashSet<Key>>,
     standings: RwLock<HashMap<Key, AccountStanding>>,
-    /// Last Graph read per account UID.
-    last_reads: Mutex<HashMap<String, Instant>>,
-    /// Last subscription check per account UID.
-    subscription_checks: Mutex<HashMap<String, Instant>>,
 }
 
 impl WebhookState {
@@ -74,8 +70,6 @@ impl WebhookState {
             pending_channels: Mutex::default(),
             forced: Mutex::default(),
             standings: RwLock::default(),
-            last_reads: Mutex::default(),
-            subscription_checks: Mutex::default(),
         }
     }
 
@@ -88,8 +82,6 @@ impl WebhookState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|(ns, name), _| live.has_account(ns, name));
         lock(&self.pending_channels).retain(|(ns, name), _| live.has_channel(ns, name));
-        lock(&self.last_reads).retain(|uid, _| live.has_uid(uid));
-        lock(&self.subscription_checks).retain(|uid, _| live.has_uid(uid));
     }
 
     /// True once: the account was asked to sync by a webhook.
@@ -146,29 +138,40 @@ impl WebhookState {
             .get(&key(namespace, account))
             .cloned()
     }
+}
 
-    pub fn record_read(&self, uid: &str) {
-        lock(&self.last_reads).insert(uid.to_string(), Instant::now());
+impl Context {
+    pub(super) fn record_read(&self, uid: &str) {
+        self.model
+            .memory
+            .with(uid, |e| e.last_read = Some(Instant::now()));
     }
 
     /// Whether a webhook-triggered sync may reuse the last snapshot instead of reading Meta.
-    pub fn read_recently(&self, uid: &str) -> bool {
-        lock(&self.last_reads)
-            .get(uid)
-            .is_some_and(|t| t.elapsed() < self.settings.min_read_spacing)
+    pub(super) fn read_recently(&self, uid: &str) -> bool {
+        let spacing = self.model.webhooks.settings.min_read_spacing;
+        self.model
+            .memory
+            .read(uid, |e| e.last_read.is_some_and(|t| t.elapsed() < spacing))
+            .unwrap_or(false)
     }
 
     fn subscription_check_due(&self, uid: &str) -> bool {
         // After a restart the check waits a full period: restarts must not spend Meta's budget.
-        let last = lock(&self.subscription_checks)
-            .get(uid)
-            .copied()
-            .unwrap_or(self.started);
-        last.elapsed() >= self.settings.subscription_recheck
+        let webhooks = &self.model.webhooks;
+        let last = self
+            .model
+            .memory
+            .read(uid, |e| e.subscription_check)
+            .flatten()
+            .unwrap_or(webhooks.started);
+        last.elapsed() >= webhooks.settings.subscription_recheck
     }
 
     fn subscription_checked(&self, uid: &str) {
-        lock(&self.subscription_checks).insert(uid.to_string(), Instant::now());
+        self.model
+            .memory
+            .with(uid, |e| e.subscription_check = Some(Instant::now()));
     }
 }
 
@@ -198,7 +201,10 @@ pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact
 /// Account fields go to the accounts of the WABA; number fields to the channels whose number
 /// has the fact's digits. Either way the account syncs at once, bypassing its interval.
 fn route(ctx: &Context, fact: Fact) {
-    let accounts = ctx.accounts_by_waba.members(&fact.waba_id().to_string());
+    let accounts = ctx
+        .model
+        .accounts_by_waba
+        .members(&fact.waba_id().to_string());
     if accounts.is_empty() {
         debug!(
             waba = fact.waba_id(),
@@ -209,16 +215,17 @@ fn route(ctx: &Context, fact: Fact) {
     for ((namespace, name), ()) in accounts {
         match fact.digits() {
             None => {
-                lock(&ctx.webhooks.pending_accounts)
+                lock(&ctx.model.webhooks.pending_accounts)
                     .entry(key(&namespace, &name))
                     .or_default()
                     .push(fact.clone());
             }
             Some(digits) => route_to_channels(ctx, &fact, digits, &namespace, &name),
         }
-        lock(&ctx.webhooks.forced).insert(key(&namespace, &name));
+        lock(&ctx.model.webhooks.forced).insert(key(&namespace, &name));
         let _ = ctx
-            .account_trigger
+            .triggers
+            .accounts
             .unbounded_send(ObjectRef::<WhatsAppBusinessAccount>::new(&name).within(&namespace));
     }
 }
@@ -226,18 +233,19 @@ fn route(ctx: &Context, fact: Fact) {
 /// A number fact goes to the channels of the account whose number has the fact's digits.
 fn route_to_channels(ctx: &Context, fact: &Fact, digits: &str, namespace: &str, account: &str) {
     let group = (namespace.to_string(), account.to_string());
-    for ((ns, channel), channel_digits) in ctx.channels_by_account.members(&group) {
+    for ((ns, channel), channel_digits) in ctx.model.channels_by_account.members(&group) {
         if channel_digits.as_deref() != Some(digits) {
             continue;
         }
-        lock(&ctx.webhooks.pending_channels)
+        lock(&ctx.model.webhooks.pending_channels)
             .entry(key(&ns, &channel))
             .or_default()
             .push(fact.clone());
         // Applied at once to the last snapshot; the account's sync below brings Meta's fresh
         // view right after.
         let _ = ctx
-            .channel_trigger
+            .triggers
+            .channels
             .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&channel).within(&ns));
     }
 }
@@ -261,7 +269,7 @@ pub async fn subscription(
     if !subscription_due(ctx, acc, &uid, requested) {
         return known;
     }
-    ctx.webhooks.subscription_checked(&uid);
+    ctx.subscription_checked(&uid);
     let app_id = match app_id(ctx, &uid, session, token_version).await {
         Some(id) => id,
         None => return known,
@@ -317,7 +325,7 @@ fn subscription_due(
     status.and_then(|s| s.webhook_subscribed) != Some(true)
         || spec_changed
         || requested
-        || ctx.webhooks.subscription_check_due(uid)
+        || ctx.subscription_check_due(uid)
 }
 
 /// The verify token an override callback is subscribed with (`None` without an override).
@@ -358,7 +366,7 @@ async fn app_id(
     session: &WabaSession,
     token_version: &str,
 ) -> Option<String> {
-    super::token_info::get(&ctx.memory, uid, token_version, session)
+    super::token_info::get(&ctx.model.memory, uid, token_version, session)
         .await?
         .app_id
 }
@@ -371,7 +379,8 @@ pub fn standing_for(
     account: Option<&WhatsAppBusinessAccount>,
     account_name: &str,
 ) -> AccountStanding {
-    ctx.webhooks
+    ctx.model
+        .webhooks
         .standing(namespace, account_name)
         .or_else(|| {
             account
