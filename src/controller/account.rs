@@ -40,10 +40,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     // Taken before the read: a channel's write to Meta after this is not in the snapshot.
     let now = jiff::Timestamp::now();
     let uid = acc.meta().uid.clone().unwrap_or_default();
-    let requested_at = acc
-        .annotations()
-        .get(RECONCILE_REQUESTED_AT)
-        .map(String::as_str);
+    let requested_at = requested_at(acc);
     // Channels need a snapshot after a restart even if status says the last sync is recent.
     let snapshot = ctx.model.snapshots.get(&namespace, &name);
     let have_snapshot = snapshot.is_some();
@@ -102,6 +99,12 @@ fn next_reconcile(decision: &decide::AccountDecision) -> std::time::Duration {
     } else {
         decision.requeue_after.min(CREDENTIALS_RECHECK)
     }
+}
+
+fn requested_at(acc: &WhatsAppBusinessAccount) -> Option<&str> {
+    acc.annotations()
+        .get(RECONCILE_REQUESTED_AT)
+        .map(String::as_str)
 }
 
 /// A webhook-forced sync moments after a read applies its facts to that read instead of reading

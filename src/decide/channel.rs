@@ -75,7 +75,10 @@ pub fn observe_channel(
                 Some(number) => ChannelObservation::Number {
                     number: number.clone(),
                 },
-                None => ChannelObservation::NotInWaba,
+                None => match snapshot.unreadable(e164.digits()) {
+                    Some(reason) => ChannelObservation::AccountNotSynced { reason },
+                    None => ChannelObservation::NotInWaba,
+                },
             })
         }
         Some(synced) => Some(ChannelObservation::AccountNotSynced {

@@ -1249,6 +1249,17 @@ fn observations_from_the_account() {
         observe_channel(&spec, Some(&healthy), Some(&other_number)),
         Some(ChannelObservation::NotInWaba)
     );
+    // A number whose record did not decode is not absent: no add, the channel says why.
+    let mut unreadable = other_number.clone();
+    unreadable.malformed_numbers = vec![crate::meta::model::MalformedNumber {
+        id: Some(NUMBER_ID.into()),
+        digits: Some("5511987654321".into()),
+        error: "invalid type: map, expected a string".into(),
+    }];
+    assert!(matches!(
+        observe_channel(&spec, Some(&healthy), Some(&unreadable)),
+        Some(ChannelObservation::AccountNotSynced { reason }) if reason.contains("could not be read")
+    ));
     assert_eq!(observe_channel(&spec, Some(&healthy), None), None);
     assert_eq!(
         observe_channel(&spec, None, Some(&waba())),

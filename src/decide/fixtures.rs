@@ -170,5 +170,6 @@ pub fn waba() -> WabaSnapshot {
             name: Some("Acme Inc".into()),
         }),
         phone_numbers: vec![number()],
+        malformed_numbers: Vec::new(),
     }
 }

@@ -23,7 +23,7 @@ use crate::crd::{
     Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
     WhatsAppChannelStatus, condition,
 };
-use crate::meta::model::{CodeVerificationStatus, NameStatus};
+use crate::meta::model::{CodeVerificationStatus, NameStatus, NumberStatus, PlatformType};
 use crate::meta::{ErrorClass, GraphError, Refusal};
 
 /// Meta's verification codes are valid for about ten minutes.
@@ -59,6 +59,7 @@ pub mod registration_reason {
     pub const IN_USE_ON_APP: &str = "NumberInUseOnWhatsAppApp";
     pub const OTHER_BUSINESS: &str = "NumberOwnedByAnotherBusiness";
     pub const BUSINESS_VERIFICATION: &str = "BusinessVerificationRequired";
+    pub const STATE_UNKNOWN: &str = "RegistrationStateUnknown";
 }
 use registration_reason as rr;
 
@@ -173,11 +174,37 @@ pub fn plan_registration(
     match input.observation {
         ChannelObservation::NotInWaba => p.not_in_waba(),
         ChannelObservation::Number { .. } if is_registered(p.status) => p.registered(),
+        ChannelObservation::Number { .. } if !known_unregistered(p.status) => p.state_unknown(),
         ChannelObservation::Number { .. } => p.onboarding(),
         _ => return RegistrationPlan::default(),
     }
     keep_transition_times(p.status, previous);
     p.plan
+}
+
+/// Positive evidence that the number is not registered on the Cloud API, the only ground for a
+/// registration write: a status Meta uses for numbers that are not (yet, or any longer)
+/// registered, or a platform other than the Cloud API.
+fn known_unregistered(status: &WhatsAppChannelStatus) -> bool {
+    let not_registered = status
+        .status
+        .as_deref()
+        .map(NumberStatus::parse)
+        .is_some_and(|s| {
+            matches!(
+                s,
+                NumberStatus::Pending
+                    | NumberStatus::Unverified
+                    | NumberStatus::Disconnected
+                    | NumberStatus::Deleted
+            )
+        });
+    let elsewhere = status
+        .platform_type
+        .as_deref()
+        .map(PlatformType::parse)
+        .is_some_and(|p| matches!(p, PlatformType::NotApplicable | PlatformType::OnPremise));
+    not_registered || elsewhere
 }
 
 impl Planner<'_, '_> {
@@ -318,6 +345,24 @@ impl Planner<'_, '_> {
             number: rest.to_string(),
             verified_name: name,
         });
+    }
+
+    /// Meta's read neither shows the number registered nor says it is not: nothing is written
+    /// until it does (a register on a registered number with an unknown PIN burns the budget).
+    fn state_unknown(&mut self) {
+        let message = format!(
+            "Meta's read does not say whether {} is registered on the Cloud API (status {}, \
+             platform_type {}): nothing is written to Meta until it does",
+            self.number(),
+            self.status.status.as_deref().unwrap_or("absent"),
+            self.status.platform_type.as_deref().unwrap_or("absent"),
+        );
+        self.set(
+            condition::REGISTERED,
+            ConditionStatus::Unknown,
+            rr::STATE_UNKNOWN,
+            &message,
+        );
     }
 
     fn registered(&mut self) {

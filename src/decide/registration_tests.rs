@@ -602,3 +602,34 @@ fn a_code_nobody_entered_is_requested_again_after_it_expired() {
     assert!(matches!(step, Some(Step::RequestCode { .. })));
     assert_eq!(w.progress().code_requests, Some(2));
 }
+
+/// No register, code request or verification without positive evidence that the number is not
+/// registered: a CONNECTED number whose read lacks `platform_type` may well be registered, and a
+/// register with an unknown PIN would burn the budget.
+#[test]
+fn a_connected_number_without_platform_type_gets_no_registration_write() {
+    for status in [
+        Some(NumberStatus::Connected),
+        Some(NumberStatus::Flagged),
+        None,
+    ] {
+        let mut w = World::new(managed());
+        let mut n = verified();
+        n.status = status.clone();
+        n.platform_type = None;
+        let (step, events) = w.run(&num(n), Ok(()));
+        assert_eq!(step, None, "{status:?}");
+        assert!(
+            events.iter().all(|e| e.reason != reason::REGISTERED),
+            "{events:?}"
+        );
+        let (state, reason_, message) = w.condition(condition::REGISTERED);
+        assert_eq!(state, "Unknown", "{status:?}");
+        assert_eq!(reason_, rr::STATE_UNKNOWN);
+        assert!(message.contains("platform_type absent"), "{message}");
+    }
+    // The same number read as not on any platform yet is onboarded.
+    let mut w = World::new(managed());
+    let (step, _) = w.run(&num(verified()), Ok(()));
+    assert!(matches!(step, Some(Step::Register { .. })), "{step:?}");
+}

@@ -6,9 +6,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing::warn;
 
 use super::client::{Call, GraphClient, Param, Target, Verb};
-use crate::meta::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot};
+use crate::meta::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot, decode_numbers};
 use crate::meta::profile::{BusinessProfileData, PROFILE_FIELDS};
 use crate::meta::{ErrorClass, GraphError};
 
@@ -187,12 +188,12 @@ impl WabaSession {
         let Some(first) = first else {
             return Ok(snapshot);
         };
-        let mut page: Page<PhoneNumber> =
+        let mut page: Page<Value> =
             serde_json::from_value(first).map_err(|e| GraphError::decode(EP, 200, &e))?;
         let mut seen = HashSet::new();
-        let mut numbers = Vec::new();
+        let mut raw_numbers = Vec::new();
         loop {
-            numbers.append(&mut page.data);
+            raw_numbers.append(&mut page.data);
             let paging = page.paging.unwrap_or_default();
             let Some(next) = paging.next else { break };
             if !seen.insert(next.clone()) || seen.len() > MAX_PAGES {
@@ -225,7 +226,12 @@ impl WabaSession {
             };
             page = self.send(&call).await?;
         }
+        let (numbers, malformed) = decode_numbers(raw_numbers);
+        for m in &malformed {
+            warn!(phone_number_id = ?m.id, error = %m.error, "a number of the WABA did not decode");
+        }
         snapshot.phone_numbers = numbers;
+        snapshot.malformed_numbers = malformed;
         Ok(snapshot)
     }
 

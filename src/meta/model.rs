@@ -415,9 +415,67 @@ pub struct WabaSnapshot {
     /// All numbers of the WABA, every page followed.
     #[serde(default)]
     pub phone_numbers: Vec<PhoneNumber>,
+    /// Numbers whose record did not decode: reported on their own channels, never taken for
+    /// absent, and never a reason to fail the read of the others.
+    #[serde(skip)]
+    pub malformed_numbers: Vec<MalformedNumber>,
+}
+
+/// A number of the WABA whose record did not decode, with what could be read of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MalformedNumber {
+    pub id: Option<String>,
+    /// Digits of `display_phone_number`, when that much could be read.
+    pub digits: Option<String>,
+    pub error: String,
+}
+
+/// Decodes each number on its own: a record of an unexpected shape lands in the second list.
+pub fn decode_numbers(raw: Vec<serde_json::Value>) -> (Vec<PhoneNumber>, Vec<MalformedNumber>) {
+    let mut numbers = Vec::new();
+    let mut malformed = Vec::new();
+    for value in raw {
+        match PhoneNumber::deserialize(&value) {
+            Ok(number) => numbers.push(number),
+            Err(err) => malformed.push(MalformedNumber {
+                id: value.get("id").and_then(|v| v.as_str().map(str::to_owned)),
+                digits: value
+                    .get("display_phone_number")
+                    .and_then(serde_json::Value::as_str)
+                    .map(digits_of),
+                error: err.to_string(),
+            }),
+        }
+    }
+    (numbers, malformed)
 }
 
 impl WabaSnapshot {
+    /// Why the number with `digits` cannot be judged from this read: its record did not decode,
+    /// or a record without readable digits did (it may be this number).
+    pub fn unreadable(&self, digits: &str) -> Option<String> {
+        if let Some(m) = self
+            .malformed_numbers
+            .iter()
+            .find(|m| m.digits.as_deref() == Some(digits))
+        {
+            return Some(format!(
+                "Meta's record of the number could not be read ({})",
+                m.error
+            ));
+        }
+        self.malformed_numbers
+            .iter()
+            .find(|m| m.digits.is_none())
+            .map(|m| {
+                format!(
+                    "a number of the WABA could not be read ({}), so the number is not taken \
+                     for absent",
+                    m.error
+                )
+            })
+    }
+
     /// The number whose digits equal `digits` (E.164 without `+`).
     pub fn number_by_digits(&self, digits: &str) -> Option<&PhoneNumber> {
         self.phone_numbers
@@ -746,5 +804,40 @@ mod tests {
             apps[0].override_callback_uri.as_deref(),
             Some("https://my-waba-alternate-callback.com/webhook")
         );
+    }
+
+    #[test]
+    fn one_malformed_number_does_not_hide_the_others() {
+        let raw = vec![
+            serde_json::json!({"id": "1", "display_phone_number": "+1 555-078-3881", "status": "CONNECTED"}),
+            serde_json::json!({"id": "2", "display_phone_number": "+55 11 98765-4321", "status": {"unexpected": true}}),
+            serde_json::json!({"id": "3", "status": ["no", "digits"]}),
+        ];
+        let (numbers, malformed) = decode_numbers(raw);
+        assert_eq!(numbers.len(), 1);
+        assert_eq!(numbers[0].id, "1");
+        assert_eq!(malformed.len(), 2);
+        assert_eq!(malformed[0].id.as_deref(), Some("2"));
+        assert_eq!(malformed[0].digits.as_deref(), Some("5511987654321"));
+        assert_eq!(malformed[1].digits, None);
+        let snapshot = WabaSnapshot {
+            id: "w".into(),
+            name: None,
+            account_review_status: None,
+            business_verification_status: None,
+            ownership_type: None,
+            whatsapp_business_manager_messaging_limit: None,
+            health_status: None,
+            owner_business_info: None,
+            phone_numbers: numbers,
+            malformed_numbers: malformed[..1].to_vec(),
+        };
+        assert!(snapshot.unreadable("5511987654321").is_some());
+        assert_eq!(snapshot.unreadable("15550783881"), None);
+        let with_unknown = WabaSnapshot {
+            malformed_numbers: malformed,
+            ..snapshot
+        };
+        assert!(with_unknown.unreadable("15550783882").is_some());
     }
 }
