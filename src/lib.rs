@@ -9,4 +9,5 @@ pub mod meta;
 pub mod metrics;
 pub mod phone;
 pub mod run;
+mod text;
 pub mod webhook;

@@ -100,31 +100,7 @@ impl std::fmt::Display for SpecNumber {
     }
 }
 
-impl serde::Serialize for SpecNumber {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.raw)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SpecNumber {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self::from)
-    }
-}
-
-impl schemars::JsonSchema for SpecNumber {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "SpecNumber".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-}
+crate::text::spec_text!(SpecNumber);
 
 impl std::fmt::Display for E164 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -22,45 +22,23 @@ impl Interval {
     }
 }
 
-impl From<&str> for Interval {
-    fn from(raw: &str) -> Self {
+impl From<String> for Interval {
+    fn from(raw: String) -> Self {
         let parsed = raw
             .parse::<jiff::SignedDuration>()
             .ok()
             .and_then(|d| Duration::try_from(d).ok());
-        Self {
-            raw: raw.to_string(),
-            parsed,
-        }
+        Self { raw, parsed }
     }
 }
 
-impl serde::Serialize for Interval {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.raw)
+impl From<&str> for Interval {
+    fn from(raw: &str) -> Self {
+        raw.to_string().into()
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Interval {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(raw.as_str()))
-    }
-}
-
-impl schemars::JsonSchema for Interval {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Interval".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-}
+crate::text::spec_text!(Interval);
 
 #[cfg(test)]
 mod tests {

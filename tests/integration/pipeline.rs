@@ -118,18 +118,8 @@ fn run_controllers(
     shutdown
 }
 
-/// The account of the examples, syncing every minute, without webhooks; no controllers yet.
 async fn world(prefix: &str) -> World {
-    let w = World::new(prefix).await.with_timeout(WAIT);
-    w.apply_example_with(
-        "account.yaml",
-        &[
-            ("syncInterval: 10m", "syncInterval: 1m"),
-            ("enabled: true", "enabled: false"),
-        ],
-    )
-    .await;
-    w
+    World::with_quiet_account(prefix, WAIT).await
 }
 
 fn deregistering_channel(name: &str, number: &str) -> String {

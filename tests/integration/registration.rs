@@ -17,20 +17,8 @@ const WABA: &str = "102290129340398";
 /// The PENDING, NOT_VERIFIED number of the example state (+44 7700 900123).
 const UK_ID: &str = "106540352242925";
 
-/// A world with the account of the examples, syncing every minute; no operator yet.
 async fn world(prefix: &str) -> World {
-    let w = World::new(prefix).await.with_timeout(WAIT);
-    w.apply_example_with(
-        "account.yaml",
-        &[
-            ("syncInterval: 10m", "syncInterval: 1m"),
-            // Subscribing the app is the account's write (tests/webhooks.rs); these tests count
-            // the channels' writes only.
-            ("enabled: true", "enabled: false"),
-        ],
-    )
-    .await;
-    w
+    World::with_quiet_account(prefix, WAIT).await
 }
 
 /// A Managed channel with code and PIN Secrets; `code` may be empty.

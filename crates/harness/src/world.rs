@@ -76,6 +76,22 @@ impl World {
     }
 
     /// The same world with another timeout for the `wait_*` helpers.
+    /// A world holding the example account, syncing every minute and with its webhook
+    /// subscription off: subscribing the app is the account's own write, so a scenario counts
+    /// only its channels' writes. No operator yet.
+    pub async fn with_quiet_account(prefix: &str, timeout: Duration) -> Self {
+        let w = Self::new(prefix).await.with_timeout(timeout);
+        w.apply_example_with(
+            "account.yaml",
+            &[
+                ("syncInterval: 10m", "syncInterval: 1m"),
+                ("enabled: true", "enabled: false"),
+            ],
+        )
+        .await;
+        w
+    }
+
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
