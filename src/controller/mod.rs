@@ -1,7 +1,8 @@
 //! The two controllers: accounts read Meta once per sync and feed their channels.
 //!
-//! observe (Secrets, Graph, the account's snapshot) -> `crate::decide` (pure) -> apply (status by
-//! server-side apply only when it changed, then events).
+//! observe (stores, Secrets, Graph reads, the account's snapshot) -> decide (`plan_account`,
+//! `plan_channel`, pure) -> act (at most one write to Meta, through the context's
+//! `MetaExecutor`) -> apply (status by server-side apply only when it changed, then events).
 
 mod account;
 mod apply;

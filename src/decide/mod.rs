@@ -1,4 +1,5 @@
-//! The pure "decide" step of the sync controllers: observe -> **decide** -> apply.
+//! The pure "decide" step of the controllers: observe -> **decide** -> act -> apply. The entries
+//! are [`plan_account`] and [`plan_channel`], one input struct each.
 //!
 //! Every function here maps (spec, previous status, observation, now) to (new status, events,
 //! requeue) without any I/O, so each rule of the product brief is proven by unit tests. Events
