@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -77,7 +78,16 @@ struct ReceiverState {
     secrets: Arc<WebhookSecrets>,
     sink: mpsc::UnboundedSender<Fact>,
     metrics: Arc<Metrics>,
+    /// Permits to read a body: the port is open to anyone, so reading is bounded.
+    reading: Arc<Semaphore>,
+    max_body_bytes: usize,
 }
+
+/// Deliveries whose bodies are read at once; more get 503 (Meta retries them).
+pub const MAX_CONCURRENT_DELIVERIES: usize = 32;
+
+/// How long a delivery's body may take to arrive.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn router(
     path: &str,
@@ -86,14 +96,17 @@ pub fn router(
     sink: mpsc::UnboundedSender<Fact>,
     metrics: Arc<Metrics>,
 ) -> Router {
+    let state = ReceiverState {
+        secrets,
+        sink,
+        metrics,
+        reading: Arc::new(Semaphore::new(MAX_CONCURRENT_DELIVERIES)),
+        max_body_bytes,
+    };
     Router::new()
         .route(path, get(handshake).post(delivery))
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(ReceiverState {
-            secrets,
-            sink,
-            metrics,
-        })
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -125,11 +138,49 @@ async fn handshake(State(state): State<ReceiverState>, Query(q): Query<HubQuery>
     }
 }
 
-async fn delivery(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn delivery(State(state): State<ReceiverState>, request: Request) -> Response {
     let started = Instant::now();
-    let response = accept(&state, &headers, &body);
+    let (parts, body) = request.into_parts();
+    let response = match read_body(&state, &parts.headers, body).await {
+        Ok(bytes) => accept(&state, &parts.headers, &bytes),
+        Err(refused) => refused,
+    };
     state.metrics.webhook_acknowledged(started.elapsed());
     response
+}
+
+/// The body of a delivery that can be Meta's, read within the limits; the refusal otherwise.
+/// Nothing is read for a request without a well-formed signature, beyond the size limit, over
+/// the concurrency cap, or slower than [`BODY_READ_TIMEOUT`].
+async fn read_body(
+    state: &ReceiverState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Bytes, Response> {
+    let header = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature::well_formed(header) {
+        state.metrics.webhook_signature_failure();
+        state.metrics.webhook_delivery("unknown", "bad_signature");
+        return Err((StatusCode::UNAUTHORIZED, "invalid signature").into_response());
+    }
+    let Ok(_permit) = state.reading.try_acquire() else {
+        state.metrics.webhook_delivery("unknown", "busy");
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "busy, retry later").into_response());
+    };
+    let read = axum::body::to_bytes(body, state.max_body_bytes);
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => {
+            state.metrics.webhook_delivery("unknown", "too_large");
+            Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response())
+        }
+        Err(_) => {
+            state.metrics.webhook_delivery("unknown", "slow_body");
+            Err((StatusCode::REQUEST_TIMEOUT, "body too slow").into_response())
+        }
+    }
 }
 
 fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {

@@ -4,6 +4,14 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+/// Whether `header` has the shape of Meta's signature ("sha256=" and 64 hex digits), checked
+/// before a body is read: a request without one is refused at no cost.
+pub fn well_formed(header: Option<&str>) -> bool {
+    header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Checks `header` ("sha256=<hex>") against the raw `body`, in constant time.
 pub fn verify(app_secret: &SecretString, body: &[u8], header: Option<&str>) -> bool {
     let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {

@@ -211,3 +211,49 @@ proptest! {
         })?;
     }
 }
+
+/// Sends only the head of a POST announcing `length` bytes, and returns the status line the
+/// receiver answers with before any of the body is sent (None if it waits for the body).
+async fn answer_before_body(url: &str, length: usize, signature: Option<&str>) -> Option<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_once('/').unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+    );
+    if let Some(sig) = signature {
+        head.push_str(&format!("X-Hub-Signature-256: {sig}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    let mut reader = BufReader::new(stream);
+    let read = reader.read_line(&mut line);
+    match tokio::time::timeout(std::time::Duration::from_secs(2), read).await {
+        Ok(Ok(n)) if n > 0 => Some(line.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// The port is open to anyone: a POST without a well-formed signature is answered before its
+/// body is read, so a flood of unsigned uploads costs no memory; a signed-looking one is read.
+#[tokio::test]
+async fn unsigned_posts_are_refused_before_their_body_is_read() {
+    let r = start().await;
+    for sig in [None, Some("sha256=nothex"), Some("md5=00")] {
+        let line = answer_before_body(&r.url, 1 << 20, sig).await;
+        assert_eq!(
+            line.as_deref(),
+            Some("HTTP/1.1 401 Unauthorized"),
+            "{sig:?}"
+        );
+    }
+    let well_formed = "sha256=".to_string() + &"ab".repeat(32);
+    // A well-formed signature gets its body read: nothing is answered before the body comes.
+    assert_eq!(
+        answer_before_body(&r.url, 100, Some(&well_formed)).await,
+        None
+    );
+    assert!(r.metrics.encode().unwrap().contains("bad_signature"));
+}
