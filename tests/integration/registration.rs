@@ -305,11 +305,14 @@ async fn adopts_numbers_already_in_the_waba() {
 async fn adopting_an_unverified_number_requests_a_code() {
     let mut w = world("reg-adopt-unverified").await;
     uk_channel(&mut w, "123456").await;
-    w.wait_channel(
-        "uk",
-        "awaiting the code",
-        phase(Phase::AwaitingVerificationCode),
-    )
+    // The phase is written with the request's intent, before the call: wait for Meta's answer
+    // to be recorded too, or the count below races the call.
+    w.wait_channel("uk", "awaiting the code", |s| {
+        s.phase == Phase::AwaitingVerificationCode
+            && s.registration
+                .as_ref()
+                .is_some_and(|p| p.code_requested_at.is_some())
+    })
     .await;
     assert_eq!(w.sim.posts(&format!("/{UK_ID}/request_code")).await, 1);
     assert_eq!(w.sim.posts("/phone_numbers").await, 0);
