@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Resource, ResourceExt};
 use secrecy::SecretString;
 use tracing::info;
 
@@ -38,8 +40,16 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         .as_ref()
         .and_then(|s| s.registration.clone())
         .unwrap_or_default();
+    let surroundings = surroundings(ctx, &namespace).await;
+    if surroundings.crd_deleted {
+        return let_go(ctx, ch, CRD_DELETED).await;
+    }
     let (account, token) = match writer(ctx, ch, &namespace, &progress, now).await? {
         Ok(found) => found,
+        // Nobody can bring the credentials back into a namespace that is going away.
+        Err(message) if surroundings.namespace_terminating => {
+            return let_go(ctx, ch, &format!("{NAMESPACE_TERMINATING}: {message}")).await;
+        }
         Err(message) => return fail(ctx, ch, progress, message).await,
     };
     // The attempt is recorded before the call, so a crash in between never under-counts.
@@ -74,6 +84,47 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
             fail(ctx, ch, progress, message).await
         }
     }
+}
+
+const CRD_DELETED: &str = "the WhatsAppChannel CRD is being deleted; numbers are never \
+deregistered because their resource type goes away";
+
+const NAMESPACE_TERMINATING: &str = "its namespace is terminating and the number cannot be \
+deregistered now (deregister it in WhatsApp Manager if that was intended)";
+
+/// What is being deleted around a channel that is being deleted.
+struct Surroundings {
+    crd_deleted: bool,
+    namespace_terminating: bool,
+}
+
+/// Reads the channel CRD and the namespace; one that cannot be read counts as not being deleted
+/// (the operator then behaves as without this check).
+async fn surroundings(ctx: &Context, namespace: &str) -> Surroundings {
+    let crds: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let crd_name = format!(
+        "{}.{}",
+        WhatsAppChannel::plural(&()),
+        WhatsAppChannel::group(&())
+    );
+    let deleting = |meta: &kube::core::ObjectMeta| meta.deletion_timestamp.is_some();
+    Surroundings {
+        crd_deleted: matches!(crds.get_opt(&crd_name).await, Ok(Some(c)) if deleting(&c.metadata)),
+        namespace_terminating: matches!(
+            namespaces.get_opt(namespace).await,
+            Ok(Some(n)) if deleting(&n.metadata)
+        ),
+    }
+}
+
+/// Releases the channel without deregistering its number, saying why.
+async fn let_go(ctx: &Context, ch: &WhatsAppChannel, why: &str) -> Result<Action, Error> {
+    let note = format!("{} was not deregistered: {why}", ch.spec.phone_number);
+    tracing::warn!(%note, "deregistration skipped");
+    let event = decide::EventSpec::warning(reason::DEREGISTRATION_SKIPPED, note);
+    apply::publish_events(ctx, ch, &[event]).await;
+    Ok(Action::await_change())
 }
 
 /// The account and token a deregistration is sent with, or what stands in its way (the

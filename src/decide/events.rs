@@ -69,6 +69,9 @@ pub mod reason {
     pub const REGISTERED: &str = "Registered";
     /// The operator deregistered the number because its resource was deleted.
     pub const DEREGISTERED: &str = "Deregistered";
+    /// Warning: a Deregister channel went without deregistering, and why (its CRD is being
+    /// deleted, or its namespace is terminating without the credentials to do it).
+    pub const DEREGISTRATION_SKIPPED: &str = "DeregistrationSkipped";
 
     // Channel: registration by the operator.
     /// Normal: the operator added the number to the WABA.

@@ -233,3 +233,33 @@ async fn adopting_writes_nothing_and_deletion_deregisters_once_within_the_budget
     assert_eq!(us_calls(&meta.writes()), 3, "{:?}", meta.writes());
     shutdown.cancel();
 }
+
+/// A namespace that is deleted takes the account's Secret with it; a Deregister channel then
+/// cannot deregister, and it must not hold the namespace in Terminating for ever: it lets go
+/// without a write to Meta (a warning says so where it still can).
+#[tokio::test]
+async fn a_terminating_namespace_without_credentials_releases_its_channels() {
+    let w = world("pipeline-ns").await;
+    let meta = Arc::new(FakeMeta::default());
+    let shutdown = run_controllers(w.client.clone(), &w.sim.base_url(), &w.ns, meta.executor());
+    let api = w.channels();
+    w.apply(&deregistering_channel("us", "+1 555-078-3881"))
+        .await;
+    ready_with_finalizer(&api, "us").await;
+
+    // This control plane runs no namespace controller: the namespace stays Terminating, and
+    // its contents go as the namespace controller would remove them (Secret first here).
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(w.client.clone());
+    namespaces
+        .delete(&w.ns, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.secrets()
+        .delete("acme-graph-token", &DeleteParams::default())
+        .await
+        .unwrap();
+    api.delete("us", &DeleteParams::default()).await.unwrap();
+    gone(&api, "us").await;
+    assert_eq!(meta.writes(), Vec::<String>::new());
+    shutdown.cancel();
+}
