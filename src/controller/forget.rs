@@ -51,12 +51,14 @@ impl<'a> Live<'a> {
 }
 
 impl Liveness for Live<'_> {
+    /// Resources of other scopes are not this scope's to forget: with `--namespaces a,b` the
+    /// metric series are shared, and a relisting of one scope must not prune the other's.
     fn has_account(&self, namespace: &str, name: &str) -> bool {
-        account_uid(self.ctx, namespace, name).is_some()
+        outside(self.ctx, namespace) || account_uid(self.ctx, namespace, name).is_some()
     }
 
     fn has_channel(&self, namespace: &str, name: &str) -> bool {
-        channel_uid(self.ctx, namespace, name).is_some()
+        outside(self.ctx, namespace) || channel_uid(self.ctx, namespace, name).is_some()
     }
 
     /// Whether an account or a channel with this UID existed when the pass began.
@@ -110,6 +112,15 @@ impl Liveness for Deleted<'_> {
     }
 }
 
+fn outside(ctx: &Context, namespace: &str) -> bool {
+    outside_scope(ctx.stores.namespace.as_deref(), namespace)
+}
+
+/// Whether `namespace` is outside the watch scope `scope` (`None`: every namespace).
+fn outside_scope(scope: Option<&str>, namespace: &str) -> bool {
+    scope.is_some_and(|s| s != namespace)
+}
+
 fn account_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
     let r = ObjectRef::<WhatsAppBusinessAccount>::new(name).within(namespace);
     ctx.stores
@@ -141,5 +152,17 @@ impl Context {
             .retain(|ns, name| live.has_account(ns, name));
         self.model.webhooks.retain(live);
         self.model.memory.retain(|uid| live.has_uid(uid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_only_judges_its_own_namespace() {
+        assert!(outside_scope(Some("a"), "b"));
+        assert!(!outside_scope(Some("a"), "a"));
+        assert!(!outside_scope(None, "b"));
     }
 }

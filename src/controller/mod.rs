@@ -65,6 +65,8 @@ pub struct Context {
 /// The watch caches of the scope and whether each holds its first listing (never
 /// `Store::wait_until_ready`, see `stores`).
 pub struct Stores {
+    /// The namespace watched; `None` for all.
+    pub namespace: Option<String>,
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
     accounts_ready: stores::Readiness,
@@ -222,6 +224,7 @@ impl Scope {
             metrics: shared.metrics,
             recorder: shared.recorder,
             stores: Stores {
+                namespace: ns.map(str::to_string),
                 accounts: accounts.store(),
                 channels: channels.store(),
                 accounts_ready,
