@@ -69,13 +69,6 @@ impl MetaAction {
     }
 }
 
-/// What Meta answered to a successful write.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Done {
-    /// The id Meta gave a created object (a number added to the WABA).
-    pub created_id: Option<String>,
-}
-
 /// Where a write goes: the WABA and the token that may write to it.
 pub struct Target<'a> {
     pub waba_id: &'a str,
@@ -90,25 +83,25 @@ impl fmt::Debug for Target<'_> {
     }
 }
 
-/// Executes writes to Meta. `Fn(&str, &MetaAction) -> Result<Done, GraphError>` closures are
+/// Executes writes to Meta. `Fn(&str, &MetaAction) -> Result<(), GraphError>` closures are
 /// executors too, which is all a test's fake needs.
 pub trait MetaExecutor: Send + Sync {
     fn execute<'a>(
         &'a self,
         target: Target<'a>,
         action: &'a MetaAction,
-    ) -> BoxFuture<'a, Result<Done, GraphError>>;
+    ) -> BoxFuture<'a, Result<(), GraphError>>;
 }
 
 impl<F> MetaExecutor for F
 where
-    F: Fn(&str, &MetaAction) -> Result<Done, GraphError> + Send + Sync,
+    F: Fn(&str, &MetaAction) -> Result<(), GraphError> + Send + Sync,
 {
     fn execute<'a>(
         &'a self,
         target: Target<'a>,
         action: &'a MetaAction,
-    ) -> BoxFuture<'a, Result<Done, GraphError>> {
+    ) -> BoxFuture<'a, Result<(), GraphError>> {
         let result = self(target.waba_id, action);
         Box::pin(async move { result })
     }
@@ -122,10 +115,9 @@ impl MetaExecutor for GraphExecutor {
         &'a self,
         target: Target<'a>,
         action: &'a MetaAction,
-    ) -> BoxFuture<'a, Result<Done, GraphError>> {
+    ) -> BoxFuture<'a, Result<(), GraphError>> {
         Box::pin(async move {
             let session = self.0.session(target.waba_id, target.token);
-            let done = Done::default();
             match action {
                 MetaAction::AddNumber {
                     cc,
@@ -134,46 +126,44 @@ impl MetaExecutor for GraphExecutor {
                 } => session
                     .add_number(cc, number, verified_name)
                     .await
-                    .map(|id| Done {
-                        created_id: Some(id),
-                    }),
+                    .map(|_| ()),
                 MetaAction::RequestCode {
                     phone_number_id,
                     method,
                     language,
-                } => session
-                    .request_code(phone_number_id, method, language)
-                    .await
-                    .map(|()| done),
+                } => {
+                    session
+                        .request_code(phone_number_id, method, language)
+                        .await
+                }
                 MetaAction::VerifyCode {
                     phone_number_id,
                     code,
-                } => session
-                    .verify_code(phone_number_id, code)
-                    .await
-                    .map(|()| done),
+                } => session.verify_code(phone_number_id, code).await,
                 MetaAction::Register {
                     phone_number_id,
                     pin,
-                } => session.register(phone_number_id, pin).await.map(|()| done),
+                } => session.register(phone_number_id, pin).await,
                 MetaAction::SetPin {
                     phone_number_id,
                     pin,
-                } => session.set_pin(phone_number_id, pin).await.map(|()| done),
+                } => session.set_pin(phone_number_id, pin).await,
                 MetaAction::UpdateBusinessProfile {
                     phone_number_id,
                     update,
-                } => session
-                    .update_business_profile(phone_number_id, update)
-                    .await
-                    .map(|()| done),
-                MetaAction::Deregister { phone_number_id } => {
-                    session.deregister(phone_number_id).await.map(|()| done)
+                } => {
+                    session
+                        .update_business_profile(phone_number_id, update)
+                        .await
                 }
-                MetaAction::SubscribeApp { override_callback } => session
-                    .subscribe_app(override_callback.as_ref().map(|(u, t)| (u.as_str(), t)))
-                    .await
-                    .map(|()| done),
+                MetaAction::Deregister { phone_number_id } => {
+                    session.deregister(phone_number_id).await
+                }
+                MetaAction::SubscribeApp { override_callback } => {
+                    session
+                        .subscribe_app(override_callback.as_ref().map(|(u, t)| (u.as_str(), t)))
+                        .await
+                }
             }
         })
     }
@@ -193,7 +183,7 @@ mod tests {
         let seen = Mutex::new(Vec::new());
         let fake = |waba: &str, a: &MetaAction| {
             seen.lock().unwrap().push(format!("{waba}:{}", a.name()));
-            Ok(Done::default())
+            Ok(())
         };
         let action = MetaAction::Deregister {
             phone_number_id: "1".into(),
@@ -202,7 +192,7 @@ mod tests {
             waba_id: "w",
             token: SecretString::from("t"),
         };
-        assert_eq!(fake.execute(target, &action).await, Ok(Done::default()));
+        assert_eq!(fake.execute(target, &action).await, Ok(()));
         assert_eq!(*seen.lock().unwrap(), vec!["w:deregister".to_string()]);
     }
 

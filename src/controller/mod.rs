@@ -23,7 +23,7 @@ mod token_info;
 mod webhooks;
 
 pub use error::Error;
-pub use executor::{Done, GraphExecutor, MetaAction, MetaExecutor, SharedExecutor, Target};
+pub use executor::{GraphExecutor, MetaAction, MetaExecutor, SharedExecutor, Target};
 pub use snapshots::{AccountStatuses, Snapshots};
 pub use webhooks::WebhookSettings;
 

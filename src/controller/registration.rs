@@ -176,7 +176,7 @@ async fn execute(
         waba_id: &account.spec.business_account_id,
         token,
     };
-    let result = ctx.executor.execute(target, action).await.map(|_| ());
+    let result = ctx.executor.execute(target, action).await;
     match &result {
         Ok(()) => info!(step = step.name(), "registration step done"),
         Err(e) => info!(step = step.name(), error = %e, "registration step failed"),

@@ -13,7 +13,7 @@ use kube::{Api, Client};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use whatsapp_operator::controller::{
-    self, ControllerConfig, Done, MetaAction, SharedExecutor, WebhookSettings,
+    self, ControllerConfig, MetaAction, SharedExecutor, WebhookSettings,
 };
 use whatsapp_operator::crd::{WhatsAppChannel, condition_is_true, find_condition};
 use whatsapp_operator::graph::{GraphClient, GraphConfig};
@@ -30,12 +30,12 @@ const BR_ID: &str = "106540352242924";
 #[derive(Default)]
 struct FakeMeta {
     writes: Mutex<Vec<String>>,
-    answers: Mutex<Vec<(String, Result<Done, GraphError>)>>,
+    answers: Mutex<Vec<(String, Result<(), GraphError>)>>,
 }
 
 impl FakeMeta {
     /// The answer to writes whose description starts with `prefix` (default: success).
-    fn answer(&self, prefix: &str, answer: Result<Done, GraphError>) {
+    fn answer(&self, prefix: &str, answer: Result<(), GraphError>) {
         self.answers.lock().unwrap().push((prefix.into(), answer));
     }
 
@@ -53,7 +53,7 @@ impl FakeMeta {
                 .iter()
                 .rev()
                 .find(|(p, _)| seen.starts_with(p.as_str()));
-            answer.map_or(Ok(Done::default()), |(_, a)| a.clone())
+            answer.map_or(Ok(()), |(_, a)| a.clone())
         })
     }
 }
