@@ -755,6 +755,9 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other scenarios of this binary run Graph clients on other threads with no subscriber:
+    // recompute every callsite's interest now that this one exists, so none stays cached off.
+    tracing::callsite::rebuild_interest_cache();
 
     let f = fixture();
     let wrong_pin = "918273";
