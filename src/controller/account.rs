@@ -39,6 +39,13 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let name = acc.name_any();
     // Taken before the read: a channel's write to Meta after this is not in the snapshot.
     let now = jiff::Timestamp::now();
+    // Before every store is listed, an elder claim on the WABA could be missing.
+    if !ctx.claims.ready().await {
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
+    if let Some(owner) = ctx.claims.waba_claimed_elsewhere(acc) {
+        return claimed_elsewhere(acc, ctx, &namespace, &name, owner.display(), now).await;
+    }
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let requested_at = requested_at(acc);
     // Channels need a snapshot after a restart even if status says the last sync is recent.
@@ -88,6 +95,38 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     }
     publish(ctx, acc, &decision).await;
     hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
+    Ok(Action::requeue(next_reconcile(&decision)))
+}
+
+/// An account whose WABA id an older account owns: no Graph call, no webhook fact, no
+/// snapshot for its channels (they report the stall), and a look again now and then to take
+/// over when the owner goes.
+async fn claimed_elsewhere(
+    acc: &WhatsAppBusinessAccount,
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    owner: String,
+    now: jiff::Timestamp,
+) -> Result<Action, Error> {
+    let plan = decide::plan_account(decide::AccountInput {
+        spec: &acc.spec,
+        generation: acc.meta().generation,
+        previous: acc.status.as_ref(),
+        observation: &AccountObservation::ClaimedElsewhere { owner },
+        facts: &[],
+        requested_at: requested_at(acc),
+        now,
+    });
+    let decision = plan.decision;
+    let changed = apply::apply_status(ctx, acc, acc.status.as_ref(), &decision.status).await?;
+    publish(ctx, acc, &decision).await;
+    if changed {
+        ctx.model
+            .snapshots
+            .retain(|ns, n| !(ns == namespace && n == name));
+        trigger_channels(ctx, namespace, name).await;
+    }
     Ok(Action::requeue(next_reconcile(&decision)))
 }
 

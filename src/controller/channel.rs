@@ -66,8 +66,11 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     })?;
     let name = ch.name_any();
     // Right after start the account store may still be filling: "not found" would be a lie.
-    if !ctx.stores.accounts_ready.wait().await {
+    if !ctx.stores.accounts_ready.wait().await || !ctx.claims.ready().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
+    if let Some(owner) = ctx.claims.number_claimed_elsewhere(ch) {
+        return claimed_elsewhere(ch, ctx, &namespace, owner.display()).await;
     }
     let Some(seen) = observe(ctx, ch, &namespace) else {
         // The account has not synced yet, or synced before a restart and its snapshot is not
@@ -110,6 +113,41 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     ctx.metrics
         .set_channel(&namespace, &name, &plan.decision.status);
     Ok(Action::requeue(plan.decision.requeue_after))
+}
+
+/// How often a channel whose number another channel owns looks again (no Graph call), to take
+/// over when the owner goes.
+const CLAIM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A channel whose number an older channel owns: Stalled, no call to Meta, no webhook fact.
+async fn claimed_elsewhere(
+    ch: &WhatsAppChannel,
+    ctx: &Context,
+    namespace: &str,
+    owner: String,
+) -> Result<Action, Error> {
+    let plan = decide::plan_channel(decide::ChannelInput {
+        namespace,
+        spec: &ch.spec,
+        generation: ch.meta().generation,
+        previous: ch.status.as_ref(),
+        observation: decide::ChannelObservation::ClaimedElsewhere { owner },
+        facts: &[],
+        standing: &AccountStanding::default(),
+        account_sync_interval: CLAIM_RECHECK,
+        requested_at: ch
+            .annotations()
+            .get(RECONCILE_REQUESTED_AT)
+            .map(String::as_str),
+        registration: None,
+        now: jiff::Timestamp::now(),
+    });
+    let decision = plan.decision;
+    apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
+    apply::publish_events(ctx, ch, &decision.events).await;
+    ctx.metrics
+        .set_channel(namespace, &ch.name_any(), &decision.status);
+    Ok(Action::requeue(decision.requeue_after.min(CLAIM_RECHECK)))
 }
 
 /// What a channel sees of its account: the account (with this process's latest decided status),

@@ -44,6 +44,12 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     if surroundings.crd_deleted {
         return let_go(ctx, ch, CRD_DELETED).await;
     }
+    if !ctx.claims.ready().await {
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
+    if let Some(why) = kept_by_another_claim(ctx, ch) {
+        return let_go(ctx, ch, &why).await;
+    }
     let (account, token) = match writer(ctx, ch, &namespace, &progress, now).await? {
         Ok(found) => found,
         // Nobody can bring the credentials back into a namespace that is going away.
@@ -52,14 +58,20 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         }
         Err(message) => return fail(ctx, ch, progress, message).await,
     };
-    // The attempt is recorded before the call, so a crash in between never under-counts.
-    let mut progress = progress;
-    decide::record_attempt(&mut progress, now);
-    write_progress(ctx, ch, &progress, None).await?;
     let target = Target {
         waba_id: &account.spec.business_account_id,
         token,
     };
+    match still_the_number(ctx, ch, &target, &phone_number_id).await {
+        NumberAtMeta::Same => {}
+        NumberAtMeta::Gone => return Ok(Action::await_change()),
+        NumberAtMeta::Other(why) => return let_go(ctx, ch, &why).await,
+        NumberAtMeta::Unreadable(message) => return fail(ctx, ch, progress, message).await,
+    }
+    // The attempt is recorded before the call, so a crash in between never under-counts.
+    let mut progress = progress;
+    decide::record_attempt(&mut progress, now);
+    write_progress(ctx, ch, &progress, None).await?;
     let action = MetaAction::Deregister {
         phone_number_id: phone_number_id.clone(),
     };
@@ -83,6 +95,74 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
             );
             fail(ctx, ch, progress, message).await
         }
+    }
+}
+
+/// Why the number stays registered although this channel goes: another channel owns it, or
+/// another still claims it (a rename by re-create keeps the number).
+fn kept_by_another_claim(ctx: &Context, ch: &WhatsAppChannel) -> Option<String> {
+    if let Some(owner) = ctx.claims.number_claimed_elsewhere(ch) {
+        return Some(format!(
+            "WhatsAppChannel {} owns the number, not this channel",
+            owner.display()
+        ));
+    }
+    let others = ctx.claims.other_claims(ch);
+    let names: Vec<String> = others.iter().map(|c| c.display()).collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "WhatsAppChannel {} still claims the number (a rename by re-create keeps it)",
+            names.join(", ")
+        )
+    })
+}
+
+/// What Meta says the channel's phone number id is now.
+enum NumberAtMeta {
+    /// Still the channel's digits: deregistering it is what the policy asks.
+    Same,
+    /// Meta no longer has it: nothing to deregister.
+    Gone,
+    /// The id now belongs to other digits (why, for the event).
+    Other(String),
+    /// The read failed (message for status); retried.
+    Unreadable(String),
+}
+
+/// Reads the number by id right before deregistering it, so that an id recorded in status long
+/// ago can never deregister a number it no longer names.
+async fn still_the_number(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    target: &Target<'_>,
+    phone_number_id: &str,
+) -> NumberAtMeta {
+    let session = ctx.graph.session(target.waba_id, target.token.clone());
+    let number = match session.read_number(phone_number_id).await {
+        Ok(number) => number,
+        Err(err) if err.refusal == Some(Refusal::AlreadyGone) => return NumberAtMeta::Gone,
+        Err(err) => {
+            return NumberAtMeta::Unreadable(format!(
+                "reading number {phone_number_id} before deregistering it failed: {}",
+                err.status_message()
+            ));
+        }
+    };
+    let wanted = ch
+        .spec
+        .phone_number
+        .parsed()
+        .ok()
+        .map(|e| e.digits().to_string());
+    match (number.digits(), &number.display_phone_number) {
+        (Some(at_meta), _) if wanted.as_deref() == Some(at_meta.as_str()) => NumberAtMeta::Same,
+        (_, Some(shown)) => NumberAtMeta::Other(format!(
+            "phone number id {phone_number_id} now belongs to {shown} at Meta"
+        )),
+        // No positive evidence that the id is still this number: never deregister on a guess.
+        (_, None) => NumberAtMeta::Other(format!(
+            "Meta's read of phone number id {phone_number_id} does not say which number it is"
+        )),
     }
 }
 
@@ -162,14 +242,33 @@ async fn writer(
     )
 }
 
+/// How long a deletion retries a clean-up that fails before it lets go: no resource is stuck
+/// in deletion for longer, whatever Meta or the namespace does.
+const CLEANUP_PATIENCE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// Whether the deletion began longer than `CLEANUP_PATIENCE` ago.
+fn out_of_patience(ch: &WhatsAppChannel, now: jiff::Timestamp) -> bool {
+    ch.metadata
+        .deletion_timestamp
+        .as_ref()
+        .is_some_and(|t| now.duration_since(t.0) >= CLEANUP_PATIENCE)
+}
+
 /// Shows the failure in status and returns an error so the finalizer stays and the controller
-/// retries with backoff.
+/// retries with backoff; after `CLEANUP_PATIENCE` lets go instead, saying why.
 async fn fail(
     ctx: &Context,
     ch: &WhatsAppChannel,
     progress: RegistrationProgress,
     message: String,
 ) -> Result<Action, Error> {
+    if out_of_patience(ch, jiff::Timestamp::now()) {
+        let why = format!(
+            "{message}. Gave up after a minute of trying; deregister it in WhatsApp Manager if \
+             that was intended"
+        );
+        return let_go(ctx, ch, &why).await;
+    }
     write_progress(ctx, ch, &progress, Some(&message)).await?;
     Err(Error::Cleanup {
         namespace: ch.namespace().unwrap_or_default(),
@@ -201,4 +300,30 @@ async fn write_progress(
     }
     apply::apply_status(ctx, ch, Some(&previous), &status).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deleted_at(at: &str) -> WhatsAppChannel {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "whatsapp-operator.io/v1alpha1",
+            "kind": "WhatsAppChannel",
+            "metadata": {"name": "sales", "namespace": "ns", "deletionTimestamp": at},
+            "spec": {"accountRef": {"name": "acme"}, "phoneNumber": "+1 555 078 3881"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_failing_cleanup_lets_go_one_minute_after_the_deletion() {
+        let ch = deleted_at("2026-01-01T00:00:00Z");
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        assert!(!out_of_patience(&ch, at("2026-01-01T00:00:59Z")));
+        assert!(out_of_patience(&ch, at("2026-01-01T00:01:00Z")));
+        let mut live = ch.clone();
+        live.metadata.deletion_timestamp = None;
+        assert!(!out_of_patience(&live, at("2027-01-01T00:00:00Z")));
+    }
 }

@@ -10,7 +10,8 @@ use std::sync::{PoisonError, RwLock};
 use kube::Resource;
 use kube::runtime::watcher;
 
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use super::claims::{Claimant, NumberClaim};
+use crate::crd::WhatsAppChannel;
 
 /// An object by namespace and name.
 pub type ObjectKey = (String, String);
@@ -95,6 +96,12 @@ impl<G: Clone + Eq + Hash, T: Clone> Grouped<G, T> {
         }
     }
 
+    /// The group of the object `key`.
+    pub fn group_of(&self, key: &ObjectKey) -> Option<G> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.live.groups_of.get(key).cloned()
+    }
+
     /// The members of `group`, in name order.
     pub fn members(&self, group: &G) -> Vec<(ObjectKey, T)> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
@@ -119,8 +126,12 @@ fn key_of<K: Resource>(obj: &K) -> ObjectKey {
 /// the spec's number does not parse).
 pub type ChannelsByAccount = Grouped<ObjectKey, Option<String>>;
 
-/// Accounts by WABA id.
-pub type AccountsByWaba = Grouped<String, ()>;
+/// Accounts by WABA id, with their claims on it.
+pub type AccountsByWaba = Grouped<String, Claimant>;
+
+/// Channels by their numbers' digits (None when the spec's number does not parse), with their
+/// claims on them.
+pub type ChannelsByNumber = Grouped<Option<String>, NumberClaim>;
 
 pub fn channel_entry(ch: &WhatsAppChannel) -> (ObjectKey, Option<String>) {
     let namespace = ch.metadata.namespace.clone().unwrap_or_default();
@@ -131,10 +142,6 @@ pub fn channel_entry(ch: &WhatsAppChannel) -> (ObjectKey, Option<String>) {
         .ok()
         .map(|e| e.digits().to_string());
     ((namespace, ch.spec.account_ref.name.clone()), digits)
-}
-
-pub fn account_entry(acc: &WhatsAppBusinessAccount) -> (String, ()) {
-    (acc.spec.business_account_id.clone(), ())
 }
 
 #[cfg(test)]

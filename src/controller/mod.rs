@@ -7,6 +7,7 @@
 mod account;
 mod apply;
 mod channel;
+mod claims;
 mod cleanup;
 mod error;
 mod executor;
@@ -59,6 +60,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub stores: Stores,
     pub model: Model,
+    /// Who owns each WABA id and number, across every scope of the process.
+    claims: Arc<claims::Claims>,
     triggers: Triggers,
 }
 
@@ -138,6 +141,7 @@ pub async fn run(
         executor,
         metrics,
         recorder,
+        claims: Arc::default(),
     };
     let mut scope_senders = Vec::new();
     let runs = scopes.into_iter().map(|ns| {
@@ -180,6 +184,7 @@ struct Shared {
     executor: SharedExecutor,
     metrics: Arc<Metrics>,
     recorder: Recorder,
+    claims: Arc<claims::Claims>,
 }
 
 /// Both controllers of one watch scope, their context, and the queues that feed them.
@@ -200,20 +205,31 @@ impl Scope {
         let (gone_tx, gone) = mpsc::unbounded();
         let accounts_by_waba = Arc::new(index::AccountsByWaba::default());
         let channels_by_account = Arc::new(index::ChannelsByAccount::default());
+        let channels_by_number = Arc::new(index::ChannelsByNumber::default());
         let by_waba = accounts_by_waba.clone();
         let (accounts, accounts_ready) = stores::controller(
             api_for::<WhatsAppBusinessAccount>(&shared.client, ns),
             wc.clone(),
             gone_tx.clone(),
-            move |event| by_waba.observe(event, index::account_entry),
+            move |event| by_waba.observe(event, claims::waba_claim_entry),
         );
         let by_account = channels_by_account.clone();
+        let by_number = channels_by_number.clone();
         let (channels, channels_ready) = stores::controller(
             api_for::<WhatsAppChannel>(&shared.client, ns),
             wc,
             gone_tx,
-            move |event| by_account.observe(event, index::channel_entry),
+            move |event| {
+                by_account.observe(event, index::channel_entry);
+                by_number.observe(event, claims::number_claim_entry);
+            },
         );
+        shared.claims.register(claims::ScopeClaims {
+            accounts: accounts_by_waba.clone(),
+            channels: channels_by_number,
+            accounts_ready: accounts_ready.clone(),
+            channels_ready: channels_ready.clone(),
+        });
         let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
         let channels = channels.with_config(cfg).reconcile_on(channel_rx);
         let (account_requeue, due_accounts) = requeue::queue();
@@ -238,6 +254,7 @@ impl Scope {
                 webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
                 memory: memory::Memory::default(),
             },
+            claims: shared.claims,
             triggers: Triggers {
                 channels: channel_tx,
                 accounts: account_tx,

@@ -27,6 +27,12 @@ impl Readiness {
         (tx, Self(rx))
     }
 
+    /// A store that is already filled (for tests of what waits on one).
+    #[cfg(test)]
+    pub fn ready() -> Self {
+        Self(watch::channel(true).1)
+    }
+
     /// Waits until the store is filled; false when the watch ended first (shutdown).
     pub async fn wait(&self) -> bool {
         self.0.clone().wait_for(|ready| *ready).await.is_ok()

@@ -201,18 +201,23 @@ pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact
 /// Account fields go to the accounts of the WABA; number fields to the channels whose number
 /// has the fact's digits. Either way the account syncs at once, bypassing its interval.
 fn route(ctx: &Context, fact: Fact) {
-    let accounts = ctx
+    // Only the WABA's owner hears of it: a later claim on the same id gets no facts.
+    let owner = ctx.claims.waba_owner(fact.waba_id());
+    let accounts: Vec<_> = ctx
         .model
         .accounts_by_waba
-        .members(&fact.waba_id().to_string());
+        .members(&fact.waba_id().to_string())
+        .into_iter()
+        .filter(|(_, claim)| owner.as_ref().is_some_and(|o| o.uid == claim.uid))
+        .collect();
     if accounts.is_empty() {
         debug!(
             waba = fact.waba_id(),
-            "webhook for a WABA no account manages"
+            "webhook for a WABA no account of this scope owns"
         );
         return;
     }
-    for ((namespace, name), ()) in accounts {
+    for ((namespace, name), _) in accounts {
         match fact.digits() {
             None => {
                 lock(&ctx.model.webhooks.pending_accounts)
@@ -234,7 +239,7 @@ fn route(ctx: &Context, fact: Fact) {
 fn route_to_channels(ctx: &Context, fact: &Fact, digits: &str, namespace: &str, account: &str) {
     let group = (namespace.to_string(), account.to_string());
     for ((ns, channel), channel_digits) in ctx.model.channels_by_account.members(&group) {
-        if channel_digits.as_deref() != Some(digits) {
+        if channel_digits.as_deref() != Some(digits) || !owns_number(ctx, &ns, &channel) {
             continue;
         }
         lock(&ctx.model.webhooks.pending_channels)
@@ -248,6 +253,15 @@ fn route_to_channels(ctx: &Context, fact: &Fact, digits: &str, namespace: &str, 
             .channels
             .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&channel).within(&ns));
     }
+}
+
+/// Whether the channel owns its number (a later claim on it gets no facts).
+fn owns_number(ctx: &Context, namespace: &str, name: &str) -> bool {
+    let object = ObjectRef::<WhatsAppChannel>::new(name).within(namespace);
+    ctx.stores
+        .channels
+        .get(&object)
+        .is_some_and(|ch| ctx.claims.number_claimed_elsewhere(&ch).is_none())
 }
 
 /// Whether the app is subscribed to the account's WABA, checked (and repaired) only when status

@@ -118,6 +118,20 @@ impl Draft<'_> {
                 );
                 (interval, false)
             }
+            AccountObservation::ClaimedElsewhere { owner } => {
+                let message = format!(
+                    "WABA {} is owned by WhatsAppBusinessAccount {owner}, the oldest account \
+                     naming it; this one makes no call to Meta and receives no webhook. Delete \
+                     it, or see \"Running it for many teams\" in the README to move the WABA",
+                    self.spec.business_account_id
+                );
+                self.stall(
+                    cr::WABA_CLAIMED_ELSEWHERE,
+                    reason::WABA_CLAIMED_ELSEWHERE,
+                    message,
+                );
+                (interval, false)
+            }
             AccountObservation::Failed(failure) => match failure.class {
                 FailureClass::Auth => {
                     let message = format!(
@@ -266,10 +280,15 @@ impl Draft<'_> {
 
     /// Stalled until the Secret changes; the event only when entering this stall.
     fn stall_on_credentials(&mut self, cond_reason: &str, event: &'static str, message: String) {
-        let entering =
-            true_reason(&self.status.conditions, condition::STALLED) != Some(cond_reason);
         self.status.sync.last_failure_time = Some(status_time(self.now));
         self.status.sync.next_attempt_time = None;
+        self.stall(cond_reason, event, message);
+    }
+
+    /// Stalled, not Synced, not Ready; the event once, on entering this stall.
+    fn stall(&mut self, cond_reason: &str, event: &'static str, message: String) {
+        let entering =
+            true_reason(&self.status.conditions, condition::STALLED) != Some(cond_reason);
         for type_ in [condition::STALLED, condition::SYNCED] {
             let status = ConditionStatus::from_bool(type_ == condition::STALLED);
             self.set(type_, status, cond_reason, message.clone());

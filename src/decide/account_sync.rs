@@ -120,4 +120,29 @@ mod tests {
         let plan = plan_account(input(&spec, None, &failed, "2026-01-01T00:00:00Z"));
         assert_eq!(plan.synced_at, None);
     }
+
+    #[test]
+    fn an_account_whose_waba_is_owned_elsewhere_stalls_once_and_calls_nothing() {
+        let spec = account_spec();
+        let claimed = AccountObservation::ClaimedElsewhere {
+            owner: "tenant-a/acme".into(),
+        };
+        let plan = plan_account(input(&spec, None, &claimed, "2026-01-01T00:00:00Z"));
+        assert!(!plan.decision.call_meta);
+        assert_eq!(plan.synced_at, None);
+        let reasons: Vec<_> = plan.decision.events.iter().map(|e| e.reason).collect();
+        assert_eq!(reasons, vec![crate::decide::reason::WABA_CLAIMED_ELSEWHERE]);
+        let status = plan.decision.status;
+        let stalled = crate::crd::find_condition(&status.conditions, "Stalled").unwrap();
+        assert_eq!(stalled.reason, "WabaClaimedElsewhere");
+        assert!(stalled.message.contains("tenant-a/acme"));
+        let again = plan_account(input(
+            &spec,
+            Some(&status),
+            &claimed,
+            "2026-01-01T00:10:00Z",
+        ));
+        assert_eq!(again.decision.events, Vec::new());
+        assert_eq!(again.decision.status, status);
+    }
 }

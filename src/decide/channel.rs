@@ -182,6 +182,20 @@ impl Draft<'_> {
                 self.set_last_known_meta_state(false);
                 return account_sync_interval.min(ACCOUNT_NOT_SYNCED_REQUEUE);
             }
+            ChannelObservation::ClaimedElsewhere { owner } => {
+                let message = format!(
+                    "number {} is owned by WhatsAppChannel {owner}, the oldest channel naming \
+                     it in this WABA; this one makes no call to Meta and takes over when that \
+                     one is deleted. Delete this channel if it is a duplicate",
+                    self.number
+                );
+                self.set_last_known_meta_state(true);
+                self.stall(
+                    cr::NUMBER_CLAIMED_ELSEWHERE,
+                    reason::NUMBER_CLAIMED_ELSEWHERE,
+                    message,
+                );
+            }
             ChannelObservation::InvalidSpec { message } => {
                 self.set_last_known_meta_state(true);
                 self.stall(

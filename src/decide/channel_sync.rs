@@ -298,4 +298,37 @@ mod tests {
         assert_eq!(plan.step, None);
         assert!(!plan.needs_resync);
     }
+
+    #[test]
+    fn a_claim_that_lost_stalls_once_naming_the_owner_and_plans_no_write() {
+        let spec = channel_spec(Management::Managed);
+        let standing = AccountStanding::default();
+        let claimed = || ChannelObservation::ClaimedElsewhere {
+            owner: "tenant-a/sales".into(),
+        };
+        let mut first = input(&spec, None, &[], &standing, "2026-01-01T00:00:00Z");
+        first.observation = claimed();
+        let plan = plan_channel(first);
+        assert_eq!(plan.step, None);
+        let reasons: Vec<_> = plan.decision.events.iter().map(|e| e.reason).collect();
+        assert_eq!(reasons, vec![reason::NUMBER_CLAIMED_ELSEWHERE]);
+        let status = plan.decision.status;
+        let stalled = crate::crd::find_condition(&status.conditions, "Stalled").unwrap();
+        assert_eq!(stalled.reason, "NumberClaimedElsewhere");
+        assert!(
+            stalled.message.contains("tenant-a/sales"),
+            "{}",
+            stalled.message
+        );
+        assert!(!crate::crd::condition_is_true(&status.conditions, "Ready"));
+
+        let mut again = input(&spec, Some(&status), &[], &standing, "2026-01-01T00:10:00Z");
+        again.observation = claimed();
+        let plan = plan_channel(again);
+        assert_eq!(plan.decision.events, Vec::new());
+        assert_eq!(
+            plan.decision.status, status,
+            "nothing to write the second time"
+        );
+    }
 }

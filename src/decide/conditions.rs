@@ -47,6 +47,10 @@ pub mod condition_reason {
     pub const ACCOUNT_NOT_SYNCED: &str = "AccountNotSynced";
     /// Channel: the spec cannot be acted on.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// Channel Stalled=True: an older channel owns the number.
+    pub const NUMBER_CLAIMED_ELSEWHERE: &str = "NumberClaimedElsewhere";
+    /// Account Stalled=True: an older account owns the WABA id.
+    pub const WABA_CLAIMED_ELSEWHERE: &str = "WabaClaimedElsewhere";
 }
 
 /// `status` of a condition.

@@ -69,8 +69,9 @@ pub mod reason {
     pub const REGISTERED: &str = "Registered";
     /// The operator deregistered the number because its resource was deleted.
     pub const DEREGISTERED: &str = "Deregistered";
-    /// Warning: a Deregister channel went without deregistering, and why (its CRD is being
-    /// deleted, or its namespace is terminating without the credentials to do it).
+    /// Warning: a Deregister channel went without deregistering, and why (another channel
+    /// still claims the number, its CRD is being deleted, its namespace is terminating without
+    /// the credentials, the number id now belongs to other digits, or Meta kept refusing).
     pub const DEREGISTRATION_SKIPPED: &str = "DeregistrationSkipped";
 
     // Channel: registration by the operator.
@@ -111,6 +112,10 @@ pub mod reason {
     pub const ACCOUNT_NOT_FOUND: &str = "AccountNotFound";
     /// Warning: the spec cannot be acted on.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// Warning: an older channel owns the number; this one makes no call to Meta.
+    pub const NUMBER_CLAIMED_ELSEWHERE: &str = "NumberClaimedElsewhere";
+    /// Warning: an older account owns the WABA id; this one makes no call to Meta.
+    pub const WABA_CLAIMED_ELSEWHERE: &str = "WabaClaimedElsewhere";
 
     // Account: health entities.
     pub const WABA_BLOCKED: &str = "WabaBlocked";

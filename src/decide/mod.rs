@@ -96,6 +96,8 @@ pub enum AccountObservation {
     MissingCredentials { message: String },
     /// Meta was called and the call failed.
     Failed(SyncFailure),
+    /// An older account (`namespace/name`) names the same WABA id; Meta was not called.
+    ClaimedElsewhere { owner: String },
 }
 
 /// What a channel learns from its account's latest sync (channels never call Graph for reads).
@@ -112,4 +114,6 @@ pub enum ChannelObservation {
     AccountNotSynced { reason: String },
     /// The spec cannot be acted on, e.g. the phone number does not parse.
     InvalidSpec { message: String },
+    /// An older channel (`namespace/name`) of the WABA's owner names the same number.
+    ClaimedElsewhere { owner: String },
 }

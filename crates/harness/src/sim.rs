@@ -57,6 +57,9 @@ pub struct LoggedRequest {
     pub at: i64,
     /// Absent while the request is in flight.
     pub status: Option<u16>,
+    /// The bearer token the request carried.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// A Graph request as the tests compare them: method and path without the version prefix.
@@ -439,6 +442,17 @@ impl Sim {
                     path,
                 }
             })
+            .collect()
+    }
+
+    /// Graph requests made with the bearer token `token`, as (method, path) in arrival order.
+    pub async fn requests_with_token(&self, token: &str) -> Vec<(String, String)> {
+        self.request_log()
+            .await
+            .log
+            .into_iter()
+            .filter(|r| r.token.as_deref() == Some(token))
+            .map(|r| (r.method, r.path))
             .collect()
     }
 

@@ -61,7 +61,9 @@ pub async fn handle(
     let (seq, fault) = {
         let mut sim = ctx.lock();
         let now = sim.clock.now();
-        let seq = sim.recorder.record(method.as_str(), &path, now);
+        let seq = sim
+            .recorder
+            .record(method.as_str(), &path, bearer(&headers), now);
         (seq, sim.faults.take(method.as_str(), &path, &bare_path))
     };
     tracing::debug!(%method, path = %path, seq, "graph request");

@@ -18,6 +18,10 @@ pub struct Entry {
     pub at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The bearer token the request carried: tests tell which account made a call. These are
+    /// the simulator's own tokens, never real ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -29,7 +33,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn record(&mut self, method: &str, path: &str, at: i64) -> u64 {
+    pub fn record(&mut self, method: &str, path: &str, token: Option<String>, at: i64) -> u64 {
         self.next_seq += 1;
         self.total += 1;
         *self
@@ -45,6 +49,7 @@ impl Recorder {
             path: path.to_owned(),
             at,
             status: None,
+            token,
         });
         self.next_seq
     }
