@@ -8,7 +8,9 @@ use tracing::{Instrument, info_span};
 use super::last_sync;
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, token_info, webhooks};
-use crate::crd::{RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{
+    RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus, WhatsAppChannel,
+};
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::model::WabaSnapshot;
 use crate::meta::{ErrorClass, GraphError};
@@ -87,7 +89,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         ctx.record_read(&uid);
     }
     let decision = plan.decision;
-    if let Err(err) = apply::apply_status(ctx, acc, acc.status.as_ref(), &decision.status).await {
+    if let Err(err) = apply_account_status(ctx, acc, &decision.status).await {
         ctx.model
             .webhooks
             .restore_account_facts(&namespace, &name, facts);
@@ -119,7 +121,7 @@ async fn claimed_elsewhere(
         now,
     });
     let decision = plan.decision;
-    let changed = apply::apply_status(ctx, acc, acc.status.as_ref(), &decision.status).await?;
+    let changed = apply_account_status(ctx, acc, &decision.status).await?;
     publish(ctx, acc, &decision).await;
     if changed {
         ctx.model
@@ -128,6 +130,22 @@ async fn claimed_elsewhere(
         trigger_channels(ctx, namespace, name).await;
     }
     Ok(Action::requeue(next_reconcile(&decision)))
+}
+
+/// Applies the decided status without `registrationHistory`: that field is the channel
+/// controller's (see the CRD), and applying a stale copy of it would take it over.
+async fn apply_account_status(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+    decided: &WhatsAppBusinessAccountStatus,
+) -> Result<bool, Error> {
+    let without_history = |s: &WhatsAppBusinessAccountStatus| {
+        let mut s = s.clone();
+        s.registration_history.clear();
+        s
+    };
+    let previous = acc.status.as_ref().map(without_history);
+    apply::apply_status(ctx, acc, previous.as_ref(), &without_history(decided)).await
 }
 
 /// An account stalled on rejected credentials re-reads its Secret at least every

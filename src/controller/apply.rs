@@ -42,12 +42,64 @@ where
     {
         return Ok(false);
     }
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch = serde_json::json!({
+    patch_status(ctx, obj, new, None).await?;
+    Ok(true)
+}
+
+/// Applies `status` only if the object is still at the resourceVersion `ch` was read at: the
+/// intent of a registration step. Of two processes that planned the same step on the same
+/// object, one wins and calls Meta; the other gets `Error::StepConflict` and re-plans from what
+/// the winner wrote.
+pub async fn apply_intent(
+    ctx: &Context,
+    ch: &crate::crd::WhatsAppChannel,
+    status: &crate::crd::WhatsAppChannelStatus,
+) -> Result<(), Error> {
+    let new = serde_json::to_value(status).map_err(|source| Error::SerializeStatus {
+        kind: "WhatsAppChannel".into(),
+        namespace: ch.namespace().unwrap_or_default(),
+        name: ch.name_any(),
+        source,
+    })?;
+    match patch_status(ctx, ch, new, ch.metadata.resource_version.as_deref()).await {
+        Err(Error::ApplyStatus { source, .. }) if matches!(source.as_ref(), kube::Error::Api(e) if e.code == 409) => {
+            Err(Error::StepConflict {
+                namespace: ch.namespace().unwrap_or_default(),
+                name: ch.name_any(),
+            })
+        }
+        other => other,
+    }
+}
+
+/// Server-side-applies `status` (already JSON), with `resource_version` as a precondition when
+/// given.
+async fn patch_status<K>(
+    ctx: &Context,
+    obj: &K,
+    status: serde_json::Value,
+    resource_version: Option<&str>,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let kind = K::kind(&()).to_string();
+    let namespace = obj
+        .namespace()
+        .ok_or_else(|| Error::NotNamespaced { kind: kind.clone() })?;
+    let name = obj.name_any();
+    let mut patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "status": new,
+        "status": status,
     });
+    if let Some(rv) = resource_version {
+        patch["metadata"] = serde_json::json!({ "resourceVersion": rv });
+    }
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
     api.patch_status(
         &name,
         &PatchParams::apply(FIELD_MANAGER).force(),
@@ -55,12 +107,12 @@ where
     )
     .await
     .map_err(|source| Error::ApplyStatus {
-        kind: kind.clone(),
-        namespace: namespace.clone(),
-        name: name.clone(),
+        kind,
+        namespace,
+        name,
         source: Box::new(source),
     })?;
-    Ok(true)
+    Ok(())
 }
 
 /// Publishes decided events. A failure to publish is logged, not retried: the status that

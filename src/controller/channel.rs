@@ -7,7 +7,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::{Context, Error, Measure, apply, cleanup, registration, webhooks};
+use super::{Context, Error, Measure, apply, cleanup, history, registration, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
     WhatsAppChannel,
@@ -83,11 +83,12 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
     let facts = ctx.model.webhooks.take_channel_facts(&namespace, &name);
     let now = jiff::Timestamp::now();
+    let with_history = history::merged_previous(ch, account, now);
     let mut plan = decide::plan_channel(decide::ChannelInput {
         namespace: &namespace,
         spec: &ch.spec,
         generation: ch.meta().generation,
-        previous: ch.status.as_ref(),
+        previous: with_history.as_ref().or(ch.status.as_ref()),
         observation: seen.observation,
         facts: &facts,
         standing: &seen.standing,

@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, apply};
+use super::{Context, Error, apply, history};
 use crate::crd::{
     DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
     WhatsAppChannel, condition,
@@ -50,7 +50,8 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     if let Some(why) = kept_by_another_claim(ctx, ch) {
         return let_go(ctx, ch, &why).await;
     }
-    let (account, token) = match writer(ctx, ch, &namespace, &progress, now).await? {
+    let mut progress = progress;
+    let (account, token) = match writer(ctx, ch, &namespace, &mut progress, now).await? {
         Ok(found) => found,
         // Nobody can bring the credentials back into a namespace that is going away.
         Err(message) if surroundings.namespace_terminating => {
@@ -69,9 +70,9 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         NumberAtMeta::Unreadable(message) => return fail(ctx, ch, progress, message).await,
     }
     // The attempt is recorded before the call, so a crash in between never under-counts.
-    let mut progress = progress;
     decide::record_attempt(&mut progress, now);
     write_progress(ctx, ch, &progress, None).await?;
+    history::record(ctx, &account, ch, Some(&progress)).await?;
     let action = MetaAction::Deregister {
         phone_number_id: phone_number_id.clone(),
     };
@@ -213,15 +214,9 @@ async fn writer(
     ctx: &Context,
     ch: &WhatsAppChannel,
     namespace: &str,
-    progress: &RegistrationProgress,
+    progress: &mut RegistrationProgress,
     now: jiff::Timestamp,
 ) -> Result<Result<(Arc<WhatsAppBusinessAccount>, SecretString), String>, Error> {
-    if let Some(next) = decide::next_attempt_allowed(progress, now) {
-        return Ok(Err(format!(
-            "deregistration waits for Meta's registration budget until {}; set spec.deletionPolicy: Orphan to delete without deregistering",
-            decide::format_time(next)
-        )));
-    }
     let account_name = &ch.spec.account_ref.name;
     let account = ctx
         .stores
@@ -232,6 +227,13 @@ async fn writer(
             "cannot deregister: WhatsAppBusinessAccount {account_name} not found; recreate it or set spec.deletionPolicy: Orphan"
         )));
     };
+    history::merge_into(progress, ch, &account, now);
+    if let Some(next) = decide::next_attempt_allowed(progress, now) {
+        return Ok(Err(format!(
+            "deregistration waits for Meta's registration budget until {}; set spec.deletionPolicy: Orphan to delete without deregistering",
+            decide::format_time(next)
+        )));
+    }
     Ok(
         match secrets::read_key(ctx, namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => Ok((account, v.value)),

@@ -19,6 +19,11 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    #[error(
+        "WhatsAppChannel {namespace}/{name} changed since it was read: another process wrote \
+         first, the step is planned again"
+    )]
+    StepConflict { namespace: String, name: String },
     #[error("serializing status of {kind} {namespace}/{name}: {source}")]
     SerializeStatus {
         kind: String,
@@ -53,6 +58,7 @@ impl Error {
             Self::ReadSecret { .. } => "secret_error",
             Self::ReadChannel { .. } => "read_error",
             Self::ApplyStatus { .. } | Self::SerializeStatus { .. } => "status_error",
+            Self::StepConflict { .. } => "conflict",
             Self::NotNamespaced { .. } => "invalid_object",
             Self::Finalizer(e) => match e.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(inner)

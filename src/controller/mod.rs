@@ -12,6 +12,7 @@ mod cleanup;
 mod error;
 mod executor;
 mod forget;
+mod history;
 mod index;
 mod last_sync;
 mod memory;

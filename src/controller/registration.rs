@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, apply};
+use super::{Context, Error, apply, history};
 use crate::crd::{Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{
     self, ChannelDecision, ChannelObservation, ChannelPlan, EventSpec, RegistrationInput,
@@ -141,7 +141,8 @@ pub async fn act(
     let input = outcome_input(ch, &namespace, &plan.observation, &secrets.state, now);
     let status = &mut plan.decision.status;
     decide::record_intent(&step, status, now);
-    apply::apply_status(ctx, ch, ch.status.as_ref(), status).await?;
+    apply::apply_intent(ctx, ch, status).await?;
+    history::record(ctx, account, ch, status.registration.as_ref()).await?;
     let id = status.phone_number_id.clone().unwrap_or_default();
     let Some(action) = action_of(&step, id.clone(), secrets.code, secrets.pin) else {
         return Ok(());

@@ -91,7 +91,8 @@ impl AccountStatuses {
             .retain(|(ns, name), _| keep(ns, name));
     }
 
-    /// `account` from the store with this process's latest status for it, when there is one.
+    /// `account` from the store with this process's latest status for it, when there is one
+    /// (the store's `registrationHistory` kept).
     pub fn freshest(
         &self,
         namespace: &str,
@@ -104,6 +105,15 @@ impl AccountStatuses {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(namespace.to_string(), name))
             .cloned();
+        // The number histories are the channel controller's: the store always has the latest.
+        let latest = latest.map(|mut status| {
+            status.registration_history = account
+                .status
+                .as_ref()
+                .map(|s| s.registration_history.clone())
+                .unwrap_or_default();
+            status
+        });
         match latest {
             Some(status) if account.status.as_ref() != Some(&status) => {
                 let mut fresh = (*account).clone();

@@ -123,6 +123,13 @@ pub struct WhatsAppBusinessAccountStatus {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 
+    /// Register and deregister attempts per number (E.164 digits), newest last, pruned after 72
+    /// hours. Kept on the account rather than the channel, so deleting and re-creating a channel
+    /// cannot multiply Meta's budget of 3 attempts per 72 hours. Written by the channel
+    /// controller (merge patch, its own field manager); the account controller never applies it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub registration_history: std::collections::BTreeMap<String, Vec<Time>>,
+
     /// Name of the WABA at Meta.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -66,6 +66,29 @@ pub fn record_attempt(progress: &mut RegistrationProgress, now: Timestamp) {
     progress.attempts = kept;
 }
 
+/// Merges the number's attempts kept on its account (those of channels deleted before this
+/// one) into `progress`; whether that added any. A re-created channel so starts from the
+/// number's history, not from zero.
+pub fn merge_history(
+    progress: &mut RegistrationProgress,
+    history: &[Time],
+    now: Timestamp,
+) -> bool {
+    let mut all = attempts_in_window(progress, now);
+    let before = all.len();
+    for t in history.iter().filter_map(parse_time) {
+        if within_window(t, now) && !all.contains(&t) {
+            all.push(t);
+        }
+    }
+    if all.len() == before {
+        return false;
+    }
+    all.sort();
+    progress.attempts = all.into_iter().map(status_time).collect();
+    true
+}
+
 /// Meta answered 133016: no attempt until the window has passed.
 pub fn record_meta_refusal(progress: &mut RegistrationProgress, now: Timestamp) {
     progress.blocked_until = Some(status_time(plus(now, REGISTRATION_WINDOW)));
@@ -77,6 +100,26 @@ mod tests {
 
     fn at(h: i64) -> Timestamp {
         Timestamp::from_second(1_767_225_600 + h * 3600).unwrap()
+    }
+
+    #[test]
+    fn the_history_of_a_number_counts_for_its_new_channel() {
+        let mut old = RegistrationProgress::default();
+        for h in [0, 1] {
+            record_attempt(&mut old, at(h));
+        }
+        let mut new = RegistrationProgress::default();
+        assert!(merge_history(&mut new, &old.attempts, at(2)));
+        assert!(
+            !merge_history(&mut new, &old.attempts, at(2)),
+            "merged once"
+        );
+        record_attempt(&mut new, at(2));
+        assert_eq!(next_attempt_allowed(&new, at(3)), Some(at(72)));
+        // Attempts that left the window add nothing.
+        let mut later = RegistrationProgress::default();
+        assert!(!merge_history(&mut later, &old.attempts, at(80)));
+        assert!(later.attempts.is_empty());
     }
 
     #[test]

@@ -410,7 +410,29 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
     .await;
     assert_eq!(w.sim.posts(&format!("/{UK_ID}/register")).await, 3);
 
-    // 72 hours later (attempts aged in status) and with Meta working again, it registers.
+    // Deleting the channel and creating it again does not give the number a new budget: its
+    // attempts are kept on the account too.
+    w.delete_channel("uk").await;
+    w.wait_channel_gone("uk").await;
+    w.apply(&managed_channel(
+        "uk",
+        "+44 7700 900123",
+        "123456",
+        "Orphan",
+    ))
+    .await;
+    let s = w
+        .wait_channel(
+            "uk",
+            "the budget stall after re-creation",
+            stalled_with("RegistrationBudgetExhausted"),
+        )
+        .await;
+    assert_eq!(s.registration.unwrap().attempts.len(), 3);
+    assert_eq!(w.sim.posts(&format!("/{UK_ID}/register")).await, 3);
+
+    // 72 hours later (attempts aged in status, the channel's and the account's) and with Meta
+    // working again, it registers.
     w.sim.clear_faults().await;
     let old: Vec<String> = (0..3)
         .map(|i| {
@@ -420,6 +442,15 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
                 .to_string()
         })
         .collect();
+    // The account first: a channel reconcile in between merges the account's history back.
+    w.accounts()
+        .patch_status(
+            "acme",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": {"registrationHistory": {"447700900123": old}}})),
+        )
+        .await
+        .unwrap();
     w.channels()
         .patch_status(
             "uk",
@@ -647,4 +678,44 @@ async fn deletion_under_both_policies() {
     w.wait_channel_gone("shop").await;
     let n = w.sim.number("106540352242923").await;
     assert_eq!(n.status, "CONNECTED");
+}
+
+/// Two operator processes without leader election (what a rolling upgrade without it does)
+/// onboard one number: each step's intent is written with a resourceVersion precondition, so
+/// of two processes that planned the same step only one calls Meta.
+#[tokio::test]
+async fn two_processes_without_leader_election_make_each_write_once() {
+    let mut w = world("reg-two-writers").await;
+    w.start_operator(&[]);
+    let _second = w.spawn_operator(&[]);
+    w.apply(&managed_channel(
+        "sales",
+        "+49 151 2345 6789",
+        "581063",
+        "Orphan",
+    ))
+    .await;
+    let s = w
+        .wait_channel("sales", "the code requested", |s| {
+            s.phase == Phase::AwaitingVerificationCode
+        })
+        .await;
+    let id = s.phone_number_id.clone().expect("phone number id");
+    let code = sim_code(&w.sim, &id).await;
+    w.set_secret("sales-otp", "code", &code).await;
+    let s = w.wait_channel("sales", "CONNECTED", connected).await;
+    assert_eq!(s.registration.unwrap().attempts.len(), 1);
+    for path in [
+        format!("/{WABA}/phone_numbers"),
+        format!("/{id}/request_code"),
+        format!("/{id}/verify_code"),
+        format!("/{id}/register"),
+    ] {
+        assert_eq!(
+            w.sim.posts(&path).await,
+            1,
+            "{path}: {:?}",
+            w.sim.writes().await
+        );
+    }
 }
