@@ -1,0 +1,281 @@
+{{/*
+The chart's alerts, as YAML: alert name -> group, scope, severity, for, expr, summary,
+description. prometheusrule.yaml applies the overrides of metrics.prometheusRule.alerts and
+renders them. Prometheus template expressions in annotations are written {{`{{ ... }}`}} so
+Helm leaves them to Prometheus.
+
+Every expression selects this release's series with metrics.prometheusRule.selector (the job
+the ServiceMonitor gives them by default). Per-resource series carry the resource's own
+`namespace` and `name` (serviceMonitor.honorLabels keeps them); the rules aggregate by those
+two, so an alert names the channel or account, in its namespace, whichever replica exports it.
+Alerts with scope "operator" are about the operator as a whole and get the release namespace.
+
+States that are normal while a number is onboarded, or for an ObserveOnly number that is not
+registered on the Cloud API, never fire: the metrics carry no management mode or phase, so the
+per-number alerts look at Meta's status of the number (`meta_status{state}`) and leave out
+PENDING, UNVERIFIED, UNKNOWN and numbers that have no Meta status at all (not in the WABA yet).
+docs/runbooks.md has a section per alert; keep both in step (hack/check-alerts.sh checks).
+*/}}
+{{- define "wao.alertSelector" -}}
+{{- .Values.metrics.prometheusRule.selector | default (printf "job=%q" (include "wao.fullname" .)) -}}
+{{- end -}}
+
+{{- define "wao.alerts" -}}
+{{- $s := include "wao.alertSelector" . -}}
+{{- $onboarding := "PENDING|UNVERIFIED|UNKNOWN" -}}
+WhatsAppOperatorDown:
+  group: operator
+  scope: operator
+  severity: critical
+  for: 5m
+  expr: |-
+    absent(up{ {{- $s -}} } == 1)
+  summary: "whatsapp-operator is down or not scraped"
+  description: >-
+    No whatsapp-operator target ({{ $s }}) has been up for 5 minutes. Nothing reconciles
+    channels or accounts, Meta webhooks are not received, and the per-channel alerts are silent
+    because their series are gone with the operator.
+WhatsAppOperatorMetricsAbsent:
+  group: operator
+  scope: operator
+  severity: warning
+  for: 10m
+  expr: |-
+    absent(whatsapp_operator_leader{ {{- $s -}} })
+    unless on ()
+    absent(up{ {{- $s -}} } == 1)
+  summary: "whatsapp-operator targets are up but export no operator metrics"
+  description: >-
+    Targets of {{ $s }} answer scrapes, but whatsapp_operator_leader, which every replica
+    exports from its start, has been missing for 10 minutes: the scrape reaches something else
+    or drops the operator's series, and every other alert of the operator is blind.
+WhatsAppOperatorNoLeader:
+  group: operator
+  scope: operator
+  severity: critical
+  for: 5m
+  expr: |-
+    max(whatsapp_operator_leader{ {{- $s -}} }) < 1
+  summary: "No whatsapp-operator replica is the leader"
+  description: >-
+    whatsapp-operator replicas are running but none has held the leader Lease for 5 minutes:
+    no replica reconciles channels or accounts, and webhook facts are dropped.
+WhatsAppOperatorReconcileErrors:
+  group: operator
+  scope: operator
+  severity: warning
+  for: 15m
+  expr: |-
+    sum by (controller) (rate(whatsapp_operator_reconciles_total{ {{- $s -}} ,result!="success"}[10m]))
+    /
+    sum by (controller) (rate(whatsapp_operator_reconciles_total{ {{- $s -}} }[10m]))
+    > 0.1
+  summary: "More than 10% of whatsapp-operator {{`{{ $labels.controller }}`}} reconciles fail"
+  description: >-
+    {{`{{ $value | humanizePercentage }}`}} of the {{`{{ $labels.controller }}`}} controller's
+    reconciles failed over the last 10 minutes, for 15 minutes.
+WhatsAppOperatorGraphBudget:
+  group: meta
+  scope: operator
+  severity: warning
+  for: 10m
+  expr: |-
+    max by (waba_id, kind) (whatsapp_operator_graph_usage_ratio{ {{- $s -}} }) > 0.8
+  summary: "WABA {{`{{ $labels.waba_id }}`}} uses over 80% of Meta's rate limit ({{`{{ $labels.kind }}`}})"
+  description: >-
+    Meta reports {{`{{ $value | humanizePercentage }}`}} of the {{`{{ $labels.kind }}`}} budget
+    used for {{`{{ $labels.waba_id }}`}}; at 100% Meta throttles every call for that WABA, the
+    operator's and those of whatever sends messages with the same app.
+WhatsAppMetaAuthErrors:
+  group: meta
+  scope: operator
+  severity: critical
+  expr: |-
+    sum by (endpoint) (
+      (
+        whatsapp_operator_graph_requests_total{ {{- $s -}} ,outcome="auth"}
+        unless
+        whatsapp_operator_graph_requests_total{ {{- $s -}} ,outcome="auth"} offset 15m
+      )
+      or
+      increase(whatsapp_operator_graph_requests_total{ {{- $s -}} ,outcome="auth"}[15m])
+    ) > 0
+  summary: "Meta refused the access token ({{`{{ $labels.endpoint }}`}})"
+  description: >-
+    Graph calls to {{`{{ $labels.endpoint }}`}} failed with an authentication or permission
+    error in the last 15 minutes: a token expired, was revoked or lacks
+    whatsapp_business_management. The account stalls until its Secret changes.
+WhatsAppMetaThrottled:
+  group: meta
+  scope: operator
+  severity: warning
+  for: 15m
+  expr: |-
+    sum(rate(whatsapp_operator_graph_requests_total{ {{- $s -}} ,outcome="throttled"}[15m]))
+    /
+    sum(rate(whatsapp_operator_graph_requests_total{ {{- $s -}} }[15m]))
+    > 0.25
+  summary: "Meta throttles {{`{{ $value | humanizePercentage }}`}} of whatsapp-operator's Graph calls"
+  description: >-
+    For 15 minutes more than a quarter of the operator's Graph calls were refused for rate or
+    capacity limits (Meta's, or the operator's own hourly budget per WABA). Syncs wait for the
+    limit to reset, so status and alerts lag behind Meta.
+WhatsAppMetaUnavailable:
+  group: meta
+  scope: operator
+  severity: warning
+  for: 15m
+  expr: |-
+    sum(rate(whatsapp_operator_graph_requests_total{ {{- $s -}} ,outcome="transient"}[15m]))
+    /
+    sum(rate(whatsapp_operator_graph_requests_total{ {{- $s -}} }[15m]))
+    > 0.5
+  summary: "Meta's Graph API fails for most of whatsapp-operator's calls"
+  description: >-
+    For 15 minutes more than half of the operator's Graph calls failed with server errors,
+    timeouts or connection errors: Meta has an outage, or the cluster cannot reach it (egress,
+    proxy, DNS). Status of every channel is as old as the last successful sync.
+WhatsAppWebhookSignatureFailures:
+  group: webhook
+  scope: operator
+  severity: warning
+  for: 5m
+  expr: |-
+    sum(increase(whatsapp_operator_webhook_signature_failures_total{ {{- $s -}} }[15m])) >= 5
+    unless on ()
+    sum(increase(whatsapp_operator_webhook_deliveries_total{ {{- $s -}} ,result=~"accepted|ignored"}[15m])) > 0
+  summary: "Meta webhook deliveries are refused for a bad signature"
+  description: >-
+    {{`{{ $value | humanize }}`}} webhook deliveries in 15 minutes had a missing or wrong
+    X-Hub-Signature-256 and none was accepted: the app secret in the webhook Secret is not the
+    Meta app's (or someone else is calling the endpoint). Polling still syncs, but webhook
+    facts arrive up to a sync interval late.
+WhatsAppResourceStalled:
+  group: resources
+  scope: operator
+  severity: warning
+  expr: |-
+    sum by (reason) (
+      (
+        whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"}
+        unless
+        whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"} offset 1h
+      )
+      or
+      increase(whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"}[1h])
+    ) > 0
+  summary: "A WhatsApp resource is stalled ({{`{{ $labels.reason }}`}}) and needs a person"
+  description: >-
+    The operator published {{`{{ $labels.reason }}`}} events in the last hour: a channel or
+    account cannot make progress until someone acts, and its Stalled condition says what to do.
+    The event names the resource; this alert clears an hour after the last such event, even if
+    the resource is still stalled.
+WhatsAppCredentialsExpiringSoon:
+  group: resources
+  scope: operator
+  severity: warning
+  expr: |-
+    sum(
+      (
+        whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"}
+        unless
+        whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"} offset 1d
+      )
+      or
+      increase(whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"}[1d])
+    ) > 0
+  summary: "A WhatsApp Business account's access token expires within a week"
+  description: >-
+    The operator warned (CredentialsExpiringSoon) in the last day that the Graph token of an
+    account expires within 7 days or has expired. Once it expires the account stalls and its
+    channels' status stops following Meta.
+WhatsAppChannelNotReady:
+  group: resources
+  severity: warning
+  for: 15m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_ready{ {{- $s -}} }) == 0
+    and on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state!~"{{ $onboarding }}|BANNED|RESTRICTED|FLAGGED"})
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_channel_can_send_message{ {{- $s -}} }) == 0
+  summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"
+  description: >-
+    The number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} has a Meta
+    status beyond onboarding but has not been Ready for 15 minutes (disconnected, rate
+    limited, deleted at Meta, or stalled).
+WhatsAppChannelBlocked:
+  group: resources
+  severity: critical
+  for: 5m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_can_send_message{ {{- $s -}} }) == 0
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state=~"{{ $onboarding }}|BANNED"})
+  summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} cannot send messages"
+  description: >-
+    Meta's health of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is
+    BLOCKED (the number, its WABA, the business portfolio or the app). Messages are not
+    delivered.
+WhatsAppChannelBanned:
+  group: resources
+  severity: critical
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="BANNED"}) == 1
+  summary: "Meta banned WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    as BANNED: it cannot send or receive messages.
+WhatsAppChannelRestricted:
+  group: resources
+  severity: critical
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="RESTRICTED"}) == 1
+  summary: "Meta restricted WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    as RESTRICTED: it can answer customers but cannot start conversations.
+WhatsAppChannelFlagged:
+  group: resources
+  severity: warning
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="FLAGGED"}) == 1
+  summary: "Meta flagged WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    as FLAGGED for low quality; without improvement its messaging limit goes down.
+WhatsAppChannelQualityLow:
+  group: resources
+  severity: warning
+  for: 30m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_channel_quality_rating{ {{- $s -}} }) > 0 < 3
+  summary: "Quality of WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is below GREEN"
+  description: >-
+    Meta's quality rating of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    has been {{`{{ $value }}`}} (2 YELLOW, 1 RED) for 30 minutes: customers block or report
+    its messages.
+WhatsAppAccountBlocked:
+  group: resources
+  severity: critical
+  for: 5m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_account_can_send_message{ {{- $s -}} }) == 0
+  summary: "WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} cannot send messages"
+  description: >-
+    Meta's health of WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    is BLOCKED (the WABA, its business portfolio or the app): none of its numbers can send.
+WhatsAppAccountNotReady:
+  group: resources
+  severity: warning
+  for: 15m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_account_ready{ {{- $s -}} }) == 0
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_account_can_send_message{ {{- $s -}} }) == 0
+  summary: "WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"
+  description: >-
+    WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}} has not been
+    Ready for 15 minutes: its token is refused or missing, Meta rejected its review, disabled
+    it, or refuses to read it. Its channels' status no longer follows Meta.
+{{- end -}}
