@@ -4,6 +4,7 @@
 //! its own operator process and Meta simulator over real HTTP on 127.0.0.1.
 
 mod chart;
+mod chart_install;
 mod claims;
 mod control_plane;
 mod crd_admission;

@@ -1,6 +1,7 @@
 //! Runs the operator binary against the test control plane and the Meta simulator, and reads
 //! what it did: statuses, events, metrics.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +16,9 @@ pub struct Operator {
     pub metrics_url: String,
     pub log: PathBuf,
     args: Vec<String>,
-    log_filter: String,
+    env: Vec<(OsString, OsString)>,
+    /// Whether the process starts from the test's environment or from `env` alone.
+    inherit_env: bool,
 }
 
 /// A free TCP port on 127.0.0.1 (probe and release).
@@ -61,7 +64,37 @@ impl Operator {
             metrics_url: format!("http://127.0.0.1:{port}/metrics"),
             log,
             args,
-            log_filter: log_filter.to_string(),
+            env: vec![
+                ("KUBECONFIG".into(), super::kubeconfig_path().into()),
+                ("RUST_LOG".into(), log_filter.into()),
+            ],
+            inherit_env: true,
+        };
+        op.spawn();
+        op
+    }
+
+    /// Starts the operator with exactly `args` and `env`, inheriting nothing from the test's
+    /// environment, as a container gets only what its pod spec says: e.g. the args and env of
+    /// the Deployment the Helm chart rendered, with a `KUBECONFIG` of the chart's
+    /// ServiceAccount. `metrics_addr` is where that configuration serves `/metrics`; `label`
+    /// names the log file.
+    pub fn start_exact(
+        label: &str,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        metrics_addr: &str,
+    ) -> Self {
+        let log = super::control_plane()
+            .dir()
+            .join(format!("operator-{label}.log"));
+        let mut op = Self {
+            child: None,
+            metrics_url: format!("http://{metrics_addr}/metrics"),
+            log,
+            args,
+            env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            inherit_env: false,
         };
         op.spawn();
         op
@@ -73,10 +106,13 @@ impl Operator {
             .append(true)
             .open(&self.log)
             .expect("open the operator log");
-        let child = Command::new(super::workspace_binary("whatsapp-operator"))
+        let mut command = Command::new(super::workspace_binary("whatsapp-operator"));
+        if !self.inherit_env {
+            command.env_clear();
+        }
+        let child = command
             .args(&self.args)
-            .env("KUBECONFIG", super::kubeconfig_path())
-            .env("RUST_LOG", &self.log_filter)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
