@@ -2,14 +2,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use futures::StreamExt;
 use futures::channel::mpsc;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
 use crate::controller::{self, ControllerConfig, WebhookSettings};
 use crate::graph::{GraphClient, GraphConfig, GraphError};
@@ -128,6 +128,8 @@ pub enum RunError {
     Lease(#[source] kube_lease_manager::LeaseManagerError),
     #[error(transparent)]
     WebhookArgs(#[from] WebhookArgsError),
+    #[error("the controllers stopped without being asked to")]
+    ControllersEnded,
 }
 
 #[derive(Debug, Error)]
@@ -180,28 +182,42 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         http::router(metrics.clone(), ready.clone()),
         shutdown.clone(),
     ));
-    let facts = start_webhook_receiver(&args, &client, &metrics, &shutdown).await?;
+    let active = Arc::new(AtomicBool::new(false));
+    let facts = start_webhook_receiver(&args, &client, &metrics, &active, &shutdown).await?;
     let controllers = Controllers {
         client,
         graph,
         metrics,
         config: controller_config(&args),
         facts,
+        active,
     };
-    if args.leader_election {
-        run_as_leader(&args, controllers, ready, shutdown.clone()).await?;
+    let result = if args.leader_election {
+        run_as_leader(&args, controllers, ready, shutdown.clone()).await
     } else {
         ready.set(true);
         controllers.metrics.set_leader(true);
         controllers.run(shutdown.clone()).await;
-    }
+        ended_early(&shutdown)
+    };
     shutdown.cancel();
     match server.await {
         Ok(res) => res?,
         Err(err) => error!(error = %err, "HTTP server task failed"),
     }
     info!("stopped");
-    Ok(())
+    result
+}
+
+/// Controllers that return before a shutdown was asked for have stopped reconciling: the
+/// process must end (and be restarted) rather than look alive.
+fn ended_early(shutdown: &CancellationToken) -> Result<(), RunError> {
+    if shutdown.is_cancelled() {
+        Ok(())
+    } else {
+        error!("the controllers stopped on their own; exiting");
+        Err(RunError::ControllersEnded)
+    }
 }
 
 /// The Meta webhook endpoint on its own port, when configured; its facts for the controllers.
@@ -209,6 +225,7 @@ async fn start_webhook_receiver(
     args: &RunArgs,
     client: &kube::Client,
     metrics: &Arc<Metrics>,
+    active: &Arc<AtomicBool>,
     shutdown: &CancellationToken,
 ) -> Result<Option<mpsc::UnboundedReceiver<Fact>>, RunError> {
     let Some(cfg) = webhook_config(args)? else {
@@ -222,7 +239,10 @@ async fn start_webhook_receiver(
         &cfg.path,
         cfg.max_body_bytes,
         secrets.clone(),
-        sink,
+        webhook::Sink {
+            facts: sink,
+            active: active.clone(),
+        },
         metrics.clone(),
     );
     tokio::spawn(webhook::refresh_secrets(
@@ -267,11 +287,16 @@ struct Controllers {
     metrics: Arc<Metrics>,
     config: ControllerConfig,
     facts: Option<mpsc::UnboundedReceiver<Fact>>,
+    /// Set while the controllers run: the webhook receiver accepts deliveries only then.
+    active: Arc<AtomicBool>,
 }
 
 impl Controllers {
     async fn run(self, stop: CancellationToken) {
         let executor = Arc::new(controller::GraphExecutor(self.graph.clone()));
+        let active = self.active.clone();
+        active.store(true, Ordering::Release);
+        let _inactive = Inactive(active);
         controller::run(
             self.client,
             self.graph,
@@ -285,11 +310,20 @@ impl Controllers {
     }
 }
 
+/// Clears the receiver's `active` flag when the controllers stop, however they stop.
+struct Inactive(Arc<AtomicBool>);
+
+impl Drop for Inactive {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// Reconciles only while holding the Lease; losing it stops the controllers and the process
 /// exits so a restart competes again from a clean state.
 async fn run_as_leader(
     args: &RunArgs,
-    mut controllers: Controllers,
+    controllers: Controllers,
     ready: Arc<Readiness>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
@@ -305,34 +339,43 @@ async fn run_as_leader(
     let (mut leader, lease_task) = manager.watch().await;
     ready.set(true);
     info!(lease = %args.lease_name, "waiting for leadership");
-    if !wait_for_leadership(&mut leader, &mut controllers.facts, &shutdown).await {
+    if !wait_for_leadership(&mut leader, &shutdown).await {
         return Ok(());
     }
     info!("acquired leadership");
     let metrics = controllers.metrics.clone();
     metrics.set_leader(true);
     let lost = CancellationToken::new();
-    let running = tokio::spawn(controllers.run(lost.clone()));
+    let mut running = tokio::spawn(controllers.run(lost.clone()));
+    let mut result = Ok(());
     tokio::select! {
         _ = shutdown.cancelled() => {}
         _ = async { while *leader.borrow_and_update() { if leader.changed().await.is_err() { break; } } } => {
             warn!("lost leadership; stopping");
         }
+        // A leader that reconciles nothing must not keep the lease.
+        ended = &mut running => {
+            if let Err(err) = ended {
+                error!(error = %err, "controller task failed");
+            }
+            result = ended_early(&shutdown);
+        }
     }
     lost.cancel();
     metrics.set_leader(false);
-    if let Err(err) = running.await {
+    if !running.is_finished()
+        && let Err(err) = running.await
+    {
         error!(error = %err, "controller task failed");
     }
     drop(leader);
     release(lease_task).await;
-    Ok(())
+    result
 }
 
 /// True once this process holds the Lease; false on shutdown or when the lease manager ended.
 async fn wait_for_leadership(
     leader: &mut tokio::sync::watch::Receiver<bool>,
-    facts: &mut Option<mpsc::UnboundedReceiver<Fact>>,
     shutdown: &CancellationToken,
 ) -> bool {
     loop {
@@ -342,8 +385,6 @@ async fn wait_for_leadership(
         tokio::select! {
             changed = leader.changed() => if changed.is_err() { return false; },
             _ = shutdown.cancelled() => return false,
-            // Only the leader acts on facts; the sync at its next interval catches up.
-            Some(_) = next_fact(facts) => debug!("webhook fact dropped: not the leader"),
         }
     }
 }
@@ -359,13 +400,6 @@ async fn release<E: std::fmt::Display>(
         }
         Ok(Err(err)) => warn!(error = %err, "lease manager failed"),
         Err(err) => warn!(error = %err, "lease task failed"),
-    }
-}
-
-async fn next_fact(facts: &mut Option<mpsc::UnboundedReceiver<Fact>>) -> Option<Fact> {
-    match facts {
-        Some(rx) => rx.next().await,
-        None => std::future::pending().await,
     }
 }
 

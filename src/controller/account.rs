@@ -24,7 +24,12 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let span = info_span!("reconcile_account", namespace = %acc.namespace().unwrap_or_default(), name = %acc.name_any());
     let measure = Measure::start(&ctx.metrics, "account");
-    let res = reconcile_inner(&acc, &ctx).instrument(span).await;
+    let res = super::unwind_safe(
+        "WhatsAppBusinessAccount",
+        acc.as_ref(),
+        reconcile_inner(&acc, &ctx).instrument(span),
+    )
+    .await;
     measure.finish(&res);
     if res.is_ok() {
         ctx.reset_errors(acc.meta().uid.as_deref());

@@ -23,12 +23,32 @@ pub async fn reconcile(ch: Arc<WhatsAppChannel>, ctx: Arc<Context>) -> Result<Ac
     })?;
     let span = info_span!("reconcile_channel", namespace = %namespace, name = %ch.name_any());
     let measure = Measure::start(&ctx.metrics, "channel");
-    let res = if needs_finalizer(&ch) {
+    let res = super::unwind_safe(
+        "WhatsAppChannel",
+        ch.as_ref(),
+        reconcile_all(&ch, &ctx, span),
+    )
+    .await;
+    measure.finish(&res);
+    if res.is_ok() {
+        ctx.reset_errors(ch.meta().uid.as_deref());
+    }
+    res
+}
+
+/// The finalizer's way for a channel that needs it, the plain reconcile otherwise.
+async fn reconcile_all(
+    ch: &Arc<WhatsAppChannel>,
+    ctx: &Arc<Context>,
+    span: tracing::Span,
+) -> Result<Action, Error> {
+    let namespace = ch.namespace().unwrap_or_default();
+    if needs_finalizer(ch) {
         let api: Api<WhatsAppChannel> = Api::namespaced(ctx.client.clone(), &namespace);
         finalizer(&api, CHANNEL_FINALIZER, ch.clone(), |event| async {
             match event {
-                FinalizerEvent::Apply(ch) => reconcile_inner(&ch, &ctx).await,
-                FinalizerEvent::Cleanup(ch) => cleanup::cleanup(&ch, &ctx).await,
+                FinalizerEvent::Apply(ch) => reconcile_inner(&ch, ctx).await,
+                FinalizerEvent::Cleanup(ch) => cleanup::cleanup(&ch, ctx).await,
             }
         })
         .instrument(span)
@@ -39,13 +59,8 @@ pub async fn reconcile(ch: Arc<WhatsAppChannel>, ctx: Arc<Context>) -> Result<Ac
         // the store entry.
         Ok(Action::await_change())
     } else {
-        reconcile_inner(&ch, &ctx).instrument(span).await
-    };
-    measure.finish(&res);
-    if res.is_ok() {
-        ctx.reset_errors(ch.meta().uid.as_deref());
+        reconcile_inner(ch, ctx).instrument(span).await
     }
-    res
 }
 
 /// Only a Managed channel that deregisters on deletion has something to do at Meta before it

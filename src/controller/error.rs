@@ -24,6 +24,12 @@ pub enum Error {
          first, the step is planned again"
     )]
     StepConflict { namespace: String, name: String },
+    #[error("the reconcile of {kind} {namespace}/{name} panicked (a bug: please report it)")]
+    Panicked {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+    },
     #[error("serializing status of {kind} {namespace}/{name}: {source}")]
     SerializeStatus {
         kind: String,
@@ -59,6 +65,7 @@ impl Error {
             Self::ReadChannel { .. } => "read_error",
             Self::ApplyStatus { .. } | Self::SerializeStatus { .. } => "status_error",
             Self::StepConflict { .. } => "conflict",
+            Self::Panicked { .. } => "panic",
             Self::NotNamespaced { .. } => "invalid_object",
             Self::Finalizer(e) => match e.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(inner)

@@ -413,6 +413,27 @@ impl Context {
     }
 }
 
+/// Runs one reconcile so that a panic in it becomes an error for that object (retried with
+/// backoff) instead of ending the controller that runs every object.
+async fn unwind_safe<F>(
+    kind: &'static str,
+    obj: &impl kube::Resource,
+    reconcile: F,
+) -> Result<Action, Error>
+where
+    F: std::future::Future<Output = Result<Action, Error>>,
+{
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(reconcile).catch_unwind().await {
+        Ok(res) => res,
+        Err(_) => Err(Error::Panicked {
+            kind,
+            namespace: obj.meta().namespace.clone().unwrap_or_default(),
+            name: obj.meta().name.clone().unwrap_or_default(),
+        }),
+    }
+}
+
 /// Times a reconcile and counts its result.
 struct Measure<'a> {
     metrics: &'a Metrics,
@@ -436,5 +457,34 @@ impl<'a> Measure<'a> {
         };
         self.metrics
             .reconciled(self.controller, result, self.start.elapsed());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_reconcile_is_an_error_for_its_object_only() {
+        let ch: WhatsAppChannel = serde_json::from_value(serde_json::json!({
+            "apiVersion": "whatsapp-operator.io/v1alpha1",
+            "kind": "WhatsAppChannel",
+            "metadata": {"name": "sales", "namespace": "ns"},
+            "spec": {"accountRef": {"name": "acme"}, "phoneNumber": "+1 555 078 3881"}
+        }))
+        .unwrap();
+        let res = unwind_safe("WhatsAppChannel", &ch, async {
+            if ch.spec.account_ref.name == "acme" {
+                panic!("a bug");
+            }
+            Ok(Action::await_change())
+        })
+        .await;
+        assert!(
+            matches!(&res, Err(Error::Panicked { namespace, name, .. }) if namespace == "ns" && name == "sales"),
+            "{res:?}"
+        );
+        let fine = unwind_safe("WhatsAppChannel", &ch, async { Ok(Action::await_change()) }).await;
+        assert!(fine.is_ok());
     }
 }

@@ -5,6 +5,7 @@ pub mod payload;
 pub mod signature;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,9 @@ struct ReceiverState {
     /// Permits to read a body: the port is open to anyone, so reading is bounded.
     reading: Arc<Semaphore>,
     max_body_bytes: usize,
+    /// Whether this process's controllers are running (it is the leader, or no election):
+    /// a standby answers 503 so that Meta delivers again, never 200 for a fact it drops.
+    active: Arc<AtomicBool>,
 }
 
 /// Deliveries whose bodies are read at once; more get 503 (Meta retries them).
@@ -89,19 +93,26 @@ pub const MAX_CONCURRENT_DELIVERIES: usize = 32;
 /// How long a delivery's body may take to arrive.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where the receiver's facts go: the controllers' queue, and whether they are running.
+pub struct Sink {
+    pub facts: mpsc::UnboundedSender<Fact>,
+    pub active: Arc<AtomicBool>,
+}
+
 pub fn router(
     path: &str,
     max_body_bytes: usize,
     secrets: Arc<WebhookSecrets>,
-    sink: mpsc::UnboundedSender<Fact>,
+    sink: Sink,
     metrics: Arc<Metrics>,
 ) -> Router {
     let state = ReceiverState {
         secrets,
-        sink,
+        sink: sink.facts,
         metrics,
         reading: Arc::new(Semaphore::new(MAX_CONCURRENT_DELIVERIES)),
         max_body_bytes,
+        active: sink.active,
     };
     Router::new()
         .route(path, get(handshake).post(delivery))
@@ -140,6 +151,14 @@ async fn handshake(State(state): State<ReceiverState>, Query(q): Query<HubQuery>
 
 async fn delivery(State(state): State<ReceiverState>, request: Request) -> Response {
     let started = Instant::now();
+    if !state.active.load(Ordering::Acquire) {
+        state.metrics.webhook_delivery("unknown", "standby");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "standby replica, retry later",
+        )
+            .into_response();
+    }
     let (parts, body) = request.into_parts();
     let response = match read_body(&state, &parts.headers, body).await {
         Ok(bytes) => accept(&state, &parts.headers, &bytes),

@@ -199,6 +199,7 @@ spec:
                     properties:
                       port: {type: string}
                       path: {type: string}
+                      honorLabels: {type: boolean}
                       interval:
                         type: string
                         pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'
@@ -452,6 +453,8 @@ fn value_sets(team_a: &str, team_b: &str) -> Vec<ValueSet> {
                 );
                 assert_eq!(find(o, "CustomResourceDefinition").len(), 2);
                 assert!(args(o).contains(&"--leader-election".to_string()));
+                // With a lease, a rolling update keeps a leader through upgrades.
+                assert!(one(o, "Deployment")["spec"]["strategy"].is_null());
             }),
         },
         ValueSet {
@@ -518,13 +521,20 @@ metrics:
                 let monitor = one(o, "ServiceMonitor");
                 assert_eq!(monitor["metadata"]["labels"]["release"], "prometheus");
                 assert_eq!(monitor["spec"]["endpoints"][0]["interval"], "15s");
+                // Alerts name the channel's namespace, not the operator's.
+                assert_eq!(monitor["spec"]["endpoints"][0]["honorLabels"], true);
                 let rule = one(o, "PrometheusRule");
-                assert!(
-                    rule["spec"]["groups"][0]["rules"]
-                        .as_array()
-                        .is_some_and(|r| r.len() >= 5),
-                    "{rule}"
-                );
+                let alerts: usize = rule["spec"]["groups"]
+                    .as_array()
+                    .map(|groups| {
+                        groups
+                            .iter()
+                            .filter_map(|g| g["rules"].as_array())
+                            .map(Vec::len)
+                            .sum()
+                    })
+                    .unwrap_or_default();
+                assert!(alerts >= 15, "{rule}");
             }),
         },
         ValueSet {
@@ -532,6 +542,8 @@ metrics:
             values: "replicaCount: 1\nleaderElection: {enabled: false}\n".into(),
             check: Box::new(|o| {
                 assert_eq!(one(o, "Deployment")["spec"]["replicas"], 1);
+                // No lease: an old and a new pod must never overlap during an upgrade.
+                assert_eq!(one(o, "Deployment")["spec"]["strategy"]["type"], "Recreate");
                 assert!(find(o, "PodDisruptionBudget").is_empty());
                 assert!(
                     !o.iter().any(|r| r["kind"] == "Role"

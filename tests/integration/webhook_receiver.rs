@@ -1,6 +1,7 @@
 //! The webhook receiver over real HTTP on 127.0.0.1: signatures, limits, malformed bodies.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
@@ -17,6 +18,8 @@ struct Receiver {
     url: String,
     facts: mpsc::UnboundedReceiver<Fact>,
     metrics: Arc<Metrics>,
+    /// Whether the receiver's process runs the controllers (leader, or no election).
+    active: Arc<AtomicBool>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -28,7 +31,12 @@ async fn start() -> Receiver {
     );
     let (tx, rx) = mpsc::unbounded();
     let metrics = Arc::new(Metrics::new());
-    let app = webhook::router("/webhook", LIMIT, secrets, tx, metrics.clone());
+    let active = Arc::new(AtomicBool::new(true));
+    let sink = webhook::Sink {
+        facts: tx,
+        active: active.clone(),
+    };
+    let app = webhook::router("/webhook", LIMIT, secrets, sink, metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -38,6 +46,7 @@ async fn start() -> Receiver {
         url: format!("http://{addr}/webhook"),
         facts: rx,
         metrics,
+        active,
         _server: server,
     }
 }
@@ -72,6 +81,24 @@ async fn a_signed_delivery_is_acknowledged_and_enqueued() {
     );
     let text = r.metrics.encode().unwrap();
     assert!(text.contains(r#"whatsapp_operator_webhook_deliveries_total{field="phone_number_quality_update",result="accepted"} 1"#), "{text}");
+}
+
+/// A standby replica never answers 200 for a fact it would drop: Meta delivers again, and
+/// the load balancer's next pick may be the leader.
+#[tokio::test]
+async fn a_standby_refuses_deliveries_so_that_meta_retries() {
+    let mut r = start().await;
+    r.active.store(false, Ordering::Release);
+    let signature = Some(sign(QUALITY.as_bytes()));
+    let status = post(&r.url, QUALITY.as_bytes().to_vec(), signature.clone()).await;
+    assert_eq!(status, 503);
+    assert!(r.facts.try_recv().is_err(), "nothing was enqueued");
+    r.active.store(true, Ordering::Release);
+    assert_eq!(
+        post(&r.url, QUALITY.as_bytes().to_vec(), signature).await,
+        200
+    );
+    assert!(r.facts.next().await.is_some());
 }
 
 #[tokio::test]
