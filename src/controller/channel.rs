@@ -98,12 +98,15 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
     let facts = ctx.model.webhooks.take_channel_facts(&namespace, &name);
     let now = jiff::Timestamp::now();
-    let with_history = history::merged_previous(ch, account, now);
+    let mut previous = history::merged_previous(ch, account, now).or_else(|| ch.status.clone());
+    if let (Some(p), Some(s)) = (previous.as_mut(), secrets.as_ref()) {
+        s.migrate(p);
+    }
     let mut plan = decide::plan_channel(decide::ChannelInput {
         namespace: &namespace,
         spec: &ch.spec,
         generation: ch.meta().generation,
-        previous: with_history.as_ref().or(ch.status.as_ref()),
+        previous: previous.as_ref(),
         observation: seen.observation,
         facts: &facts,
         standing: &seen.standing,

@@ -11,7 +11,9 @@ use tracing::info;
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, apply, history};
-use crate::crd::{Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{
+    Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus,
+};
 use crate::decide::{
     self, ChannelDecision, ChannelObservation, ChannelPlan, EventSpec, RegistrationInput,
     RegistrationState, SecretState, Step, reason,
@@ -26,6 +28,8 @@ const RESYNC_POLL: Duration = Duration::from_secs(1);
 struct Read {
     state: SecretState,
     value: Option<SecretString>,
+    /// (UID/resourceVersion, content fingerprint) of a present Secret.
+    renamed: Option<(String, String)>,
 }
 
 async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Result<Read, Error> {
@@ -33,16 +37,19 @@ async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Resul
         return Ok(Read {
             state: SecretState::NotConfigured,
             value: None,
+            renamed: None,
         });
     };
     Ok(match secrets::read_key(ctx, namespace, r).await? {
         SecretLookup::Found(v) => Read {
+            renamed: Some((v.legacy_version, v.version.clone())),
             state: SecretState::Present(v.version),
             value: Some(v.value),
         },
         SecretLookup::Missing(m) => Read {
             state: SecretState::Missing(m),
             value: None,
+            renamed: None,
         },
     })
 }
@@ -53,6 +60,28 @@ pub struct RegistrationSecrets {
     pub state: RegistrationState,
     code: Option<SecretString>,
     pin: Option<SecretString>,
+    code_renamed: Option<(String, String)>,
+    pin_renamed: Option<(String, String)>,
+}
+
+impl RegistrationSecrets {
+    /// Status written before content fingerprints names each Secret by UID and
+    /// resourceVersion; the Secret still at that version is the same content under its new
+    /// fingerprint, so an upgrade sends no PIN and tries no code again.
+    pub fn migrate(&self, status: &mut WhatsAppChannelStatus) {
+        let Some(p) = status.registration.as_mut() else {
+            return;
+        };
+        let rename = |field: &mut Option<String>, renamed: &Option<(String, String)>| {
+            if let Some((legacy, current)) = renamed
+                && field.as_deref() == Some(legacy.as_str())
+            {
+                *field = Some(current.clone());
+            }
+        };
+        rename(&mut p.applied_pin, &self.pin_renamed);
+        rename(&mut p.last_tried_code, &self.code_renamed);
+    }
 }
 
 /// Observe: the Secrets registration needs, for a Managed channel whose account exists and whose
@@ -96,6 +125,8 @@ pub async fn observe(
         },
         code: code.value,
         pin: pin.value,
+        code_renamed: code.renamed,
+        pin_renamed: pin.renamed,
     }))
 }
 
@@ -376,4 +407,38 @@ async fn is_current(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Res
             source: Box::new(source),
         })?;
     Ok(fresh.is_some_and(|f| f.metadata.resource_version == ch.metadata.resource_version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::RegistrationProgress;
+
+    #[test]
+    fn status_from_before_content_fingerprints_is_migrated_not_re_sent() {
+        let secrets = RegistrationSecrets {
+            state: RegistrationState {
+                code: SecretState::NotConfigured,
+                pin: SecretState::Present("hmac-sha256:new".into()),
+                snapshot_at: None,
+            },
+            code: None,
+            pin: None,
+            code_renamed: Some(("uid-c/7".into(), "hmac-sha256:code".into())),
+            pin_renamed: Some(("uid-p/9".into(), "hmac-sha256:new".into())),
+        };
+        let mut status = WhatsAppChannelStatus {
+            registration: Some(RegistrationProgress {
+                applied_pin: Some("uid-p/9".into()),
+                last_tried_code: Some("uid-c/6".into()),
+                ..RegistrationProgress::default()
+            }),
+            ..WhatsAppChannelStatus::default()
+        };
+        secrets.migrate(&mut status);
+        let p = status.registration.unwrap();
+        assert_eq!(p.applied_pin.as_deref(), Some("hmac-sha256:new"));
+        // A code tried at another version of its Secret stays another code.
+        assert_eq!(p.last_tried_code.as_deref(), Some("uid-c/6"));
+    }
 }

@@ -5,11 +5,32 @@ use secrecy::SecretString;
 use super::{Context, Error};
 use crate::crd::SecretKeyRef;
 
-/// A Secret value plus the version it was read at, so a change can be detected without
-/// remembering the value itself.
+/// A Secret value plus a fingerprint of it, so a change can be detected without remembering
+/// the value itself.
 pub struct SecretValue {
     pub value: SecretString,
+    /// A keyed hash of the value (see [`fingerprint`]): the same while the content is the same,
+    /// whatever rewrites the Secret's metadata.
     pub version: String,
+    /// What status recorded before content fingerprints: the Secret's UID and resourceVersion.
+    pub legacy_version: String,
+}
+
+/// A fingerprint of a Secret key's content that status can show: HMAC-SHA256 keyed with the
+/// Secret's UID and key name. A plain hash of a 6-digit PIN would be reversed by trying a
+/// million values; without the UID (only readable by those who may read the Secret) it is not.
+pub fn fingerprint(uid: &str, key: &str, value: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let secret_key = format!("{uid}/{key}");
+    match Hmac::<sha2::Sha256>::new_from_slice(secret_key.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(value.as_bytes());
+            let digest = mac.finalize().into_bytes();
+            format!("hmac-sha256:{}", hex::encode(&digest[..16]))
+        }
+        // HMAC takes keys of any length; this arm is never taken.
+        Err(_) => format!("{uid}/{key}"),
+    }
 }
 
 /// Why a referenced Secret key cannot be used; the message tells the user what to fix.
@@ -75,7 +96,27 @@ pub async fn read_key(
         )));
     }
     Ok(SecretLookup::Found(SecretValue {
+        version: fingerprint(&uid, &r.key, &text),
+        legacy_version: format!("{uid}/{version}"),
         value: SecretString::from(text),
-        version: format!("{uid}/{version}"),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_follow_content_and_are_keyed_by_the_secret() {
+        let a = fingerprint("uid-1", "pin", "581063");
+        assert_eq!(a, fingerprint("uid-1", "pin", "581063"));
+        assert_ne!(a, fingerprint("uid-1", "pin", "581064"));
+        assert_ne!(
+            a,
+            fingerprint("uid-2", "pin", "581063"),
+            "keyed by the Secret"
+        );
+        assert!(!a.contains("581063"));
+        assert_eq!(a.len(), "hmac-sha256:".len() + 32);
+    }
 }

@@ -408,7 +408,7 @@ pub struct RegistrationProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<i32>", range(min = 0))]
     pub code_requests: Option<u32>,
-    /// Fingerprint (Secret UID and resourceVersion) of the last code tried, never the code.
+    /// Fingerprint of the last code tried (a hash keyed by the Secret's UID), never the code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tried_code: Option<String>,
     /// When the code was verified (RFC 3339).
@@ -420,7 +420,8 @@ pub struct RegistrationProgress {
     /// Meta refused further attempts (133016) until this time (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_until: Option<Time>,
-    /// Fingerprint of the PIN Secret last applied at Meta, never the PIN.
+    /// Fingerprint of the PIN last applied at Meta (a hash keyed by the Secret's UID), never the
+    /// PIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_pin: Option<String>,
     /// When the number was registered by the operator (RFC 3339).

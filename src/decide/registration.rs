@@ -70,7 +70,7 @@ pub enum SecretState {
     NotConfigured,
     /// Referenced but missing or empty; the message says what to fix.
     Missing(String),
-    /// Present; the fingerprint is the Secret's UID and resourceVersion.
+    /// Present; the fingerprint is a hash of the content keyed by the Secret's UID.
     Present(String),
 }
 

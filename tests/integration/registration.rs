@@ -719,3 +719,64 @@ async fn two_processes_without_leader_election_make_each_write_once() {
         );
     }
 }
+
+/// The PIN Secret is fingerprinted by its content: rewriting its metadata (a label, an
+/// annotation, a re-apply by a secret manager) sends nothing to Meta; a new PIN is set once.
+#[tokio::test]
+async fn a_metadata_only_rewrite_of_the_pin_secret_sends_no_pin() {
+    let mut w = world("reg-pin-fingerprint").await;
+    w.apply(&managed_channel(
+        "us",
+        "+1 555-078-3881",
+        "246810",
+        "Orphan",
+    ))
+    .await;
+    w.start_operator(&[]);
+    let us = "106540352242922";
+    let applied = w
+        .wait_channel("us", "the PIN applied", |s| {
+            connected(s)
+                && s.registration
+                    .as_ref()
+                    .is_some_and(|r| r.applied_pin.is_some())
+        })
+        .await
+        .registration
+        .and_then(|r| r.applied_pin)
+        .unwrap();
+    assert!(applied.starts_with("hmac-sha256:"), "{applied}");
+    assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
+
+    let label = json!({"metadata": {"labels": {"rotated-by": "external-secrets"}}});
+    w.secrets()
+        .patch("us-pin", &PatchParams::default(), &Patch::Merge(&label))
+        .await
+        .unwrap();
+    w.request_channel_reconcile("us", "after-relabel").await;
+    let s = w
+        .wait_channel("us", "the reconcile handled", |s| {
+            s.sync.last_handled_reconcile_at.as_deref() == Some("after-relabel")
+        })
+        .await;
+    assert_eq!(
+        s.registration.unwrap().applied_pin.as_deref(),
+        Some(applied.as_str())
+    );
+    assert_eq!(
+        w.sim.posts(&format!("/{us}")).await,
+        1,
+        "{:?}",
+        w.sim.writes().await
+    );
+
+    w.set_secret("us-pin", "pin", "135790").await;
+    w.request_channel_reconcile("us", "after-rotation").await;
+    w.wait_channel("us", "the new PIN applied", |s| {
+        s.registration
+            .as_ref()
+            .is_some_and(|r| r.applied_pin.as_deref().is_some_and(|p| p != applied))
+    })
+    .await;
+    assert_eq!(w.sim.posts(&format!("/{us}")).await, 2);
+}
