@@ -274,7 +274,10 @@ async fn observe(
             return Ok(Some(AccountObservation::MissingCredentials { message }));
         }
     };
-    if credentials_still_rejected(acc, ctx, &uid, &token.version) {
+    if !requested
+        && credentials_still_rejected(acc, ctx, &uid, &token.version)
+        && !reprobe_due(acc, &uid, jiff::Timestamp::now())
+    {
         return Ok(None);
     }
     let session = ctx
@@ -307,6 +310,16 @@ async fn observe(
         }
     };
     Ok(Some(observation))
+}
+
+/// A token Meta refused is tried again about once an hour (one call, at a time spread by the
+/// account's UID so that many stalled accounts do not probe together): Meta may lift a
+/// restriction without the Secret changing.
+fn reprobe_due(acc: &WhatsAppBusinessAccount, uid: &str, now: jiff::Timestamp) -> bool {
+    acc.status
+        .as_ref()
+        .and_then(|s| s.sync.last_failure_time.as_ref())
+        .is_some_and(|t| now >= decide::credentials_reprobe_at(t.0, uid))
 }
 
 /// True when Meta rejected this very Secret version before. After a restart the memory is

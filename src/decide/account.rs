@@ -40,6 +40,17 @@ pub struct AccountDecision {
 
 /// Whether the account is stalled on its credentials (refused or missing). After a restart the
 /// runtime has no remembered Secret version; it may then call Meta once more, which is harmless.
+/// When an account stalled on refused credentials calls Meta again with the same token: an
+/// hour after the refusal, plus up to ten minutes spread by `uid`.
+pub fn credentials_reprobe_at(refused_at: Timestamp, uid: &str) -> Timestamp {
+    let spread = uid
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 600;
+    let wait = jiff::SignedDuration::from_secs(3600 + spread as i64);
+    refused_at.checked_add(wait).unwrap_or(Timestamp::MAX)
+}
+
 pub fn credentials_stalled(status: &WhatsAppBusinessAccountStatus) -> bool {
     matches!(
         true_reason(&status.conditions, condition::STALLED),

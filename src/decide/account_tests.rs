@@ -1079,3 +1079,20 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn refused_credentials_are_probed_again_after_an_hour_spread_by_account() {
+    let refused = ts("2026-01-01T00:00:00Z");
+    let a = credentials_reprobe_at(refused, "uid-a");
+    let b = credentials_reprobe_at(refused, "uid-b");
+    for at in [a, b] {
+        let wait = at.duration_since(refused).as_secs();
+        assert!((3600..4200).contains(&wait), "{wait}");
+    }
+    assert_ne!(a, b, "accounts do not all probe at once");
+    assert_eq!(
+        a,
+        credentials_reprobe_at(refused, "uid-a"),
+        "stable per account"
+    );
+}

@@ -29,7 +29,8 @@ use std::time::Duration;
 use crate::meta::model::{PhoneNumber, WabaSnapshot};
 
 pub use account::{
-    AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_stalled, decide_account,
+    AccountDecision, CREDENTIALS_WARNING_WINDOW, credentials_reprobe_at, credentials_stalled,
+    decide_account,
 };
 pub use account_sync::{AccountInput, AccountPlan, plan_account};
 pub use backoff::{

@@ -371,15 +371,19 @@ async fn credential_problems_stall_and_recover() {
     stalled(&w, "CredentialsInvalid", "").await;
     w.expect_events("acme", "CredentialsInvalid", 1).await;
 
-    // No more Graph calls while the Secret stays the same, even when forced.
+    // While the Secret stays the same, Meta is asked again only when a person asks (or after
+    // about an hour): one call for the request, then none.
     let before = w.sim.graph_requests().await;
-    w.request_account_reconcile("acme", "again").await;
+    w.force_sync("acme", "again").await;
+    assert_eq!(w.sim.graph_requests().await, before + 1, "one probe when asked");
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         w.sim.graph_requests().await,
-        before,
-        "calls stop until the Secret changes"
+        before + 1,
+        "no more calls until the Secret changes or the hour has passed"
     );
+    stalled(&w, "CredentialsInvalid", "").await;
+    w.expect_events("acme", "CredentialsInvalid", 1).await;
 
     // Fixing the Secret recovers without a restart.
     let fixed = account_yaml.split("---").next().unwrap();
