@@ -39,11 +39,36 @@ pub enum SecretLookup {
     Missing(String),
 }
 
+/// The label a Secret needs before its value is sent to a callback URL of the account's
+/// choosing (the verify token of an override callback): editing an account must not be enough
+/// to send any Secret of the namespace to any URL.
+pub const VERIFY_TOKEN_MARK: &str = "whatsapp-operator.io/webhook-verify-token";
+
+/// Why a Secret lacks the mark `label: "true"`, if it does.
+fn unmarked(secret: &Secret, label: &str) -> bool {
+    secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(label))
+        .is_none_or(|v| v != "true")
+}
+
 /// Reads one key of one Secret in `namespace` (never lists Secrets).
 pub async fn read_key(
     ctx: &Context,
     namespace: &str,
     r: &SecretKeyRef,
+) -> Result<SecretLookup, Error> {
+    read_key_marked(ctx, namespace, r, None).await
+}
+
+/// `read_key` of a Secret that must carry the label `mark: "true"`.
+pub async fn read_key_marked(
+    ctx: &Context,
+    namespace: &str,
+    r: &SecretKeyRef,
+    mark: Option<&str>,
 ) -> Result<SecretLookup, Error> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let secret = api
@@ -60,6 +85,13 @@ pub async fn read_key(
             r.name, r.key
         )));
     };
+    if let Some(label) = mark.filter(|l| unmarked(&secret, l)) {
+        return Ok(SecretLookup::Missing(format!(
+            "Secret {namespace}/{} is not labelled {label}=\"true\": label it to allow sending \
+             its value to the account's override callback URL",
+            r.name
+        )));
+    }
     let version = secret.metadata.resource_version.clone().unwrap_or_default();
     let uid = secret.metadata.uid.clone().unwrap_or_default();
     let bytes = secret
@@ -105,6 +137,23 @@ pub async fn read_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_secret_labelled_true_is_marked() {
+        let with = |labels: serde_json::Value| -> Secret {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "s", "labels": labels}}))
+                .unwrap()
+        };
+        assert!(!unmarked(
+            &with(serde_json::json!({VERIFY_TOKEN_MARK: "true"})),
+            VERIFY_TOKEN_MARK
+        ));
+        assert!(unmarked(
+            &with(serde_json::json!({VERIFY_TOKEN_MARK: "yes"})),
+            VERIFY_TOKEN_MARK
+        ));
+        assert!(unmarked(&with(serde_json::json!({})), VERIFY_TOKEN_MARK));
+    }
 
     #[test]
     fn fingerprints_follow_content_and_are_keyed_by_the_secret() {

@@ -354,17 +354,21 @@ async fn verify_token(
         webhooks.override_callback_uri.as_deref(),
         &webhooks.verify_token_secret_ref,
     ) {
-        (Some(_), Some(r)) => match secrets::read_key(ctx, namespace, r).await {
-            Ok(SecretLookup::Found(v)) => Ok(Some(v.value)),
-            Ok(SecretLookup::Missing(message)) => {
-                warn!(%message, "verify token for the override callback is missing");
-                Err(Some(false))
+        (Some(_), Some(r)) => {
+            match secrets::read_key_marked(ctx, namespace, r, Some(secrets::VERIFY_TOKEN_MARK))
+                .await
+            {
+                Ok(SecretLookup::Found(v)) => Ok(Some(v.value)),
+                Ok(SecretLookup::Missing(message)) => {
+                    warn!(%message, "verify token for the override callback cannot be used");
+                    Err(Some(false))
+                }
+                Err(err) => {
+                    warn!(error = %err, "cannot read the verify token Secret");
+                    Err(None)
+                }
             }
-            Err(err) => {
-                warn!(error = %err, "cannot read the verify token Secret");
-                Err(None)
-            }
-        },
+        }
         (Some(_), None) => {
             warn!("overrideCallbackUri needs verifyTokenSecretRef; not subscribing");
             Err(Some(false))

@@ -101,7 +101,8 @@ pub struct WebhookSubscription {
     pub override_callback_uri: Option<String>,
 
     /// Secret key holding the verify token Meta sends when the override callback is set.
-    /// Required with overrideCallbackUri.
+    /// Required with overrideCallbackUri; the Secret must be labelled
+    /// `whatsapp-operator.io/webhook-verify-token: "true"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_token_secret_ref: Option<SecretKeyRef>,
 }
