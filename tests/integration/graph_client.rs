@@ -745,20 +745,33 @@ impl std::io::Write for LogSink {
     }
 }
 
+/// The process-wide log capture: a global subscriber, so that no callsite's interest can be
+/// cached off by Graph clients that other scenarios run on other threads (a thread-local one
+/// lost events that way). Only this crate's events, at every level.
+fn captured_logs() -> &'static LogSink {
+    static CAPTURE: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let sink = LogSink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false),
+            )
+            .with(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("whatsapp_operator", tracing::Level::TRACE),
+            );
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        sink
+    })
+}
+
 #[tokio::test]
 async fn secrets_never_reach_errors_debug_output_or_logs() {
-    let sink = LogSink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other scenarios of this binary run Graph clients on other threads with no subscriber:
-    // recompute every callsite's interest now that this one exists, so none stays cached off.
-    tracing::callsite::rebuild_interest_cache();
-
+    let sink = captured_logs();
     let f = fixture();
     let wrong_pin = "918273";
     let code = "564738";
