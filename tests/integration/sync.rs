@@ -375,7 +375,11 @@ async fn credential_problems_stall_and_recover() {
     // about an hour): one call for the request, then none.
     let before = w.sim.graph_requests().await;
     w.force_sync("acme", "again").await;
-    assert_eq!(w.sim.graph_requests().await, before + 1, "one probe when asked");
+    assert_eq!(
+        w.sim.graph_requests().await,
+        before + 1,
+        "one probe when asked"
+    );
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         w.sim.graph_requests().await,
