@@ -238,7 +238,7 @@ async fn hand_to_channels(
     }
 }
 
-/// Events, metrics, and the decided status for the account's channels.
+/// Events and the decided status for the account's channels.
 async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
     let namespace = acc.namespace().unwrap_or_default();
     let name = acc.name_any();
@@ -246,7 +246,6 @@ async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide
         .account_statuses
         .put(&namespace, &name, decision.status.clone());
     apply::publish_events(ctx, acc, &decision.events).await;
-    ctx.metrics.set_account(&namespace, &name, &decision.status);
     ctx.model.webhooks.set_standing(
         &namespace,
         &name,

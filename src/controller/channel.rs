@@ -129,8 +129,6 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         return Err(err);
     }
     apply::publish_events(ctx, ch, &plan.decision.events).await;
-    ctx.metrics
-        .set_channel(&namespace, &name, &plan.decision.status);
     Ok(Action::requeue(plan.decision.requeue_after))
 }
 
@@ -164,8 +162,6 @@ async fn claimed_elsewhere(
     let decision = plan.decision;
     apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
     apply::publish_events(ctx, ch, &decision.events).await;
-    ctx.metrics
-        .set_channel(namespace, &ch.name_any(), &decision.status);
     Ok(Action::requeue(decision.requeue_after.min(CLAIM_RECHECK)))
 }
 

@@ -27,7 +27,6 @@ const CLEANUP_FAILED: &str = "CleanupFailed";
 /// within the registration budget, and treats "already gone" as done.
 pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
     let namespace = ch.namespace().unwrap_or_default();
-    ctx.metrics.remove_channel(&namespace, &ch.name_any());
     let phone_number_id = ch.status.as_ref().and_then(|s| s.phone_number_id.clone());
     let deregister = ch.spec.deletion_policy == DeletionPolicy::Deregister
         && ch.spec.management == Management::Managed;

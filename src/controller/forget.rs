@@ -51,8 +51,8 @@ impl<'a> Live<'a> {
 }
 
 impl Liveness for Live<'_> {
-    /// Resources of other scopes are not this scope's to forget: with `--namespaces a,b` the
-    /// metric series are shared, and a relisting of one scope must not prune the other's.
+    /// Resources of other scopes are not this scope's to forget: a relisting of one scope
+    /// must not judge the other's.
     fn has_account(&self, namespace: &str, name: &str) -> bool {
         outside(self.ctx, namespace) || account_uid(self.ctx, namespace, name).is_some()
     }
@@ -138,12 +138,9 @@ fn channel_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
 }
 
 impl Context {
-    /// Drops every in-memory entry and metric series of resources missing from `live`.
+    /// Drops every in-memory entry of resources missing from `live` (metric series need
+    /// nothing: they are read from the stores at each scrape).
     pub(super) fn forget_deleted(&self, live: &impl Liveness) {
-        self.metrics.prune(
-            |ns, name| live.has_account(ns, name),
-            |ns, name| live.has_channel(ns, name),
-        );
         self.model
             .snapshots
             .retain(|ns, name| live.has_account(ns, name));

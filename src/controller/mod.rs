@@ -18,6 +18,7 @@ mod last_sync;
 mod memory;
 mod registration;
 mod requeue;
+mod scrape;
 mod secrets;
 mod snapshots;
 mod stores;
@@ -262,6 +263,7 @@ impl Scope {
                 later: account_requeue,
             },
         });
+        ctx.metrics.register_scope(scrape::ScopeView::of(&ctx));
         Self {
             ctx,
             accounts,

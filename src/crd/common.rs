@@ -65,7 +65,10 @@ pub struct HealthErrorStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
-    /// When Meta's state was last read successfully (RFC 3339).
+    /// When the last successful read of Meta that changed this status happened (RFC 3339). A
+    /// read that finds nothing new is not written (no writes at steady state), so this can be
+    /// older than the last read; the metric
+    /// whatsapp_operator_account_last_successful_sync_timestamp_seconds has the last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<Time>,
     /// Value of the `whatsapp-operator.io/reconcile-requested-at` annotation last acted on.

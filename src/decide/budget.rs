@@ -56,6 +56,20 @@ pub fn next_attempt_allowed(progress: &RegistrationProgress, now: Timestamp) -> 
     }
 }
 
+/// Attempts still allowed in the window at `now` (the operator's cap minus those made); none
+/// while Meta refuses further attempts (133016).
+pub fn attempts_remaining(progress: &RegistrationProgress, now: Timestamp) -> usize {
+    let blocked = progress
+        .blocked_until
+        .as_ref()
+        .and_then(parse_time)
+        .is_some_and(|t| t > now);
+    if blocked {
+        return 0;
+    }
+    MAX_REGISTRATION_ATTEMPTS.saturating_sub(attempts_in_window(progress, now).len())
+}
+
 /// Records an attempt made at `now`, forgetting those that left the window.
 pub fn record_attempt(progress: &mut RegistrationProgress, now: Timestamp) {
     let mut kept: Vec<Time> = attempts_in_window(progress, now)
@@ -135,6 +149,8 @@ mod tests {
         record_attempt(&mut p, at(72));
         assert_eq!(p.attempts.len(), 3, "the attempt at hour 0 left the window");
         assert_eq!(next_attempt_allowed(&p, at(72)), Some(at(73)));
+        assert_eq!(attempts_remaining(&p, at(72)), 0);
+        assert_eq!(attempts_remaining(&p, at(73)), 1);
     }
 
     #[test]
@@ -144,5 +160,7 @@ mod tests {
         record_meta_refusal(&mut p, at(1));
         assert_eq!(next_attempt_allowed(&p, at(2)), Some(at(73)));
         assert_eq!(next_attempt_allowed(&p, at(73)), None);
+        assert_eq!(attempts_remaining(&p, at(2)), 0, "none while Meta refuses");
+        assert_eq!(attempts_remaining(&p, at(73)), 3);
     }
 }

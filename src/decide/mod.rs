@@ -37,8 +37,8 @@ pub use backoff::{
     Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, keep_sync_time_when_unchanged, needs_sync,
 };
 pub use budget::{
-    MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, merge_history, next_attempt_allowed,
-    record_attempt, record_meta_refusal,
+    MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, attempts_remaining, merge_history,
+    next_attempt_allowed, record_attempt, record_meta_refusal,
 };
 pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
 pub use channel_sync::{ChannelInput, ChannelPlan, RegistrationState, plan_channel};

@@ -257,12 +257,39 @@ async fn meta_changes_reach_status_conditions_and_events() {
     let ns = &w.ns;
     let text = w.operator().metrics().await;
     assert!(
-        text.contains(r#"whatsapp_operator_channel_quality_rating{namespace=""#),
+        text.contains(r#"whatsapp_operator_channel_quality{namespace=""#),
         "{text}"
     );
-    assert!(text.contains(&format!(r#"whatsapp_operator_channel_meta_status{{namespace="{ns}",name="acme-brasil",state="BANNED"}} 1"#)), "{text}");
-    assert!(text.contains(&format!(r#"whatsapp_operator_channel_messaging_limit{{namespace="{ns}",name="acme-support"}} 250"#)), "{text}");
-    assert!(text.contains(&format!(r#"whatsapp_operator_channel_can_send_message{{namespace="{ns}",name="acme-support"}} 1"#)), "{text}");
+    for series in [
+        format!(
+            r#"whatsapp_operator_channel_status{{namespace="{ns}",name="acme-brasil",status="BANNED"}} 1"#
+        ),
+        format!(
+            r#"whatsapp_operator_channel_messaging_limit_tier{{namespace="{ns}",name="acme-support",tier="TIER_250"}} 1"#
+        ),
+        format!(
+            r#"whatsapp_operator_channel_health{{namespace="{ns}",name="acme-support",can_send_message="LIMITED"}} 1"#
+        ),
+        format!(
+            r#"whatsapp_operator_channel_info{{namespace="{ns}",name="acme-support",account="acme",phone_number_id="{SUPPORT_ID}","#
+        ),
+        format!(
+            r#"whatsapp_operator_account_info{{namespace="{ns}",name="acme",waba_id="{WABA}"}} 1"#
+        ),
+        format!(
+            r#"whatsapp_operator_account_review_status{{namespace="{ns}",name="acme",status="REJECTED"}} 1"#
+        ),
+        format!(
+            r#"whatsapp_operator_account_last_successful_sync_timestamp_seconds{{namespace="{ns}",name="acme"}} "#
+        ),
+        format!(
+            r#"whatsapp_operator_channel_condition{{namespace="{ns}",name="acme-support",condition="Ready","#
+        ),
+        "whatsapp_operator_build_info{version=".to_string(),
+    ] {
+        assert!(text.contains(&series), "{series} missing in:\n{text}");
+    }
+    every_alerted_metric_is_exported(&text);
     assert!(
         text.contains(
             r#"whatsapp_operator_graph_requests_total{endpoint="read_waba",outcome="ok"}"#
@@ -479,5 +506,54 @@ async fn transient_failures_and_throttling_recover_within_budget() {
     assert!(
         total <= 30,
         "{total} Graph requests exceed the budget of 30"
+    );
+}
+
+/// Every metric name the chart's alerts use is exported by a running operator (as a sample or
+/// at least as a described family), so a renamed metric cannot silently blind an alert.
+fn every_alerted_metric_is_exported(text: &str) {
+    let alerts_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/charts/whatsapp-operator/templates/_alerts.tpl"
+    );
+    let alerts = std::fs::read_to_string(alerts_path).expect("the chart's alerts");
+    let mut used: Vec<&str> = alerts
+        .match_indices("whatsapp_operator_")
+        .map(|(at, _)| {
+            let rest = &alerts[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() >= 10, "names found in the alerts: {used:?}");
+    let mut exported = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
+                exported.insert(name.to_string());
+                if kind == "counter" {
+                    exported.insert(format!("{name}_total"));
+                }
+            }
+        } else if !line.starts_with('#') {
+            let end = line.find(['{', ' ']).unwrap_or(line.len());
+            exported.insert(line[..end].to_string());
+        }
+    }
+    // Families with a label per occurrence appear with their first sample; this test sends no
+    // webhook (tests/integration/webhooks.rs checks that family).
+    let after_first_event = ["whatsapp_operator_webhook_deliveries_total"];
+    let missing: Vec<&&str> = used
+        .iter()
+        .filter(|n| !exported.contains(**n) && !after_first_event.contains(*n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the alerts use metrics the operator does not export: {missing:?}\n{text}"
     );
 }

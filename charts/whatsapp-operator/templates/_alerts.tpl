@@ -10,10 +10,11 @@ the ServiceMonitor gives them by default). Per-resource series carry the resourc
 two, so an alert names the channel or account, in its namespace, whichever replica exports it.
 Alerts with scope "operator" are about the operator as a whole and get the release namespace.
 
-States that are normal while a number is onboarded, or for an ObserveOnly number that is not
-registered on the Cloud API, never fire: the metrics carry no management mode or phase, so the
-per-number alerts look at Meta's status of the number (`meta_status{state}`) and leave out
-PENDING, UNVERIFIED, UNKNOWN and numbers that have no Meta status at all (not in the WABA yet).
+States that are normal while a number is onboarded never fire: the per-number alerts leave
+out the onboarding phases (`channel_phase`), Meta statuses of numbers not registered yet
+(PENDING, UNVERIFIED, UNKNOWN), and ObserveOnly numbers that are not registered on the Cloud
+API (`channel_info{management="ObserveOnly"}` without `Registered` True). A state another alert
+names (stalled, banned, restricted, flagged, blocked) is left out of the Not Ready alerts.
 docs/runbooks.md has a section per alert; keep both in step (hack/check-alerts.sh checks).
 */}}
 {{- define "wao.alertSelector" -}}
@@ -23,6 +24,8 @@ docs/runbooks.md has a section per alert; keep both in step (hack/check-alerts.s
 {{- define "wao.alerts" -}}
 {{- $s := include "wao.alertSelector" . -}}
 {{- $onboarding := "PENDING|UNVERIFIED|UNKNOWN" -}}
+{{- $onboardingPhases := "Pending|Adding|AwaitingDisplayName|AwaitingVerificationCode|Registering|Deleting" -}}
+{{- $observedUnregistered := printf "(max by (namespace, name) (whatsapp_operator_channel_info{%s,management=\"ObserveOnly\"}) unless on (namespace, name) max by (namespace, name) (whatsapp_operator_channel_condition{%s,condition=\"Registered\",status=\"True\"}) == 1)" $s $s -}}
 WhatsAppOperatorDown:
   group: operator
   scope: operator
@@ -152,66 +155,59 @@ WhatsAppWebhookSignatureFailures:
     facts arrive up to a sync interval late.
 WhatsAppResourceStalled:
   group: resources
-  scope: operator
   severity: warning
+  for: 10m
   expr: |-
-    sum by (reason) (
-      (
-        whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"}
-        unless
-        whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"} offset 1h
-      )
+    max by (namespace, name, kind, reason) (
+      label_replace(whatsapp_operator_channel_stalled_info{ {{- $s -}} }, "kind", "WhatsAppChannel", "", "")
       or
-      increase(whatsapp_operator_events_published_total{ {{- $s -}} ,reason=~"RegistrationStalled|AccountNotFound|InvalidSpec|NumberNotInWaba|CredentialsInvalid|CredentialsMissing|RequestRejected"}[1h])
-    ) > 0
-  summary: "A WhatsApp resource is stalled ({{`{{ $labels.reason }}`}}) and needs a person"
+      label_replace(whatsapp_operator_account_stalled_info{ {{- $s -}} }, "kind", "WhatsAppBusinessAccount", "", "")
+    )
+  summary: "{{`{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }}`}} is stalled ({{`{{ $labels.reason }}`}}) and needs a person"
   description: >-
-    The operator published {{`{{ $labels.reason }}`}} events in the last hour: a channel or
-    account cannot make progress until someone acts, and its Stalled condition says what to do.
-    The event names the resource; this alert clears an hour after the last such event, even if
-    the resource is still stalled.
+    {{`{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }}`}} has been Stalled
+    ({{`{{ $labels.reason }}`}}) for 10 minutes: the operator cannot make progress until
+    someone acts, and the Stalled condition's message says what to do. The alert clears when
+    the condition does.
 WhatsAppCredentialsExpiringSoon:
   group: resources
-  scope: operator
   severity: warning
   expr: |-
-    sum(
-      (
-        whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"}
-        unless
-        whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"} offset 1d
-      )
-      or
-      increase(whatsapp_operator_events_published_total{ {{- $s -}} ,reason="CredentialsExpiringSoon"}[1d])
-    ) > 0
-  summary: "A WhatsApp Business account's access token expires within a week"
+    min by (namespace, name) (whatsapp_operator_account_credentials_expiry_timestamp_seconds{ {{- $s -}} }) - time() < 7 * 86400
+  summary: "The access token of WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} expires within a week"
   description: >-
-    The operator warned (CredentialsExpiringSoon) in the last day that the Graph token of an
-    account expires within 7 days or has expired. Once it expires the account stalls and its
-    channels' status stops following Meta.
+    The Graph token of WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    expires within 7 days or has expired (Meta's debug_token). Once it expires the account
+    stalls and its channels' status stops following Meta.
 WhatsAppChannelNotReady:
   group: resources
   severity: warning
   for: 15m
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_ready{ {{- $s -}} }) == 0
-    and on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state!~"{{ $onboarding }}|BANNED|RESTRICTED|FLAGGED"})
+    max by (namespace, name) (whatsapp_operator_channel_condition{ {{- $s -}} ,condition="Ready",status="True"}) == 0
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_can_send_message{ {{- $s -}} }) == 0
+    max by (namespace, name) (whatsapp_operator_channel_phase{ {{- $s -}} ,phase=~"{{ $onboardingPhases }}|Stalled"})
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED|RESTRICTED|FLAGGED"})
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_channel_health{ {{- $s -}} ,can_send_message="BLOCKED"})
+    unless on (namespace, name)
+    {{ $observedUnregistered }}
   summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"
   description: >-
-    The number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} has a Meta
-    status beyond onboarding but has not been Ready for 15 minutes (disconnected, rate
-    limited, deleted at Meta, or stalled).
+    WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is past onboarding but
+    has not been Ready for 15 minutes (disconnected, rate limited, deleted at Meta, not in the
+    WABA, or its syncs fail).
 WhatsAppChannelBlocked:
   group: resources
   severity: critical
   for: 5m
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_can_send_message{ {{- $s -}} }) == 0
+    max by (namespace, name) (whatsapp_operator_channel_health{ {{- $s -}} ,can_send_message="BLOCKED"}) == 1
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state=~"{{ $onboarding }}|BANNED"})
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED"})
+    unless on (namespace, name)
+    {{ $observedUnregistered }}
   summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} cannot send messages"
   description: >-
     Meta's health of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is
@@ -221,7 +217,7 @@ WhatsAppChannelBanned:
   group: resources
   severity: critical
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="BANNED"}) == 1
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status="BANNED"}) == 1
   summary: "Meta banned WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
   description: >-
     Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
@@ -230,7 +226,7 @@ WhatsAppChannelRestricted:
   group: resources
   severity: critical
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="RESTRICTED"}) == 1
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status="RESTRICTED"}) == 1
   summary: "Meta restricted WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
   description: >-
     Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
@@ -239,7 +235,7 @@ WhatsAppChannelFlagged:
   group: resources
   severity: warning
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_meta_status{ {{- $s -}} ,state="FLAGGED"}) == 1
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status="FLAGGED"}) == 1
   summary: "Meta flagged WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
   description: >-
     Meta reports the number of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
@@ -249,7 +245,11 @@ WhatsAppChannelQualityLow:
   severity: warning
   for: 30m
   expr: |-
-    max by (namespace, name) (whatsapp_operator_channel_quality_rating{ {{- $s -}} }) > 0 < 3
+    min by (namespace, name) (
+      whatsapp_operator_channel_quality{ {{- $s -}} ,rating="YELLOW"} * 2
+      or
+      whatsapp_operator_channel_quality{ {{- $s -}} ,rating="RED"}
+    )
   summary: "Quality of WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is below GREEN"
   description: >-
     Meta's quality rating of WhatsAppChannel {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
@@ -260,7 +260,7 @@ WhatsAppAccountBlocked:
   severity: critical
   for: 5m
   expr: |-
-    max by (namespace, name) (whatsapp_operator_account_can_send_message{ {{- $s -}} }) == 0
+    max by (namespace, name) (whatsapp_operator_account_health{ {{- $s -}} ,can_send_message="BLOCKED"}) == 1
   summary: "WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} cannot send messages"
   description: >-
     Meta's health of WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
@@ -270,12 +270,14 @@ WhatsAppAccountNotReady:
   severity: warning
   for: 15m
   expr: |-
-    max by (namespace, name) (whatsapp_operator_account_ready{ {{- $s -}} }) == 0
+    max by (namespace, name) (whatsapp_operator_account_condition{ {{- $s -}} ,condition="Ready",status="True"}) == 0
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_account_can_send_message{ {{- $s -}} }) == 0
+    max by (namespace, name) (whatsapp_operator_account_health{ {{- $s -}} ,can_send_message="BLOCKED"})
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_account_stalled_info{ {{- $s -}} })
   summary: "WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"
   description: >-
     WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}} has not been
-    Ready for 15 minutes: its token is refused or missing, Meta rejected its review, disabled
-    it, or refuses to read it. Its channels' status no longer follows Meta.
+    Ready for 15 minutes: Meta rejected its review or disabled it, or its syncs fail. Its
+    channels' status no longer follows Meta.
 {{- end -}}

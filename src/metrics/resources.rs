@@ -1,0 +1,502 @@
+//! Per-resource series, built at each scrape from the watch caches.
+//!
+//! Reading the stores at scrape time (rather than setting gauges from reconciles) means the
+//! series are exactly the resources that exist: no prune pass, no ghosts after a deletion that
+//! no reconcile saw, no lost update. The status in a store trails the reconcile that wrote it by
+//! the watch's latency (milliseconds), far below any scrape interval.
+//!
+//! Enum states (Meta's status, quality rating, messaging limit tier and health, the phase) are
+//! one series per resource whose label is the current value, with value 1; Meta's values this
+//! operator does not know appear verbatim. Writing out the other known values as 0 would cost
+//! about 35 more series per channel (11 statuses, 11 phases, 5 ratings, 7 tiers, 3 health
+//! values) for no alert that `== 1` on the current value cannot express. Conditions, which
+//! alerts test most, get a 0/1 series for both True and False (and one for Unknown while the
+//! condition is Unknown), so `status="True"} == 0` reads "not True". A Managed channel so has
+//! 15 series at steady state.
+//!
+//! Only ids Meta assigns (WABA id, phone number id) and spec enums appear as labels: never a
+//! token, a PIN, a verification code or anything read from a Secret.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, MetricEncoder};
+use prometheus_client::metrics::MetricType;
+
+use crate::crd::{
+    DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
+    WhatsAppChannel, condition, find_condition,
+};
+use crate::decide;
+
+/// The resources of one watch scope, as a scrape sees them.
+pub trait WatchScope: Send + Sync {
+    /// What the scope's stores hold now; `None` once the scope stopped (its controllers ended
+    /// with the leadership or the process), so a stopped scope reports nothing rather than its
+    /// last state forever.
+    fn snapshot(&self) -> Option<ScopeSnapshot>;
+}
+
+/// The accounts and channels of a scope at one scrape.
+#[derive(Default)]
+pub struct ScopeSnapshot {
+    pub accounts: Vec<AccountView>,
+    pub channels: Vec<Arc<WhatsAppChannel>>,
+}
+
+/// An account with what this process knows beyond its status.
+pub struct AccountView {
+    pub account: Arc<WhatsAppBusinessAccount>,
+    /// This process's last successful read of Meta for the account: a read that changed
+    /// nothing is not written to status, so status alone can be older.
+    pub last_sync: Option<Time>,
+}
+
+/// Bare stores (tests, tools): what status says is all there is.
+impl WatchScope for (Store<WhatsAppBusinessAccount>, Store<WhatsAppChannel>) {
+    fn snapshot(&self) -> Option<ScopeSnapshot> {
+        Some(ScopeSnapshot {
+            accounts: self
+                .0
+                .state()
+                .into_iter()
+                .map(|account| AccountView {
+                    account,
+                    last_sync: None,
+                })
+                .collect(),
+            channels: self.1.state(),
+        })
+    }
+}
+
+/// The collector registered in the operator's registry.
+pub struct Resources {
+    scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>>,
+}
+
+impl Resources {
+    pub fn new(scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>>) -> Self {
+        Self { scopes }
+    }
+}
+
+impl fmt::Debug for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resources").finish_non_exhaustive()
+    }
+}
+
+/// Version of this build.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+impl Collector for Resources {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let scopes: Vec<Arc<dyn WatchScope>> = self
+            .scopes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        // Each family's samples must be contiguous, so the stores are read once and every
+        // family then walks the same snapshot.
+        let snapshots: Vec<ScopeSnapshot> = scopes.iter().filter_map(|s| s.snapshot()).collect();
+        let accounts: Vec<&AccountView> = snapshots.iter().flat_map(|s| &s.accounts).collect();
+        let channels: Vec<&WhatsAppChannel> = snapshots
+            .iter()
+            .flat_map(|s| s.channels.iter().map(AsRef::as_ref))
+            .collect();
+        gauge(
+            &mut enc,
+            "build_info",
+            "Always 1; the version of the running operator as a label",
+            |m| m.sample(&[("version", VERSION)], 1.0),
+        )?;
+        encode_accounts(&mut enc, &accounts)?;
+        encode_channels(&mut enc, &channels, &accounts, Timestamp::now())
+    }
+}
+
+/// Writes one gauge family: its descriptor, then whatever samples `f` adds (none is fine).
+fn gauge(
+    enc: &mut DescriptorEncoder,
+    name: &'static str,
+    help: &str,
+    f: impl FnOnce(&mut Samples<'_, '_>) -> fmt::Result,
+) -> fmt::Result {
+    let mut metric = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    f(&mut Samples(&mut metric))
+}
+
+struct Samples<'a, 'b>(&'b mut MetricEncoder<'a>);
+
+impl Samples<'_, '_> {
+    fn sample(&mut self, labels: &impl EncodeLabelSet, value: f64) -> fmt::Result {
+        self.0.encode_family(labels)?.encode_gauge(&value)
+    }
+
+    /// The state series of `value` (label `key`), when there is a value.
+    fn state(&mut self, ns: &str, name: &str, key: &str, value: Option<&str>) -> fmt::Result {
+        match value {
+            Some(v) => self.sample(&[("namespace", ns), ("name", name), (key, v)], 1.0),
+            None => Ok(()),
+        }
+    }
+
+    /// True and False always, Unknown (or a value outside the three) only while it holds.
+    fn conditions(&mut self, ns: &str, name: &str, conditions: &[Condition]) -> fmt::Result {
+        for c in conditions {
+            for status in ["True", "False"] {
+                let value = if c.status == status { 1.0 } else { 0.0 };
+                self.sample(&condition_labels(ns, name, &c.type_, status), value)?;
+            }
+            if c.status != "True" && c.status != "False" {
+                self.sample(&condition_labels(ns, name, &c.type_, &c.status), 1.0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The reason of a True Stalled condition.
+    fn stalled(&mut self, ns: &str, name: &str, conditions: &[Condition]) -> fmt::Result {
+        match find_condition(conditions, condition::STALLED).filter(|c| c.status == "True") {
+            Some(c) => self.sample(
+                &[("namespace", ns), ("name", name), ("reason", &c.reason)],
+                1.0,
+            ),
+            None => Ok(()),
+        }
+    }
+
+    fn timestamp(&mut self, ns: &str, name: &str, at: Option<&Time>) -> fmt::Result {
+        match at {
+            Some(t) => self.sample(&[("namespace", ns), ("name", name)], seconds(t)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn condition_labels<'a>(
+    ns: &'a str,
+    name: &'a str,
+    type_: &'a str,
+    status: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [
+        ("namespace", ns),
+        ("name", name),
+        ("condition", type_),
+        ("status", status),
+    ]
+}
+
+fn seconds(t: &Time) -> f64 {
+    t.0.as_millisecond() as f64 / 1000.0
+}
+
+/// Namespace, name and status of a resource, for the closures of each family.
+fn id<K: kube::Resource>(r: &K) -> (String, String) {
+    (r.namespace().unwrap_or_default(), r.name_any())
+}
+
+fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fmt::Result {
+    let each = |m: &mut Samples<'_, '_>,
+                f: &dyn Fn(
+        &mut Samples<'_, '_>,
+        &str,
+        &str,
+        &AccountView,
+        &crate::crd::WhatsAppBusinessAccountStatus,
+    ) -> fmt::Result| {
+        let empty = crate::crd::WhatsAppBusinessAccountStatus::default();
+        for a in accounts {
+            let (ns, name) = id(a.account.as_ref());
+            f(
+                m,
+                &ns,
+                &name,
+                a,
+                a.account.status.as_ref().unwrap_or(&empty),
+            )?;
+        }
+        Ok(())
+    };
+    gauge(
+        enc,
+        "account_info",
+        "Always 1 per WhatsAppBusinessAccount; joins its WABA id to namespace and name",
+        |m| {
+            each(m, &|m, ns, name, a, _| {
+                let waba = a.account.spec.business_account_id.as_str();
+                m.sample(&[("namespace", ns), ("name", name), ("waba_id", waba)], 1.0)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_review_status",
+        "1 for the account's review status at Meta (label status: APPROVED, PENDING, REJECTED...)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "status", s.account_review_status.as_deref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_messaging_limit_tier",
+        "1 for the business portfolio's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "tier", s.messaging_limit.as_deref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_health",
+        "1 for Meta's can_send_message of the WABA, its business and the app (AVAILABLE, LIMITED, BLOCKED)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                let v = s
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.can_send_message.as_deref());
+                m.state(ns, name, "can_send_message", v)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_condition",
+        "Conditions of the account: 1 for the current status, 0 for the other of True and False",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.conditions(ns, name, &s.conditions)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_stalled_info",
+        "1 while the account is Stalled, with the condition's reason",
+        |m| each(m, &|m, ns, name, _, s| m.stalled(ns, name, &s.conditions)),
+    )?;
+    gauge(
+        enc,
+        "account_credentials_expiry_timestamp_seconds",
+        "When the account's access token expires, from Meta's debug_token; absent when it never does",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.timestamp(ns, name, s.credentials_expire_at.as_ref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "account_last_successful_sync_timestamp_seconds",
+        "When Meta was last read successfully for the account and its channels",
+        |m| {
+            each(m, &|m, ns, name, a, s| {
+                let last = match (&a.last_sync, &s.sync.last_sync_time) {
+                    (Some(mem), Some(st)) => Some(if mem.0 > st.0 { mem } else { st }),
+                    (mem, st) => mem.as_ref().or(st.as_ref()),
+                };
+                m.timestamp(ns, name, last)
+            })
+        },
+    )
+}
+
+fn encode_channels(
+    enc: &mut DescriptorEncoder,
+    channels: &[&WhatsAppChannel],
+    accounts: &[&AccountView],
+    now: Timestamp,
+) -> fmt::Result {
+    let each = |m: &mut Samples<'_, '_>,
+                f: &dyn Fn(
+        &mut Samples<'_, '_>,
+        &str,
+        &str,
+        &WhatsAppChannel,
+        &crate::crd::WhatsAppChannelStatus,
+    ) -> fmt::Result| {
+        let empty = crate::crd::WhatsAppChannelStatus::default();
+        for ch in channels {
+            let (ns, name) = id(*ch);
+            f(m, &ns, &name, ch, ch.status.as_ref().unwrap_or(&empty))?;
+        }
+        Ok(())
+    };
+    gauge(
+        enc,
+        "channel_info",
+        "Always 1 per WhatsAppChannel; joins its account, Meta's phone number id and its spec's management and deletion policy to namespace and name",
+        |m| {
+            each(m, &|m, ns, name, ch, s| {
+                let labels = [
+                    ("namespace", ns),
+                    ("name", name),
+                    ("account", ch.spec.account_ref.name.as_str()),
+                    (
+                        "phone_number_id",
+                        s.phone_number_id.as_deref().unwrap_or(""),
+                    ),
+                    ("management", management_str(ch.spec.management)),
+                    (
+                        "deletion_policy",
+                        deletion_policy_str(ch.spec.deletion_policy),
+                    ),
+                ];
+                m.sample(&labels, 1.0)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_phase",
+        "1 for the channel's phase (Pending, Adding, AwaitingVerificationCode, Registering, Connected, Degraded, Blocked, NotFound, Stalled...)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "phase", Some(phase_str(s.phase)))
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_status",
+        "1 for Meta's status of the number (CONNECTED, PENDING, FLAGGED, RESTRICTED, BANNED...)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "status", s.status.as_deref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_quality",
+        "1 for Meta's quality rating of the number (label rating: GREEN, YELLOW, RED, or NA/UNKNOWN when not rated)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "rating", s.quality_rating.as_deref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_messaging_limit_tier",
+        "1 for the number's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.state(ns, name, "tier", s.messaging_limit.as_deref())
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_health",
+        "1 for Meta's can_send_message of the number, its WABA, business and app (AVAILABLE, LIMITED, BLOCKED)",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                let v = s
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.can_send_message.as_deref());
+                m.state(ns, name, "can_send_message", v)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_condition",
+        "Conditions of the channel: 1 for the current status, 0 for the other of True and False",
+        |m| {
+            each(m, &|m, ns, name, _, s| {
+                m.conditions(ns, name, &s.conditions)
+            })
+        },
+    )?;
+    gauge(
+        enc,
+        "channel_stalled_info",
+        "1 while the channel is Stalled, with the condition's reason",
+        |m| each(m, &|m, ns, name, _, s| m.stalled(ns, name, &s.conditions)),
+    )?;
+    let by_name: HashMap<(String, String), &WhatsAppBusinessAccount> = accounts
+        .iter()
+        .map(|a| (id(a.account.as_ref()), a.account.as_ref()))
+        .collect();
+    gauge(
+        enc,
+        "channel_registration_attempts_remaining",
+        "Register and deregister calls the operator still allows for the number in the moving 72-hour window (Managed channels); 0 while Meta refuses further attempts",
+        |m| {
+            each(m, &|m, ns, name, ch, s| {
+                if ch.spec.management != Management::Managed {
+                    return Ok(());
+                }
+                let mut progress: RegistrationProgress = s.registration.clone().unwrap_or_default();
+                let account = by_name.get(&(ns.to_string(), ch.spec.account_ref.name.clone()));
+                if let Some(history) = account.and_then(|a| number_history(ch, a)) {
+                    decide::merge_history(&mut progress, history, now);
+                }
+                let left = decide::attempts_remaining(&progress, now);
+                m.sample(&[("namespace", ns), ("name", name)], left as f64)
+            })
+        },
+    )
+}
+
+/// The attempts the account keeps for the channel's number (those of deleted channels too).
+fn number_history<'a>(
+    ch: &WhatsAppChannel,
+    account: &'a WhatsAppBusinessAccount,
+) -> Option<&'a [Time]> {
+    let number = ch.spec.phone_number.parsed().ok()?;
+    account
+        .status
+        .as_ref()?
+        .registration_history
+        .get(number.digits())
+        .map(Vec::as_slice)
+}
+
+/// Spellings as in the resources' YAML; exhaustive, so a new variant cannot go unlabelled.
+fn phase_str(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Pending => "Pending",
+        Phase::Adding => "Adding",
+        Phase::AwaitingDisplayName => "AwaitingDisplayName",
+        Phase::AwaitingVerificationCode => "AwaitingVerificationCode",
+        Phase::Registering => "Registering",
+        Phase::Connected => "Connected",
+        Phase::Degraded => "Degraded",
+        Phase::Blocked => "Blocked",
+        Phase::NotFound => "NotFound",
+        Phase::Stalled => "Stalled",
+        Phase::Deleting => "Deleting",
+    }
+}
+
+fn management_str(m: Management) -> &'static str {
+    match m {
+        Management::Managed => "Managed",
+        Management::ObserveOnly => "ObserveOnly",
+    }
+}
+
+fn deletion_policy_str(p: DeletionPolicy) -> &'static str {
+    match p {
+        DeletionPolicy::Orphan => "Orphan",
+        DeletionPolicy::Deregister => "Deregister",
+    }
+}
+
+#[cfg(test)]
+mod tests;
