@@ -289,6 +289,10 @@ pub enum Phase {
     Stalled,
     /// Being deleted.
     Deleting,
+    /// A phase this version does not know (written by a newer operator): status stays
+    /// readable, and the next decision replaces it.
+    #[serde(other)]
+    Other,
 }
 
 /// Meta's view of the number plus the operator's progress.
@@ -304,8 +308,11 @@ pub struct WhatsAppChannelStatus {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 
-    /// Summary of where the number stands.
+    /// Summary of where the number stands, for people and printer columns (informational:
+    /// automation should read the conditions). A plain string in the schema, so that a CRD
+    /// from an older release never refuses the status of a newer operator.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub phase: Phase,
 
     /// The number normalised to E.164 ("+5511987654321").

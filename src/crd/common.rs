@@ -110,4 +110,7 @@ pub mod condition {
     pub const STALLED: &str = "Stalled";
     /// The number is registered on the Cloud API.
     pub const REGISTERED: &str = "Registered";
+    /// The operator is working towards the spec (adding, registering): kstatus's
+    /// "in progress", so GitOps tools wait instead of judging the resource.
+    pub const RECONCILING: &str = "Reconciling";
 }

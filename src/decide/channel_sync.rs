@@ -83,12 +83,38 @@ pub fn plan_channel(input: ChannelInput<'_>) -> ChannelPlan {
         }
         _ => (None, false),
     };
+    set_reconciling(&mut decision.status, input.generation, input.now);
     ChannelPlan {
         decision,
         observation,
         step,
         needs_resync,
     }
+}
+
+/// kstatus's Reconciling: True while the operator itself is moving the number towards the
+/// spec (added, being registered); False when it is done, or waits for Meta's review or a
+/// person (the Stalled condition and the phase say which).
+fn set_reconciling(status: &mut WhatsAppChannelStatus, generation: Option<i64>, now: Timestamp) {
+    use super::conditions::{ConditionStatus, condition_reason as cr, set_condition};
+    use crate::crd::Phase;
+    let (state, reason, message) = match status.phase {
+        Phase::Pending | Phase::Adding | Phase::Registering => (
+            ConditionStatus::True,
+            cr::IN_PROGRESS,
+            "the operator is bringing the number to the spec",
+        ),
+        _ => (ConditionStatus::False, cr::IDLE, "no work is under way"),
+    };
+    set_condition(
+        &mut status.conditions,
+        crate::crd::condition::RECONCILING,
+        state,
+        reason,
+        message,
+        generation,
+        now,
+    );
 }
 
 fn registers(input: &ChannelInput<'_>, observation: &ChannelObservation) -> bool {

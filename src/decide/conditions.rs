@@ -47,6 +47,10 @@ pub mod condition_reason {
     pub const ACCOUNT_NOT_SYNCED: &str = "AccountNotSynced";
     /// Channel: the spec cannot be acted on.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// Channel Reconciling=True: a registration step is under way.
+    pub const IN_PROGRESS: &str = "InProgress";
+    /// Channel Reconciling=False: nothing is under way.
+    pub const IDLE: &str = "Idle";
     /// Channel Stalled=True: an older channel owns the number.
     pub const NUMBER_CLAIMED_ELSEWHERE: &str = "NumberClaimedElsewhere";
     /// Account Stalled=True: an older account owns the WABA id.

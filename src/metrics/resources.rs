@@ -481,6 +481,7 @@ fn phase_str(phase: Phase) -> &'static str {
         Phase::NotFound => "NotFound",
         Phase::Stalled => "Stalled",
         Phase::Deleting => "Deleting",
+        Phase::Other => "Other",
     }
 }
 
