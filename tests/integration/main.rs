@@ -3,6 +3,7 @@
 //! area of behaviour; scenarios that need Kubernetes create their own namespace, and each starts
 //! its own operator process and Meta simulator over real HTTP on 127.0.0.1.
 
+mod api_docs;
 mod chart;
 mod chart_install;
 mod claims;
