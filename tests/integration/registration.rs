@@ -442,7 +442,10 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
                 .to_string()
         })
         .collect();
-    // The account first: a channel reconcile in between merges the account's history back.
+    // The operator is stopped while both records age: a reconcile between the two patches
+    // would merge the account's not-yet-aged history back into the channel (the union of both
+    // is what protects the number in real time).
+    w.operator_mut().kill();
     w.accounts()
         .patch_status(
             "acme",
@@ -459,6 +462,7 @@ async fn the_registration_budget_stops_at_three_attempts_and_resumes_after_the_w
         )
         .await
         .unwrap();
+    w.operator_mut().restart();
     w.request_channel_reconcile("uk", "after-the-window").await;
     w.wait_channel("uk", "CONNECTED", connected).await;
     assert_eq!(w.sim.posts(&format!("/{UK_ID}/register")).await, 4);
