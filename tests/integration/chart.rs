@@ -431,6 +431,37 @@ fn kinds(objects: &[Value]) -> Vec<String> {
     kinds
 }
 
+/// The dashboard ConfigMap; its one data entry must be the dashboard of files/dashboard.json,
+/// as valid JSON.
+fn dashboard(objects: &[Value]) -> &Value {
+    let map = one(objects, "ConfigMap");
+    let data = map["data"].as_object().expect("ConfigMap data");
+    assert_eq!(data.len(), 1, "{map}");
+    let json = data["whatsapp-operator.json"]
+        .as_str()
+        .expect("the dashboard as a string");
+    let dashboard: Value = serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("the dashboard is not valid JSON: {e}\n{json}"));
+    let file = harness::repo_root().join("charts/whatsapp-operator/files/dashboard.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(file).expect("dashboard.json"))
+        .expect("files/dashboard.json parses");
+    assert_eq!(dashboard, file);
+    assert_eq!(dashboard["uid"], "whatsapp-operator");
+    assert!(
+        dashboard["panels"]
+            .as_array()
+            .is_some_and(|p| p.len() >= 10)
+    );
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .expect("template variables")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(variables, ["datasource", "namespace"]);
+    map
+}
+
 fn value_sets(team_a: &str, team_b: &str) -> Vec<ValueSet> {
     vec![
         ValueSet {
@@ -515,9 +546,17 @@ metrics:
   port: 9090
   serviceMonitor: {enabled: true, interval: 15s, labels: {release: prometheus}}
   prometheusRule: {enabled: true, labels: {release: prometheus}}
+  dashboard: {enabled: true}
 "#
             .into(),
             check: Box::new(|o| {
+                // The Grafana sidecar's label, in the release namespace.
+                let dashboard = dashboard(o);
+                assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+                assert_eq!(
+                    dashboard["metadata"]["namespace"],
+                    one(o, "Deployment")["metadata"]["namespace"]
+                );
                 let monitor = one(o, "ServiceMonitor");
                 assert_eq!(monitor["metadata"]["labels"]["release"], "prometheus");
                 assert_eq!(monitor["spec"]["endpoints"][0]["interval"], "15s");
@@ -535,6 +574,34 @@ metrics:
                     })
                     .unwrap_or_default();
                 assert!(alerts >= 15, "{rule}");
+            }),
+        },
+        ValueSet {
+            name: "dashboard-elsewhere",
+            values: format!(
+                r#"
+metrics:
+  dashboard:
+    enabled: true
+    namespace: {team_a}
+    labels: {{grafana_dashboard: "1", team: messaging}}
+    annotations: {{grafana_folder: WhatsApp}}
+"#
+            ),
+            check: Box::new({
+                let a = team_a.to_string();
+                move |o| {
+                    let dashboard = dashboard(o);
+                    assert_eq!(dashboard["metadata"]["namespace"], a.as_str());
+                    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+                    assert_eq!(dashboard["metadata"]["labels"]["team"], "messaging");
+                    assert_eq!(
+                        dashboard["metadata"]["annotations"]["grafana_folder"],
+                        "WhatsApp"
+                    );
+                    // Without a ServiceMonitor or rules: the dashboard alone.
+                    assert!(find(o, "ServiceMonitor").is_empty());
+                }
             }),
         },
         ValueSet {

@@ -290,6 +290,7 @@ async fn meta_changes_reach_status_conditions_and_events() {
         assert!(text.contains(&series), "{series} missing in:\n{text}");
     }
     every_alerted_metric_is_exported(&text);
+    every_dashboard_metric_is_exported(&text);
     assert!(
         text.contains(
             r#"whatsapp_operator_graph_requests_total{endpoint="read_waba",outcome="ok"}"#
@@ -517,10 +518,53 @@ fn every_alerted_metric_is_exported(text: &str) {
         "/charts/whatsapp-operator/templates/_alerts.tpl"
     );
     let alerts = std::fs::read_to_string(alerts_path).expect("the chart's alerts");
-    let mut used: Vec<&str> = alerts
+    let used = metric_names(&alerts);
+    assert!(used.len() >= 10, "names found in the alerts: {used:?}");
+    all_exported("the alerts", &used, text);
+}
+
+/// Every metric name in the queries of the chart's Grafana dashboard is exported by a running
+/// operator, so a renamed metric cannot silently empty a panel. The dashboard must parse.
+fn every_dashboard_metric_is_exported(text: &str) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/charts/whatsapp-operator/files/dashboard.json"
+    );
+    let json = std::fs::read_to_string(path).expect("the chart's dashboard");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&json).expect("files/dashboard.json parses");
+    fn exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match v.as_str() {
+                        Some(e) if k == "expr" => out.push(e.to_string()),
+                        _ => exprs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| exprs(v, out)),
+            _ => {}
+        }
+    }
+    let mut queries = Vec::new();
+    exprs(&dashboard["panels"], &mut queries);
+    assert!(
+        queries.len() >= 15,
+        "queries found in the dashboard: {queries:?}"
+    );
+    let queries = queries.join("\n");
+    let used = metric_names(&queries);
+    assert!(used.len() >= 12, "names found in the dashboard: {used:?}");
+    all_exported("the dashboard", &used, text);
+}
+
+/// The distinct `whatsapp_operator_*` names in `source`.
+fn metric_names(source: &str) -> Vec<&str> {
+    let mut used: Vec<&str> = source
         .match_indices("whatsapp_operator_")
         .map(|(at, _)| {
-            let rest = &alerts[at..];
+            let rest = &source[at..];
             let end = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(rest.len());
@@ -529,15 +573,28 @@ fn every_alerted_metric_is_exported(text: &str) {
         .collect();
     used.sort_unstable();
     used.dedup();
-    assert!(used.len() >= 10, "names found in the alerts: {used:?}");
+    used
+}
+
+/// Fails unless each of `used` is a sample or a described family of the exposition `text`
+/// (a counter's `_total`, a histogram's `_bucket`, `_sum` and `_count` included).
+fn all_exported(what: &str, used: &[&str], text: &str) {
     let mut exported = std::collections::HashSet::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let mut parts = rest.split(' ');
             if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
                 exported.insert(name.to_string());
-                if kind == "counter" {
-                    exported.insert(format!("{name}_total"));
+                match kind {
+                    "counter" => {
+                        exported.insert(format!("{name}_total"));
+                    }
+                    "histogram" => {
+                        for suffix in ["_bucket", "_sum", "_count"] {
+                            exported.insert(format!("{name}{suffix}"));
+                        }
+                    }
+                    _ => {}
                 }
             }
         } else if !line.starts_with('#') {
@@ -554,6 +611,6 @@ fn every_alerted_metric_is_exported(text: &str) {
         .collect();
     assert!(
         missing.is_empty(),
-        "the alerts use metrics the operator does not export: {missing:?}\n{text}"
+        "{what} use metrics the operator does not export: {missing:?}\n{text}"
     );
 }
