@@ -28,13 +28,13 @@ const CLEANUP_FAILED: &str = "CleanupFailed";
 pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Error> {
     let namespace = ch.namespace().unwrap_or_default();
     let phone_number_id = ch.status.as_ref().and_then(|s| s.phone_number_id.clone());
-    let deregister = ch.spec.deletion_policy == DeletionPolicy::Deregister
+    let deregisters = ch.spec.deletion_policy == DeletionPolicy::Deregister
         && ch.spec.management == Management::Managed;
-    let Some(phone_number_id) = phone_number_id.filter(|_| deregister) else {
+    let Some(phone_number_id) = phone_number_id.filter(|_| deregisters) else {
         return Ok(Action::await_change());
     };
     let now = jiff::Timestamp::now();
-    let progress = ch
+    let mut progress = ch
         .status
         .as_ref()
         .and_then(|s| s.registration.clone())
@@ -49,7 +49,6 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     if let Some(why) = kept_by_another_claim(ctx, ch) {
         return let_go(ctx, ch, &why).await;
     }
-    let mut progress = progress;
     let (account, token) = match writer(ctx, ch, &namespace, &mut progress, now).await? {
         Ok(found) => found,
         // Nobody can bring the credentials back into a namespace that is going away.
@@ -68,10 +67,23 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         NumberAtMeta::Other(why) => return let_go(ctx, ch, &why).await,
         NumberAtMeta::Unreadable(message) => return fail(ctx, ch, progress, message).await,
     }
-    // The attempt is recorded before the call, so a crash in between never under-counts.
+    deregister(ctx, ch, &account, target, phone_number_id, progress).await
+}
+
+/// The deregistration itself: the attempt recorded (on the channel and the account) before the
+/// call, so a crash in between never under-counts; "already gone" counts as done.
+async fn deregister(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    account: &WhatsAppBusinessAccount,
+    target: Target<'_>,
+    phone_number_id: String,
+    mut progress: RegistrationProgress,
+) -> Result<Action, Error> {
+    let now = jiff::Timestamp::now();
     decide::record_attempt(&mut progress, now);
     write_progress(ctx, ch, &progress, None).await?;
-    history::record(ctx, &account, ch, Some(&progress)).await?;
+    history::record(ctx, account, ch, Some(&progress)).await?;
     let action = MetaAction::Deregister {
         phone_number_id: phone_number_id.clone(),
     };

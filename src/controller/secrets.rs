@@ -94,6 +94,19 @@ pub async fn read_key_marked(
     }
     let version = secret.metadata.resource_version.clone().unwrap_or_default();
     let uid = secret.metadata.uid.clone().unwrap_or_default();
+    let text = match key_text(&secret, namespace, r) {
+        Ok(text) => text,
+        Err(message) => return Ok(SecretLookup::Missing(message)),
+    };
+    Ok(SecretLookup::Found(SecretValue {
+        version: fingerprint(&uid, &r.key, &text),
+        legacy_version: format!("{uid}/{version}"),
+        value: SecretString::from(text),
+    }))
+}
+
+/// The trimmed text under the key, or what is wrong with it.
+fn key_text(secret: &Secret, namespace: &str, r: &SecretKeyRef) -> Result<String, String> {
     let bytes = secret
         .data
         .as_ref()
@@ -107,31 +120,27 @@ pub async fn read_key_marked(
                 .map(|s| s.clone().into_bytes())
         });
     let Some(bytes) = bytes else {
-        return Ok(SecretLookup::Missing(format!(
+        return Err(format!(
             "Secret {namespace}/{} has no key \"{}\"",
             r.name, r.key
-        )));
+        ));
     };
     let text = match String::from_utf8(bytes) {
         Ok(t) => t.trim().to_string(),
         Err(_) => {
-            return Ok(SecretLookup::Missing(format!(
+            return Err(format!(
                 "Secret {namespace}/{} key \"{}\" is not UTF-8 text",
                 r.name, r.key
-            )));
+            ));
         }
     };
     if text.is_empty() {
-        return Ok(SecretLookup::Missing(format!(
+        return Err(format!(
             "Secret {namespace}/{} key \"{}\" is empty",
             r.name, r.key
-        )));
+        ));
     }
-    Ok(SecretLookup::Found(SecretValue {
-        version: fingerprint(&uid, &r.key, &text),
-        legacy_version: format!("{uid}/{version}"),
-        value: SecretString::from(text),
-    }))
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -204,95 +204,171 @@ fn id<K: kube::Resource>(r: &K) -> (String, String) {
     (r.namespace().unwrap_or_default(), r.name_any())
 }
 
-fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fmt::Result {
-    let each = |m: &mut Samples<'_, '_>,
-                f: &dyn Fn(
-        &mut Samples<'_, '_>,
-        &str,
-        &str,
-        &AccountView,
-        &crate::crd::WhatsAppBusinessAccountStatus,
-    ) -> fmt::Result| {
-        let empty = crate::crd::WhatsAppBusinessAccountStatus::default();
-        for a in accounts {
-            let (ns, name) = id(a.account.as_ref());
-            f(
-                m,
-                &ns,
-                &name,
-                a,
-                a.account.status.as_ref().unwrap_or(&empty),
-            )?;
-        }
-        Ok(())
+/// A per-resource family whose one series carries the resource's current value of an enum as a
+/// label (nothing while the value is unknown).
+struct StateFamily<S> {
+    name: &'static str,
+    help: &'static str,
+    label: &'static str,
+    value: fn(&S) -> Option<&str>,
+}
+
+type AccountStatus = crate::crd::WhatsAppBusinessAccountStatus;
+type ChannelStatus = crate::crd::WhatsAppChannelStatus;
+
+const ACCOUNT_STATES: [StateFamily<AccountStatus>; 3] = [
+    StateFamily {
+        name: "account_review_status",
+        help: "1 for the account's review status at Meta (label status: APPROVED, PENDING, REJECTED...)",
+        label: "status",
+        value: |s| s.account_review_status.as_deref(),
+    },
+    StateFamily {
+        name: "account_messaging_limit_tier",
+        help: "1 for the business portfolio's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
+        label: "tier",
+        value: |s| s.messaging_limit.as_deref(),
+    },
+    StateFamily {
+        name: "account_health",
+        help: "1 for Meta's can_send_message of the WABA, its business and the app (AVAILABLE, LIMITED, BLOCKED)",
+        label: "can_send_message",
+        value: |s| {
+            s.health
+                .as_ref()
+                .and_then(|h| h.can_send_message.as_deref())
+        },
+    },
+];
+
+const CHANNEL_STATES: [StateFamily<ChannelStatus>; 5] = [
+    StateFamily {
+        name: "channel_phase",
+        help: "1 for the channel's phase (Pending, Adding, AwaitingVerificationCode, Registering, Connected, Degraded, Blocked, NotFound, Stalled...)",
+        label: "phase",
+        value: |s| Some(phase_str(s.phase)),
+    },
+    StateFamily {
+        name: "channel_status",
+        help: "1 for Meta's status of the number (CONNECTED, PENDING, FLAGGED, RESTRICTED, BANNED...)",
+        label: "status",
+        value: |s| s.status.as_deref(),
+    },
+    StateFamily {
+        name: "channel_quality",
+        help: "1 for Meta's quality rating of the number (label rating: GREEN, YELLOW, RED, or NA/UNKNOWN when not rated)",
+        label: "rating",
+        value: |s| s.quality_rating.as_deref(),
+    },
+    StateFamily {
+        name: "channel_messaging_limit_tier",
+        help: "1 for the number's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
+        label: "tier",
+        value: |s| s.messaging_limit.as_deref(),
+    },
+    StateFamily {
+        name: "channel_health",
+        help: "1 for Meta's can_send_message of the number, its WABA, business and app (AVAILABLE, LIMITED, BLOCKED)",
+        label: "can_send_message",
+        value: |s| {
+            s.health
+                .as_ref()
+                .and_then(|h| h.can_send_message.as_deref())
+        },
+    },
+];
+
+/// Every resource of a kind as (namespace, name, object, status or an empty one).
+fn statuses<'a, K, S: Default + Clone>(
+    objects: &'a [&'a K],
+    status: impl Fn(&K) -> Option<&S> + 'a,
+) -> impl Iterator<Item = (String, String, &'a K, S)> + 'a
+where
+    K: kube::Resource,
+{
+    objects.iter().map(move |o| {
+        let (ns, name) = id(*o);
+        (ns, name, *o, status(o).cloned().unwrap_or_default())
+    })
+}
+
+/// The state families, conditions and stall reasons of one kind.
+fn encode_states<S>(
+    enc: &mut DescriptorEncoder,
+    kind: &'static str,
+    families: &[StateFamily<S>],
+    rows: &[(String, String, S)],
+    conditions: fn(&S) -> &[Condition],
+) -> fmt::Result {
+    for f in families {
+        gauge(enc, f.name, f.help, |m| {
+            rows.iter()
+                .try_for_each(|(ns, name, s)| m.state(ns, name, f.label, (f.value)(s)))
+        })?;
+    }
+    let (condition_name, stalled_name) = match kind {
+        "account" => ("account_condition", "account_stalled_info"),
+        _ => ("channel_condition", "channel_stalled_info"),
     };
+    gauge(
+        enc,
+        condition_name,
+        &format!(
+            "Conditions of the {kind}: 1 for the current status, 0 for the other of True and False"
+        ),
+        |m| {
+            rows.iter()
+                .try_for_each(|(ns, name, s)| m.conditions(ns, name, conditions(s)))
+        },
+    )?;
+    gauge(
+        enc,
+        stalled_name,
+        &format!("1 while the {kind} is Stalled, with the condition's reason"),
+        |m| {
+            rows.iter()
+                .try_for_each(|(ns, name, s)| m.stalled(ns, name, conditions(s)))
+        },
+    )
+}
+
+fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fmt::Result {
+    let rows: Vec<(String, String, &AccountView, AccountStatus)> = accounts
+        .iter()
+        .map(|a| {
+            let (ns, name) = id(a.account.as_ref());
+            (ns, name, *a, a.account.status.clone().unwrap_or_default())
+        })
+        .collect();
     gauge(
         enc,
         "account_info",
         "Always 1 per WhatsAppBusinessAccount; joins its WABA id to namespace and name",
         |m| {
-            each(m, &|m, ns, name, a, _| {
+            rows.iter().try_for_each(|(ns, name, a, _)| {
                 let waba = a.account.spec.business_account_id.as_str();
-                m.sample(&[("namespace", ns), ("name", name), ("waba_id", waba)], 1.0)
+                m.sample(
+                    &[
+                        ("namespace", ns.as_str()),
+                        ("name", name.as_str()),
+                        ("waba_id", waba),
+                    ],
+                    1.0,
+                )
             })
         },
     )?;
-    gauge(
-        enc,
-        "account_review_status",
-        "1 for the account's review status at Meta (label status: APPROVED, PENDING, REJECTED...)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "status", s.account_review_status.as_deref())
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "account_messaging_limit_tier",
-        "1 for the business portfolio's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "tier", s.messaging_limit.as_deref())
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "account_health",
-        "1 for Meta's can_send_message of the WABA, its business and the app (AVAILABLE, LIMITED, BLOCKED)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                let v = s
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.can_send_message.as_deref());
-                m.state(ns, name, "can_send_message", v)
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "account_condition",
-        "Conditions of the account: 1 for the current status, 0 for the other of True and False",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.conditions(ns, name, &s.conditions)
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "account_stalled_info",
-        "1 while the account is Stalled, with the condition's reason",
-        |m| each(m, &|m, ns, name, _, s| m.stalled(ns, name, &s.conditions)),
-    )?;
+    let plain: Vec<_> = rows
+        .iter()
+        .map(|(ns, name, _, s)| (ns.clone(), name.clone(), s.clone()))
+        .collect();
+    encode_states(enc, "account", &ACCOUNT_STATES, &plain, |s| &s.conditions)?;
     gauge(
         enc,
         "account_credentials_expiry_timestamp_seconds",
         "When the account's access token expires, from Meta's debug_token; absent when it never does",
         |m| {
-            each(m, &|m, ns, name, _, s| {
+            rows.iter().try_for_each(|(ns, name, _, s)| {
                 m.timestamp(ns, name, s.credentials_expire_at.as_ref())
             })
         },
@@ -302,7 +378,7 @@ fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fm
         "account_last_successful_sync_timestamp_seconds",
         "When Meta was last read successfully for the account and its channels",
         |m| {
-            each(m, &|m, ns, name, a, s| {
+            rows.iter().try_for_each(|(ns, name, a, s)| {
                 let last = match (&a.last_sync, &s.sync.last_sync_time) {
                     (Some(mem), Some(st)) => Some(if mem.0 > st.0 { mem } else { st }),
                     (mem, st) => mem.as_ref().or(st.as_ref()),
@@ -319,115 +395,48 @@ fn encode_channels(
     accounts: &[&AccountView],
     now: Timestamp,
 ) -> fmt::Result {
-    let each = |m: &mut Samples<'_, '_>,
-                f: &dyn Fn(
-        &mut Samples<'_, '_>,
-        &str,
-        &str,
-        &WhatsAppChannel,
-        &crate::crd::WhatsAppChannelStatus,
-    ) -> fmt::Result| {
-        let empty = crate::crd::WhatsAppChannelStatus::default();
-        for ch in channels {
-            let (ns, name) = id(*ch);
-            f(m, &ns, &name, ch, ch.status.as_ref().unwrap_or(&empty))?;
-        }
-        Ok(())
-    };
+    let rows: Vec<_> = statuses(channels, |c: &WhatsAppChannel| c.status.as_ref()).collect();
     gauge(
         enc,
         "channel_info",
         "Always 1 per WhatsAppChannel; joins its account, Meta's phone number id and its spec's management and deletion policy to namespace and name",
         |m| {
-            each(m, &|m, ns, name, ch, s| {
-                let labels = [
-                    ("namespace", ns),
-                    ("name", name),
-                    ("account", ch.spec.account_ref.name.as_str()),
-                    (
-                        "phone_number_id",
-                        s.phone_number_id.as_deref().unwrap_or(""),
-                    ),
-                    ("management", management_str(ch.spec.management)),
-                    (
-                        "deletion_policy",
-                        deletion_policy_str(ch.spec.deletion_policy),
-                    ),
-                ];
-                m.sample(&labels, 1.0)
-            })
+            rows.iter().try_for_each(
+                |(ns, name, ch, s): &(String, String, &WhatsAppChannel, ChannelStatus)| {
+                    let labels = [
+                        ("namespace", ns.as_str()),
+                        ("name", name.as_str()),
+                        ("account", ch.spec.account_ref.name.as_str()),
+                        (
+                            "phone_number_id",
+                            s.phone_number_id.as_deref().unwrap_or(""),
+                        ),
+                        ("management", management_str(ch.spec.management)),
+                        (
+                            "deletion_policy",
+                            deletion_policy_str(ch.spec.deletion_policy),
+                        ),
+                    ];
+                    m.sample(&labels, 1.0)
+                },
+            )
         },
     )?;
-    gauge(
-        enc,
-        "channel_phase",
-        "1 for the channel's phase (Pending, Adding, AwaitingVerificationCode, Registering, Connected, Degraded, Blocked, NotFound, Stalled...)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "phase", Some(phase_str(s.phase)))
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_status",
-        "1 for Meta's status of the number (CONNECTED, PENDING, FLAGGED, RESTRICTED, BANNED...)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "status", s.status.as_deref())
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_quality",
-        "1 for Meta's quality rating of the number (label rating: GREEN, YELLOW, RED, or NA/UNKNOWN when not rated)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "rating", s.quality_rating.as_deref())
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_messaging_limit_tier",
-        "1 for the number's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.state(ns, name, "tier", s.messaging_limit.as_deref())
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_health",
-        "1 for Meta's can_send_message of the number, its WABA, business and app (AVAILABLE, LIMITED, BLOCKED)",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                let v = s
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.can_send_message.as_deref());
-                m.state(ns, name, "can_send_message", v)
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_condition",
-        "Conditions of the channel: 1 for the current status, 0 for the other of True and False",
-        |m| {
-            each(m, &|m, ns, name, _, s| {
-                m.conditions(ns, name, &s.conditions)
-            })
-        },
-    )?;
-    gauge(
-        enc,
-        "channel_stalled_info",
-        "1 while the channel is Stalled, with the condition's reason",
-        |m| each(m, &|m, ns, name, _, s| m.stalled(ns, name, &s.conditions)),
-    )?;
+    let plain: Vec<_> = rows
+        .iter()
+        .map(|(ns, name, _, s)| (ns.clone(), name.clone(), s.clone()))
+        .collect();
+    encode_states(enc, "channel", &CHANNEL_STATES, &plain, |s| &s.conditions)?;
+    encode_attempts_remaining(enc, &rows, accounts, now)
+}
+
+/// Register and deregister calls left per Managed channel, its account's history counted.
+fn encode_attempts_remaining(
+    enc: &mut DescriptorEncoder,
+    rows: &[(String, String, &WhatsAppChannel, ChannelStatus)],
+    accounts: &[&AccountView],
+    now: Timestamp,
+) -> fmt::Result {
     let by_name: HashMap<(String, String), &WhatsAppBusinessAccount> = accounts
         .iter()
         .map(|a| (id(a.account.as_ref()), a.account.as_ref()))
@@ -437,7 +446,7 @@ fn encode_channels(
         "channel_registration_attempts_remaining",
         "Register and deregister calls the operator still allows for the number in the moving 72-hour window (Managed channels); 0 while Meta refuses further attempts",
         |m| {
-            each(m, &|m, ns, name, ch, s| {
+            rows.iter().try_for_each(|(ns, name, ch, s)| {
                 if ch.spec.management != Management::Managed {
                     return Ok(());
                 }
@@ -447,7 +456,10 @@ fn encode_channels(
                     decide::merge_history(&mut progress, history, now);
                 }
                 let left = decide::attempts_remaining(&progress, now);
-                m.sample(&[("namespace", ns), ("name", name)], left as f64)
+                m.sample(
+                    &[("namespace", ns.as_str()), ("name", name.as_str())],
+                    left as f64,
+                )
             })
         },
     )
