@@ -411,6 +411,11 @@ pub struct RegistrationProgress {
     /// When a verification code was last requested (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_requested_at: Option<Time>,
+    /// When a code request was sent and Meta has not answered yet (cleared by the answer): a
+    /// request in flight is not sent again by another process (each SMS counts), and one lost
+    /// in a crash is sent again after two minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_request_sent_at: Option<Time>,
     /// How many codes were requested since the last successful verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<i32>", range(min = 0))]

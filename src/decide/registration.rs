@@ -498,7 +498,16 @@ impl Planner<'_, '_> {
             self.input.namespace, code_ref.name, code_ref.key
         );
         let progress = self.expire_unused_code();
-        if progress.code_requested_at.is_none() {
+        if progress.code_requested_at.is_none()
+            && let Some(wait) = self.code_request_in_flight(&progress)
+        {
+            self.progressing(
+                Phase::AwaitingVerificationCode,
+                rr::REQUESTING_CODE,
+                &format!("a verification code request for {number} is on its way to Meta"),
+            );
+            self.requeue(wait);
+        } else if progress.code_requested_at.is_none() {
             self.request_code(&progress, &spec_reg, number, &where_);
         } else {
             self.await_code(&progress, &spec_reg, number, &where_);
@@ -519,6 +528,19 @@ impl Planner<'_, '_> {
             self.status.registration = Some(progress.clone());
         }
         progress
+    }
+
+    /// How long to wait for an answer to a code request sent moments ago (by this or another
+    /// process); `None` when none is in flight.
+    fn code_request_in_flight(&self, progress: &RegistrationProgress) -> Option<Duration> {
+        let sent = progress
+            .code_request_sent_at
+            .as_ref()
+            .and_then(parse_time)?;
+        // Present only between the intent and Meta's answer.
+        let until = add(sent, CODE_REQUEST_IN_FLIGHT);
+        (until > self.input.now)
+            .then(|| Duration::try_from(self.input.now.duration_until(until)).unwrap_or_default())
     }
 
     fn request_code(
@@ -639,6 +661,10 @@ pub fn keep_transition_times(
     }
 }
 
+/// How long a code request sent without an answer yet is left in flight before it is sent again
+/// (a Graph call lasts at most the client's timeout, 20 s by default).
+pub const CODE_REQUEST_IN_FLIGHT: Duration = Duration::from_secs(120);
+
 /// How long after the operator's own registration the mirror turning CONNECTED is the same news.
 pub const REGISTERED_ANNOUNCED_FOR: Duration = Duration::from_secs(30 * 60);
 
@@ -666,9 +692,10 @@ pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Times
     let mut p = status.registration.clone().unwrap_or_default();
     match step {
         Step::AddNumber { .. } => p.number_added_at = Some(status_time(now)),
-        // A repeated code request only sends another SMS: it is recorded once Meta answered,
-        // so a crash mid-call never leaves the flow waiting for a code that was not sent.
-        Step::RequestCode { .. } => {}
+        // `code_requested_at` is recorded once Meta answered, so a crash mid-call never leaves
+        // the flow waiting for a code that was not sent; the sending itself is recorded now, so
+        // that the intent changes the object and a second process loses the precondition.
+        Step::RequestCode { .. } => p.code_request_sent_at = Some(status_time(now)),
         Step::VerifyCode { fingerprint } => {
             p.last_tried_code = Some(fingerprint.clone());
             p.code_tried_at = Some(status_time(now));
@@ -688,6 +715,10 @@ pub fn record_outcome(
 ) -> Vec<EventSpec> {
     let number = input.spec.phone_number.display();
     let mut p = status.registration.clone().unwrap_or_default();
+    // Meta answered: the request is no longer in flight, whatever it said.
+    if matches!(step, Step::RequestCode { .. }) {
+        p.code_request_sent_at = None;
+    }
     match result {
         Ok(()) => {
             let event = record_success(input, step, &mut p, &number);

@@ -633,3 +633,24 @@ fn a_connected_number_without_platform_type_gets_no_registration_write() {
     let (step, _) = w.run(&num(verified()), Ok(()));
     assert!(matches!(step, Some(Step::Register { .. })), "{step:?}");
 }
+
+/// Each SMS counts: a code request another process sent moments ago (its intent is in status,
+/// Meta's answer not yet) is not sent again; one lost in a crash is, after the in-flight wait.
+#[test]
+fn a_code_request_in_flight_is_not_sent_twice() {
+    let mut w = World::new(managed());
+    w.status = Some(WhatsAppChannelStatus {
+        registration: Some(RegistrationProgress {
+            code_request_sent_at: Some(status_time(w.now)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    w.later(5);
+    let (step, _) = w.run(&num(pending()), Ok(()));
+    assert_eq!(step, None);
+    w.later(CODE_REQUEST_IN_FLIGHT.as_secs());
+    let (step, _) = w.run(&num(pending()), Ok(()));
+    assert!(matches!(step, Some(Step::RequestCode { .. })), "{step:?}");
+    assert!(w.progress().code_requested_at.is_some());
+}
