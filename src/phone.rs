@@ -72,6 +72,11 @@ impl SpecNumber {
         self.parsed.clone()
     }
 
+    /// The E.164 digits, the key numbers are matched on; `None` when the spec does not parse.
+    pub fn digits(&self) -> Option<String> {
+        self.parsed.as_ref().ok().map(|e| e.digits().to_string())
+    }
+
     /// E.164 when it parses, else the spec's text, for messages.
     pub fn display(&self) -> String {
         match &self.parsed {

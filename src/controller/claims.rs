@@ -142,7 +142,7 @@ impl Claims {
     /// never hold a number away from its rightful owner.
     pub fn number_claimed_elsewhere(&self, ch: &WhatsAppChannel) -> Option<Claimant> {
         let me = Claimant::of(ch);
-        let digits = number_digits(ch)?;
+        let digits = ch.spec.phone_number.digits()?;
         let account = (me.key.0.clone(), ch.spec.account_ref.name.clone());
         let waba = self.waba_of(&account)?;
         let owner_account = self.waba_owner(&waba)?.key;
@@ -164,7 +164,7 @@ impl Claims {
     /// while one exists, deleting this channel must not deregister the number.
     pub fn other_claims(&self, ch: &WhatsAppChannel) -> Vec<Claimant> {
         let me = Claimant::of(ch);
-        let Some(digits) = number_digits(ch) else {
+        let Some(digits) = ch.spec.phone_number.digits() else {
             return Vec::new();
         };
         let account = (me.key.0.clone(), ch.spec.account_ref.name.clone());
@@ -179,19 +179,14 @@ impl Claims {
     }
 }
 
-fn number_digits(ch: &WhatsAppChannel) -> Option<String> {
-    ch.spec
-        .phone_number
-        .parsed()
-        .ok()
-        .map(|e| e.digits().to_string())
-}
-
 /// The index entry of a channel's claim: its number's digits (None: not a number).
 pub fn number_claim_entry(ch: &WhatsAppChannel) -> (Option<String>, NumberClaim) {
     let channel = Claimant::of(ch);
     let account = (channel.key.0.clone(), ch.spec.account_ref.name.clone());
-    (number_digits(ch), NumberClaim { channel, account })
+    (
+        ch.spec.phone_number.digits(),
+        NumberClaim { channel, account },
+    )
 }
 
 /// The index entry of an account's claim on its WABA id.

@@ -160,12 +160,7 @@ async fn still_the_number(
             ));
         }
     };
-    let wanted = ch
-        .spec
-        .phone_number
-        .parsed()
-        .ok()
-        .map(|e| e.digits().to_string());
+    let wanted = ch.spec.phone_number.digits();
     match (number.digits(), &number.display_phone_number) {
         (Some(at_meta), _) if wanted.as_deref() == Some(at_meta.as_str()) => NumberAtMeta::Same,
         (_, Some(shown)) => NumberAtMeta::Other(format!(

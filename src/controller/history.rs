@@ -14,14 +14,6 @@ use crate::decide;
 /// Field manager of the account's `registrationHistory` (never the account controller's).
 const HISTORY_MANAGER: &str = "whatsapp-operator-registration-history";
 
-fn digits(ch: &WhatsAppChannel) -> Option<String> {
-    ch.spec
-        .phone_number
-        .parsed()
-        .ok()
-        .map(|e| e.digits().to_string())
-}
-
 /// The channel's previous status with the account's history of its number merged in; `None`
 /// when the history adds nothing.
 pub fn merged_previous(
@@ -41,7 +33,7 @@ pub fn merge_into(
     account: &WhatsAppBusinessAccount,
     now: jiff::Timestamp,
 ) -> bool {
-    let history = digits(ch).and_then(|d| {
+    let history = ch.spec.phone_number.digits().and_then(|d| {
         account
             .status
             .as_ref()
@@ -58,7 +50,7 @@ pub async fn record(
     ch: &WhatsAppChannel,
     progress: Option<&RegistrationProgress>,
 ) -> Result<(), Error> {
-    let (Some(digits), Some(progress)) = (digits(ch), progress) else {
+    let (Some(digits), Some(progress)) = (ch.spec.phone_number.digits(), progress) else {
         return Ok(());
     };
     let known = account

@@ -135,12 +135,7 @@ pub type ChannelsByNumber = Grouped<Option<String>, NumberClaim>;
 
 pub fn channel_entry(ch: &WhatsAppChannel) -> (ObjectKey, Option<String>) {
     let namespace = ch.metadata.namespace.clone().unwrap_or_default();
-    let digits = ch
-        .spec
-        .phone_number
-        .parsed()
-        .ok()
-        .map(|e| e.digits().to_string());
+    let digits = ch.spec.phone_number.digits();
     ((namespace, ch.spec.account_ref.name.clone()), digits)
 }
 

@@ -278,26 +278,12 @@ const CHANNEL_STATES: [StateFamily<ChannelStatus>; 5] = [
     },
 ];
 
-/// Every resource of a kind as (namespace, name, object, status or an empty one).
-fn statuses<'a, K, S: Default + Clone>(
-    objects: &'a [&'a K],
-    status: impl Fn(&K) -> Option<&S> + 'a,
-) -> impl Iterator<Item = (String, String, &'a K, S)> + 'a
-where
-    K: kube::Resource,
-{
-    objects.iter().map(move |o| {
-        let (ns, name) = id(*o);
-        (ns, name, *o, status(o).cloned().unwrap_or_default())
-    })
-}
-
 /// The state families, conditions and stall reasons of one kind.
 fn encode_states<S>(
     enc: &mut DescriptorEncoder,
     kind: &'static str,
     families: &[StateFamily<S>],
-    rows: &[(String, String, S)],
+    rows: &[(&str, &str, &S)],
     conditions: fn(&S) -> &[Condition],
 ) -> fmt::Result {
     for f in families {
@@ -333,11 +319,12 @@ fn encode_states<S>(
 }
 
 fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fmt::Result {
-    let rows: Vec<(String, String, &AccountView, AccountStatus)> = accounts
+    let empty = AccountStatus::default();
+    let rows: Vec<(String, String, &AccountView, &AccountStatus)> = accounts
         .iter()
         .map(|a| {
             let (ns, name) = id(a.account.as_ref());
-            (ns, name, *a, a.account.status.clone().unwrap_or_default())
+            (ns, name, *a, a.account.status.as_ref().unwrap_or(&empty))
         })
         .collect();
     gauge(
@@ -360,7 +347,7 @@ fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fm
     )?;
     let plain: Vec<_> = rows
         .iter()
-        .map(|(ns, name, _, s)| (ns.clone(), name.clone(), s.clone()))
+        .map(|(ns, name, _, s)| (ns.as_str(), name.as_str(), *s))
         .collect();
     encode_states(enc, "account", &ACCOUNT_STATES, &plain, |s| &s.conditions)?;
     gauge(
@@ -395,36 +382,41 @@ fn encode_channels(
     accounts: &[&AccountView],
     now: Timestamp,
 ) -> fmt::Result {
-    let rows: Vec<_> = statuses(channels, |c: &WhatsAppChannel| c.status.as_ref()).collect();
+    let empty = ChannelStatus::default();
+    let rows: Vec<(String, String, &WhatsAppChannel, &ChannelStatus)> = channels
+        .iter()
+        .map(|c| {
+            let (ns, name) = id(*c);
+            (ns, name, *c, c.status.as_ref().unwrap_or(&empty))
+        })
+        .collect();
     gauge(
         enc,
         "channel_info",
         "Always 1 per WhatsAppChannel; joins its account, Meta's phone number id and its spec's management and deletion policy to namespace and name",
         |m| {
-            rows.iter().try_for_each(
-                |(ns, name, ch, s): &(String, String, &WhatsAppChannel, ChannelStatus)| {
-                    let labels = [
-                        ("namespace", ns.as_str()),
-                        ("name", name.as_str()),
-                        ("account", ch.spec.account_ref.name.as_str()),
-                        (
-                            "phone_number_id",
-                            s.phone_number_id.as_deref().unwrap_or(""),
-                        ),
-                        ("management", management_str(ch.spec.management)),
-                        (
-                            "deletion_policy",
-                            deletion_policy_str(ch.spec.deletion_policy),
-                        ),
-                    ];
-                    m.sample(&labels, 1.0)
-                },
-            )
+            rows.iter().try_for_each(|(ns, name, ch, s)| {
+                let labels = [
+                    ("namespace", ns.as_str()),
+                    ("name", name.as_str()),
+                    ("account", ch.spec.account_ref.name.as_str()),
+                    (
+                        "phone_number_id",
+                        s.phone_number_id.as_deref().unwrap_or(""),
+                    ),
+                    ("management", management_str(ch.spec.management)),
+                    (
+                        "deletion_policy",
+                        deletion_policy_str(ch.spec.deletion_policy),
+                    ),
+                ];
+                m.sample(&labels, 1.0)
+            })
         },
     )?;
     let plain: Vec<_> = rows
         .iter()
-        .map(|(ns, name, _, s)| (ns.clone(), name.clone(), s.clone()))
+        .map(|(ns, name, _, s)| (ns.as_str(), name.as_str(), *s))
         .collect();
     encode_states(enc, "channel", &CHANNEL_STATES, &plain, |s| &s.conditions)?;
     encode_attempts_remaining(enc, &rows, accounts, now)
@@ -433,7 +425,7 @@ fn encode_channels(
 /// Register and deregister calls left per Managed channel, its account's history counted.
 fn encode_attempts_remaining(
     enc: &mut DescriptorEncoder,
-    rows: &[(String, String, &WhatsAppChannel, ChannelStatus)],
+    rows: &[(String, String, &WhatsAppChannel, &ChannelStatus)],
     accounts: &[&AccountView],
     now: Timestamp,
 ) -> fmt::Result {

@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use harness::World;
+
+use super::registration::adopted;
 use harness::operator::event_count;
 use kube::Api;
 use serde_json::Value;
@@ -18,21 +20,6 @@ const WAIT: Duration = Duration::from_secs(90);
 const WABA: &str = "102290129340398";
 /// The CONNECTED number +1 555-078-3881 of the example state.
 const US_ID: &str = "106540352242922";
-
-fn channel(name: &str, number: &str, policy: &str) -> String {
-    format!(
-        r#"apiVersion: whatsapp-operator.io/v1alpha1
-kind: WhatsAppChannel
-metadata:
-  name: {name}
-spec:
-  accountRef:
-    name: acme
-  phoneNumber: "{number}"
-  deletionPolicy: {policy}
-"#
-    )
-}
 
 fn connected(s: &WhatsAppChannelStatus) -> bool {
     s.status.as_deref() == Some("CONNECTED") && condition_is_true(&s.conditions, "Ready")
@@ -63,13 +50,13 @@ async fn next_second() {
 #[tokio::test]
 async fn two_channels_on_one_number_have_one_owner_and_the_next_takes_over() {
     let mut w = World::with_quiet_account("claims-number", WAIT).await;
-    w.apply(&channel("first", "+1 555-078-3881", "Orphan"))
+    w.apply(&adopted("first", "+1 555-078-3881", "Orphan"))
         .await;
     w.start_operator(&[]);
     w.wait_channel("first", "connected", connected).await;
     next_second().await;
     // The duplicate spells the number differently: claims compare E.164 digits.
-    w.apply(&channel("second", "+15550783881", "Orphan")).await;
+    w.apply(&adopted("second", "+15550783881", "Orphan")).await;
     let s = w
         .wait_channel(
             "second",
@@ -104,12 +91,12 @@ async fn two_channels_on_one_number_have_one_owner_and_the_next_takes_over() {
 #[tokio::test]
 async fn a_rename_by_recreate_never_deregisters_the_number() {
     let mut w = World::with_quiet_account("claims-rename", WAIT).await;
-    w.apply(&channel("old-name", "+1 555-078-3881", "Deregister"))
+    w.apply(&adopted("old-name", "+1 555-078-3881", "Deregister"))
         .await;
     w.start_operator(&[]);
     w.wait_channel("old-name", "connected", connected).await;
     next_second().await;
-    w.apply(&channel("new-name", "+1 555-078-3881", "Deregister"))
+    w.apply(&adopted("new-name", "+1 555-078-3881", "Deregister"))
         .await;
     w.wait_channel(
         "new-name",
@@ -167,9 +154,9 @@ spec:
   syncInterval: 1m
 ---
 {}"#,
-        channel("grab", "+1 555-078-3881", "Deregister")
+        adopted("grab", "+1 555-078-3881", "Deregister")
     );
-    w.apply(&channel("sales", "+1 555-078-3881", "Orphan"))
+    w.apply(&adopted("sales", "+1 555-078-3881", "Orphan"))
         .await;
     w.start_operator(&["--namespaces", &other]);
     w.wait_channel("sales", "connected", connected).await;

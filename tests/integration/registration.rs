@@ -613,7 +613,8 @@ async fn an_expired_token_mid_registration_resumes_with_new_credentials() {
     assert_eq!(w.sim.posts(&format!("/{UK_ID}/register")).await, 1);
 }
 
-fn adopted(name: &str, number: &str, policy: &str) -> String {
+/// A channel of the quiet account for `number`, with its deletion policy (other modules use it).
+pub(crate) fn adopted(name: &str, number: &str, policy: &str) -> String {
     format!(
         r#"apiVersion: whatsapp-operator.io/v1alpha1
 kind: WhatsAppChannel
