@@ -13,7 +13,7 @@ use crate::crd::{
 };
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::model::WabaSnapshot;
-use crate::meta::{ErrorClass, GraphError};
+use crate::meta::{ErrorClass, Fact, GraphError};
 
 /// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
 const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -80,26 +80,19 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
     let facts = ctx.model.webhooks.take_account_facts(&namespace, &name);
-    let plan = decide::plan_account(decide::AccountInput {
-        spec: &acc.spec,
-        generation: acc.meta().generation,
-        previous: acc.status.as_ref(),
-        observation: &observation,
-        facts: &facts,
-        requested_at,
-        now,
-    });
+    let (plan, applied) = decide_and_apply(ctx, acc, &observation, &facts, now).await;
+    // A read happened, whether or not its status could be written.
     if read && let Some(at) = plan.synced_at.clone() {
         last_sync::record(&ctx.model.memory, &uid, Some(at));
         ctx.record_read(&uid);
     }
-    let decision = plan.decision;
-    if let Err(err) = apply_account_status(ctx, acc, &decision.status).await {
+    if let Err(err) = applied {
         ctx.model
             .webhooks
             .restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
+    let decision = plan.decision;
     publish(ctx, acc, &decision).await;
     hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
     Ok(Action::requeue(next_reconcile(&decision)))
@@ -116,17 +109,12 @@ async fn claimed_elsewhere(
     owner: String,
     now: jiff::Timestamp,
 ) -> Result<Action, Error> {
-    let plan = decide::plan_account(decide::AccountInput {
-        spec: &acc.spec,
-        generation: acc.meta().generation,
-        previous: acc.status.as_ref(),
-        observation: &AccountObservation::ClaimedElsewhere { owner },
-        facts: &[],
-        requested_at: requested_at(acc),
-        now,
-    });
+    let observation = AccountObservation::ClaimedElsewhere { owner };
+    let previous = acc.status.clone();
+    let (plan, applied) = decide_and_apply(ctx, acc, &observation, &[], now).await;
+    applied?;
     let decision = plan.decision;
-    let changed = apply_account_status(ctx, acc, &decision.status).await?;
+    let changed = previous.as_ref() != Some(&decision.status);
     publish(ctx, acc, &decision).await;
     if changed {
         ctx.model
@@ -135,6 +123,62 @@ async fn claimed_elsewhere(
         trigger_channels(ctx, namespace, name).await;
     }
     Ok(Action::requeue(next_reconcile(&decision)))
+}
+
+/// How many times a status decided on a copy that turned out stale is decided again.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Decides the account on `observation` and applies the status. A status decided on a stale
+/// copy (another write came first) fails the apply's precondition; it is decided again on the
+/// object read fresh, on the same observation, so Meta is not read again. Returns the last plan
+/// and whether its status was applied.
+async fn decide_and_apply(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+    observation: &AccountObservation,
+    facts: &[Fact],
+    now: jiff::Timestamp,
+) -> (decide::AccountPlan, Result<(), Error>) {
+    let mut current = std::borrow::Cow::Borrowed(acc);
+    let mut tries = 0;
+    loop {
+        let plan = decide::plan_account(decide::AccountInput {
+            spec: &current.spec,
+            generation: current.meta().generation,
+            previous: current.status.as_ref(),
+            observation,
+            facts,
+            requested_at: requested_at(&current),
+            now,
+        });
+        match apply_account_status(ctx, &current, &plan.decision.status).await {
+            Err(Error::Conflict { .. }) if tries < CONFLICT_RETRIES => {
+                tries += 1;
+                match read_fresh(ctx, acc).await {
+                    Ok(fresh) => current = std::borrow::Cow::Owned(fresh),
+                    Err(err) => return (plan, Err(err)),
+                }
+            }
+            applied => return (plan, applied.map(|_| ())),
+        }
+    }
+}
+
+/// The account as the apiserver has it now.
+async fn read_fresh(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+) -> Result<WhatsAppBusinessAccount, Error> {
+    let namespace = acc.namespace().unwrap_or_default();
+    let api: kube::Api<WhatsAppBusinessAccount> = kube::Api::namespaced(ctx.client.clone(), &namespace);
+    api.get(&acc.name_any())
+        .await
+        .map_err(|source| Error::ReadObject {
+            kind: "WhatsAppBusinessAccount",
+            namespace,
+            name: acc.name_any(),
+            source: Box::new(source),
+        })
 }
 
 /// Applies the decided status without `registrationHistory`: that field is the channel

@@ -8,8 +8,11 @@ use tracing::{info, warn};
 use super::{Context, Error, FIELD_MANAGER};
 use crate::decide::EventSpec;
 
-/// Applies `status` with server-side apply unless it equals what the object already has.
-/// Returns whether a write happened.
+/// Applies `status` with server-side apply unless it equals what the object already has, on
+/// condition that the object is still at the resourceVersion it was read at: a status decided on
+/// a stale copy (the watch cache lagging behind a newer write) would erase what that write
+/// recorded and publish its events again. Such a write fails with `Error::Conflict`, and the
+/// object is decided again once fresh. Returns whether a write happened.
 pub async fn apply_status<K, S>(
     ctx: &Context,
     obj: &K,
@@ -23,57 +26,56 @@ where
         + std::fmt::Debug,
     S: Serialize,
 {
-    let kind = K::kind(&()).to_string();
-    let namespace = obj
-        .namespace()
-        .ok_or_else(|| Error::NotNamespaced { kind: kind.clone() })?;
-    let name = obj.name_any();
-    let serialize = |s: &S| {
-        serde_json::to_value(s).map_err(|source| Error::SerializeStatus {
-            kind: kind.clone(),
-            namespace: namespace.clone(),
-            name: name.clone(),
-            source,
-        })
-    };
-    let new = serialize(status)?;
+    let new = serialize(obj, status)?;
     if let Some(prev) = previous
-        && serialize(prev)? == new
+        && serialize(obj, prev)? == new
     {
         return Ok(false);
     }
-    patch_status(ctx, obj, new, None).await?;
+    patch_status(ctx, obj, new, obj.meta().resource_version.as_deref()).await?;
     Ok(true)
 }
 
-/// Applies `status` only if the object is still at the resourceVersion `ch` was read at: the
-/// intent of a registration step. Of two processes that planned the same step on the same
-/// object, one wins and calls Meta; the other gets `Error::StepConflict` and re-plans from what
-/// the winner wrote.
+/// Applies the intent of a registration step, on the same condition as `apply_status` but
+/// always (an intent changes the status): of two processes that planned the same step on the
+/// same object, one wins and calls Meta; the other gets `Error::Conflict` and plans again from
+/// what the winner wrote.
 pub async fn apply_intent(
     ctx: &Context,
     ch: &crate::crd::WhatsAppChannel,
     status: &crate::crd::WhatsAppChannelStatus,
 ) -> Result<(), Error> {
-    let new = serde_json::to_value(status).map_err(|source| Error::SerializeStatus {
-        kind: "WhatsAppChannel".into(),
-        namespace: ch.namespace().unwrap_or_default(),
-        name: ch.name_any(),
+    let new = serialize(ch, status)?;
+    patch_status(ctx, ch, new, ch.metadata.resource_version.as_deref()).await
+}
+
+/// Applies what Meta answered to a step whose intent this reconcile wrote: unconditionally,
+/// because the object changed with that intent, and the answer must not be lost to a
+/// concurrent metadata edit.
+pub async fn apply_outcome(
+    ctx: &Context,
+    ch: &crate::crd::WhatsAppChannel,
+    status: &crate::crd::WhatsAppChannelStatus,
+) -> Result<(), Error> {
+    let new = serialize(ch, status)?;
+    patch_status(ctx, ch, new, None).await
+}
+
+fn serialize<K, S>(obj: &K, status: &S) -> Result<serde_json::Value, Error>
+where
+    K: Resource<DynamicType = ()>,
+    S: Serialize,
+{
+    serde_json::to_value(status).map_err(|source| Error::SerializeStatus {
+        kind: K::kind(&()).to_string(),
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
         source,
-    })?;
-    match patch_status(ctx, ch, new, ch.metadata.resource_version.as_deref()).await {
-        Err(Error::ApplyStatus { source, .. }) if matches!(source.as_ref(), kube::Error::Api(e) if e.code == 409) => {
-            Err(Error::StepConflict {
-                namespace: ch.namespace().unwrap_or_default(),
-                name: ch.name_any(),
-            })
-        }
-        other => other,
-    }
+    })
 }
 
 /// Server-side-applies `status` (already JSON), with `resource_version` as a precondition when
-/// given.
+/// given; a failed precondition is `Error::Conflict`.
 async fn patch_status<K>(
     ctx: &Context,
     obj: &K,
@@ -100,19 +102,27 @@ where
         patch["metadata"] = serde_json::json!({ "resourceVersion": rv });
     }
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|source| Error::ApplyStatus {
-        kind,
-        namespace,
-        name,
-        source: Box::new(source),
-    })?;
-    Ok(())
+    let result = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::Conflict {
+            kind,
+            namespace,
+            name,
+        }),
+        Err(source) => Err(Error::ApplyStatus {
+            kind,
+            namespace,
+            name,
+            source: Box::new(source),
+        }),
+    }
 }
 
 /// Publishes decided events. A failure to publish is logged, not retried: the status that

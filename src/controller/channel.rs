@@ -119,8 +119,13 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         now,
     });
     let applied = async {
-        registration::act(ctx, ch, account, secrets, &mut plan, now).await?;
-        apply::apply_status(ctx, ch, ch.status.as_ref(), &plan.decision.status).await
+        if registration::act(ctx, ch, account, secrets, &mut plan, now).await? {
+            apply::apply_outcome(ctx, ch, &plan.decision.status).await
+        } else {
+            apply::apply_status(ctx, ch, ch.status.as_ref(), &plan.decision.status)
+                .await
+                .map(|_| ())
+        }
     };
     if let Err(err) = applied.await {
         ctx.model

@@ -55,7 +55,7 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         Err(message) if surroundings.namespace_terminating => {
             return let_go(ctx, ch, &format!("{NAMESPACE_TERMINATING}: {message}")).await;
         }
-        Err(message) => return fail(ctx, ch, progress, message).await,
+        Err(message) => return fail(ctx, ch, progress, message, Written::Nothing).await,
     };
     let target = Target {
         waba_id: &account.spec.business_account_id,
@@ -65,7 +65,9 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
         NumberAtMeta::Same => {}
         NumberAtMeta::Gone => return Ok(Action::await_change()),
         NumberAtMeta::Other(why) => return let_go(ctx, ch, &why).await,
-        NumberAtMeta::Unreadable(message) => return fail(ctx, ch, progress, message).await,
+        NumberAtMeta::Unreadable(message) => {
+            return fail(ctx, ch, progress, message, Written::Nothing).await;
+        }
     }
     deregister(ctx, ch, &account, target, phone_number_id, progress).await
 }
@@ -82,7 +84,7 @@ async fn deregister(
 ) -> Result<Action, Error> {
     let now = jiff::Timestamp::now();
     decide::record_attempt(&mut progress, now);
-    write_progress(ctx, ch, &progress, None).await?;
+    write_progress(ctx, ch, &progress, None, Written::Nothing).await?;
     history::record(ctx, account, ch, Some(&progress)).await?;
     let action = MetaAction::Deregister {
         phone_number_id: phone_number_id.clone(),
@@ -105,7 +107,7 @@ async fn deregister(
                 "deregistration failed: {}; it is retried, or set spec.deletionPolicy: Orphan to delete without deregistering",
                 err.status_message()
             );
-            fail(ctx, ch, progress, message).await
+            fail(ctx, ch, progress, message, Written::Intent).await
         }
     }
 }
@@ -269,6 +271,7 @@ async fn fail(
     ch: &WhatsAppChannel,
     progress: RegistrationProgress,
     message: String,
+    written: Written,
 ) -> Result<Action, Error> {
     if out_of_patience(ch, jiff::Timestamp::now()) {
         let why = format!(
@@ -277,7 +280,7 @@ async fn fail(
         );
         return let_go(ctx, ch, &why).await;
     }
-    write_progress(ctx, ch, &progress, Some(&message)).await?;
+    write_progress(ctx, ch, &progress, Some(&message), written).await?;
     Err(Error::Cleanup {
         namespace: ch.namespace().unwrap_or_default(),
         name: ch.name_any(),
@@ -285,11 +288,21 @@ async fn fail(
     })
 }
 
+/// What this clean-up already wrote to the channel before the status it writes now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Nothing,
+    /// The deregistration's intent: the object changed since it was read, and what is written
+    /// now is Meta's answer, which must not be lost.
+    Intent,
+}
+
 async fn write_progress(
     ctx: &Context,
     ch: &WhatsAppChannel,
     progress: &RegistrationProgress,
     failure: Option<&str>,
+    written: Written,
 ) -> Result<(), Error> {
     let previous = ch.status.clone().unwrap_or_default();
     let mut status = previous.clone();
@@ -306,8 +319,13 @@ async fn write_progress(
             jiff::Timestamp::now(),
         );
     }
-    apply::apply_status(ctx, ch, Some(&previous), &status).await?;
-    Ok(())
+    if written == Written::Intent {
+        apply::apply_outcome(ctx, ch, &status).await
+    } else {
+        apply::apply_status(ctx, ch, Some(&previous), &status)
+            .await
+            .map(|_| ())
+    }
 }
 
 #[cfg(test)]

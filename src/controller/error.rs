@@ -20,10 +20,14 @@ pub enum Error {
         source: Box<kube::Error>,
     },
     #[error(
-        "WhatsAppChannel {namespace}/{name} changed since it was read: another process wrote \
-         first, the step is planned again"
+        "{kind} {namespace}/{name} changed since it was read (a newer write, by this or another \
+         process): its status is decided again on the fresh object"
     )]
-    StepConflict { namespace: String, name: String },
+    Conflict {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     #[error("the reconcile of {kind} {namespace}/{name} panicked (a bug: please report it)")]
     Panicked {
         kind: &'static str,
@@ -38,8 +42,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    #[error("reading WhatsAppChannel {namespace}/{name}: {source}")]
-    ReadChannel {
+    #[error("reading {kind} {namespace}/{name}: {source}")]
+    ReadObject {
+        kind: &'static str,
         namespace: String,
         name: String,
         #[source]
@@ -62,9 +67,9 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Self::ReadSecret { .. } => "secret_error",
-            Self::ReadChannel { .. } => "read_error",
+            Self::ReadObject { .. } => "read_error",
             Self::ApplyStatus { .. } | Self::SerializeStatus { .. } => "status_error",
-            Self::StepConflict { .. } => "conflict",
+            Self::Conflict { .. } => "conflict",
             Self::Panicked { .. } => "panic",
             Self::NotNamespaced { .. } => "invalid_object",
             Self::Finalizer(e) => match e.as_ref() {

@@ -132,6 +132,8 @@ pub async fn observe(
 
 /// Act: performs the plan's registration step, at most one write to Meta, its intent in status
 /// before the call and its outcome after; without a step, keeps the business profile applied.
+/// Returns whether it wrote an intent (the object has changed since it was read, and what is
+/// left to apply is Meta's answer).
 pub async fn act(
     ctx: &Context,
     ch: &WhatsAppChannel,
@@ -139,9 +141,9 @@ pub async fn act(
     secrets: Option<RegistrationSecrets>,
     plan: &mut ChannelPlan,
     now: Timestamp,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let (Some(account), Some(secrets)) = (account, secrets) else {
-        return Ok(());
+        return Ok(false);
     };
     if plan.needs_resync {
         ctx.request_account_sync(account);
@@ -153,7 +155,7 @@ pub async fn act(
             let snapshot_at = secrets.state.snapshot_at;
             keep_profile(ctx, ch, account, snapshot_at, &mut plan.decision).await?;
         }
-        return Ok(());
+        return Ok(false);
     };
     trace_step(ch, &step, &plan.observation, secrets.state.snapshot_at);
     let namespace = ch.namespace().unwrap_or_default();
@@ -161,23 +163,23 @@ pub async fn act(
         // The watch cache has not caught up with this reconcile's own last status write;
         // planning on it could repeat a step. The fresh object comes with the next event.
         plan.decision.requeue_after = plan.decision.requeue_after.min(RESYNC_POLL);
-        return Ok(());
+        return Ok(false);
     }
     let token =
         match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => v.value,
             // The account reports it and stalls; its channels wait for it.
-            SecretLookup::Missing(_) => return Ok(()),
+            SecretLookup::Missing(_) => return Ok(false),
         };
     let input = outcome_input(ch, &namespace, &plan.observation, &secrets.state, now);
     let status = &mut plan.decision.status;
+    let id = status.phone_number_id.clone().unwrap_or_default();
+    let Some(action) = action_of(&step, id.clone(), secrets.code, secrets.pin) else {
+        return Ok(false);
+    };
     decide::record_intent(&step, status, now);
     apply::apply_intent(ctx, ch, status).await?;
     history::record(ctx, account, ch, status.registration.as_ref()).await?;
-    let id = status.phone_number_id.clone().unwrap_or_default();
-    let Some(action) = action_of(&step, id.clone(), secrets.code, secrets.pin) else {
-        return Ok(());
-    };
     let result = execute(ctx, account, token, &step, &action, &id).await;
     let events = decide::record_outcome(&input, &step, result.as_ref().map(|_| ()), status);
     plan.decision.events.extend(events);
@@ -187,7 +189,7 @@ pub async fn act(
         .map(|at| Duration::try_from(Timestamp::now().duration_until(at)).unwrap_or_default())
         .unwrap_or_default();
     ctx.request_account_sync_after(account, delay);
-    Ok(())
+    Ok(true)
 }
 
 /// Hands the step's write to the executor, announced before it leaves: a crash mid-call leaves
@@ -401,7 +403,8 @@ async fn is_current(ctx: &Context, ch: &WhatsAppChannel, namespace: &str) -> Res
     let fresh = api
         .get_opt(&ch.name_any())
         .await
-        .map_err(|source| Error::ReadChannel {
+        .map_err(|source| Error::ReadObject {
+            kind: "WhatsAppChannel",
             namespace: namespace.to_string(),
             name: ch.name_any(),
             source: Box::new(source),

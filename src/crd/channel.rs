@@ -401,6 +401,16 @@ pub struct WhatsAppChannelStatus {
     pub sync: SyncStatus,
 }
 
+/// A registration step whose call to Meta has left and not been answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepInFlight {
+    /// The step: add_number, request_code, verify_code, register or set_pin.
+    pub step: String,
+    /// When its intent was written (RFC 3339).
+    pub started_at: Time,
+}
+
 /// Progress of the registration flow, persisted so a restart resumes where it stopped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -411,11 +421,13 @@ pub struct RegistrationProgress {
     /// When a verification code was last requested (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_requested_at: Option<Time>,
-    /// When a code request was sent and Meta has not answered yet (cleared by the answer): a
-    /// request in flight is not sent again by another process (each SMS counts), and one lost
-    /// in a crash is sent again after two minutes.
+    /// The write to Meta in flight: its intent is in status, Meta's answer not yet (cleared by
+    /// the answer). Every step's intent changes the object this way, so of two processes that
+    /// planned the same step one loses the resourceVersion precondition and never calls Meta; a
+    /// code request in flight is not sent again (each SMS counts), one lost in a crash is sent
+    /// again after two minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_request_sent_at: Option<Time>,
+    pub in_flight: Option<StepInFlight>,
     /// How many codes were requested since the last successful verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<i32>", range(min = 0))]

@@ -20,6 +20,7 @@ use super::conditions::{ConditionStatus, set_condition, true_reason};
 use super::events::{EventSpec, reason};
 use super::time::{add, format_time, parse_time, status_time, until};
 use crate::crd::{
+    StepInFlight,
     Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
     WhatsAppChannelStatus, condition,
 };
@@ -118,11 +119,14 @@ pub enum Step {
     SetPin { pin: String },
 }
 
+/// `Step::name` of a code request, as `status.registration.inFlight.step` records it.
+const STEP_REQUEST_CODE: &str = "request_code";
+
 impl Step {
     pub fn name(&self) -> &'static str {
         match self {
             Self::AddNumber { .. } => "add_number",
-            Self::RequestCode { .. } => "request_code",
+            Self::RequestCode { .. } => STEP_REQUEST_CODE,
             Self::VerifyCode { .. } => "verify_code",
             Self::Register { .. } => "register",
             Self::SetPin { .. } => "set_pin",
@@ -534,9 +538,10 @@ impl Planner<'_, '_> {
     /// process); `None` when none is in flight.
     fn code_request_in_flight(&self, progress: &RegistrationProgress) -> Option<Duration> {
         let sent = progress
-            .code_request_sent_at
+            .in_flight
             .as_ref()
-            .and_then(parse_time)?;
+            .filter(|f| f.step == STEP_REQUEST_CODE)
+            .and_then(|f| parse_time(&f.started_at))?;
         // Present only between the intent and Meta's answer.
         let until = add(sent, CODE_REQUEST_IN_FLIGHT);
         (until > self.input.now)
@@ -690,12 +695,16 @@ pub fn drop_announced_registration(
 /// Writes what `step` is about to do into status, before the call.
 pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Timestamp) {
     let mut p = status.registration.clone().unwrap_or_default();
+    // Every intent changes the object, so that a second process planning the same step loses
+    // the resourceVersion precondition. `code_requested_at` is recorded once Meta answered, so
+    // a crash mid-call never leaves the flow waiting for a code that was not sent.
+    p.in_flight = Some(StepInFlight {
+        step: step.name().to_string(),
+        started_at: status_time(now),
+    });
     match step {
         Step::AddNumber { .. } => p.number_added_at = Some(status_time(now)),
-        // `code_requested_at` is recorded once Meta answered, so a crash mid-call never leaves
-        // the flow waiting for a code that was not sent; the sending itself is recorded now, so
-        // that the intent changes the object and a second process loses the precondition.
-        Step::RequestCode { .. } => p.code_request_sent_at = Some(status_time(now)),
+        Step::RequestCode { .. } => {}
         Step::VerifyCode { fingerprint } => {
             p.last_tried_code = Some(fingerprint.clone());
             p.code_tried_at = Some(status_time(now));
@@ -715,10 +724,8 @@ pub fn record_outcome(
 ) -> Vec<EventSpec> {
     let number = input.spec.phone_number.display();
     let mut p = status.registration.clone().unwrap_or_default();
-    // Meta answered: the request is no longer in flight, whatever it said.
-    if matches!(step, Step::RequestCode { .. }) {
-        p.code_request_sent_at = None;
-    }
+    // Meta answered: the step is no longer in flight, whatever it said.
+    p.in_flight = None;
     match result {
         Ok(()) => {
             let event = record_success(input, step, &mut p, &number);

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::crd::{Registration, SecretKeyRef};
+use crate::crd::{Registration, SecretKeyRef, StepInFlight};
 use crate::decide::decide_channel;
 use crate::decide::fixtures::*;
 use crate::meta::model::{NumberStatus, PhoneNumber, PlatformType};
@@ -641,7 +641,10 @@ fn a_code_request_in_flight_is_not_sent_twice() {
     let mut w = World::new(managed());
     w.status = Some(WhatsAppChannelStatus {
         registration: Some(RegistrationProgress {
-            code_request_sent_at: Some(status_time(w.now)),
+            in_flight: Some(StepInFlight {
+                step: "request_code".into(),
+                started_at: status_time(w.now),
+            }),
             ..Default::default()
         }),
         ..Default::default()
