@@ -170,7 +170,8 @@ async fn read_fresh(
     acc: &WhatsAppBusinessAccount,
 ) -> Result<WhatsAppBusinessAccount, Error> {
     let namespace = acc.namespace().unwrap_or_default();
-    let api: kube::Api<WhatsAppBusinessAccount> = kube::Api::namespaced(ctx.client.clone(), &namespace);
+    let api: kube::Api<WhatsAppBusinessAccount> =
+        kube::Api::namespaced(ctx.client.clone(), &namespace);
     api.get(&acc.name_any())
         .await
         .map_err(|source| Error::ReadObject {

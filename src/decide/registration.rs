@@ -20,8 +20,7 @@ use super::conditions::{ConditionStatus, set_condition, true_reason};
 use super::events::{EventSpec, reason};
 use super::time::{add, format_time, parse_time, status_time, until};
 use crate::crd::{
-    StepInFlight,
-    Management, Phase, RegistrationProgress, VerificationMethod, WhatsAppChannelSpec,
+    Management, Phase, RegistrationProgress, StepInFlight, VerificationMethod, WhatsAppChannelSpec,
     WhatsAppChannelStatus, condition,
 };
 use crate::meta::model::{CodeVerificationStatus, NameStatus, NumberStatus, PlatformType};
