@@ -14,7 +14,6 @@ use tracing::{error, info, warn};
 use crate::controller::{self, ControllerConfig, WebhookSettings};
 use crate::graph::{GraphClient, GraphConfig, GraphError};
 use crate::http::{self, HttpError, Readiness};
-use crate::meta::Fact;
 use crate::metrics::Metrics;
 use crate::webhook::{self, WebhookConfig, WebhookSecrets};
 
@@ -227,7 +226,7 @@ async fn start_webhook_receiver(
     metrics: &Arc<Metrics>,
     active: &Arc<AtomicBool>,
     shutdown: &CancellationToken,
-) -> Result<Option<mpsc::UnboundedReceiver<Fact>>, RunError> {
+) -> Result<Option<mpsc::UnboundedReceiver<crate::webhook::Delivery>>, RunError> {
     let Some(cfg) = webhook_config(args)? else {
         return Ok(None);
     };
@@ -286,7 +285,7 @@ struct Controllers {
     graph: GraphClient,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
-    facts: Option<mpsc::UnboundedReceiver<Fact>>,
+    facts: Option<mpsc::UnboundedReceiver<crate::webhook::Delivery>>,
     /// Set while the controllers run: the webhook receiver accepts deliveries only then.
     active: Arc<AtomicBool>,
 }

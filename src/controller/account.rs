@@ -7,13 +7,13 @@ use tracing::{Instrument, info_span};
 
 use super::last_sync;
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, Measure, apply, token_info, webhooks};
+use super::{Context, Error, Measure, apply, inbox, token_info, webhooks};
 use crate::crd::{
     RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus, WhatsAppChannel,
 };
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::model::WabaSnapshot;
-use crate::meta::{ErrorClass, Fact, GraphError};
+use crate::meta::{ErrorClass, GraphError, Notice};
 
 /// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
 const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -79,7 +79,10 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         // Credentials were rejected and the Secret has not changed since: do not call Meta.
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
-    let facts = ctx.model.webhooks.take_account_facts(&namespace, &name);
+    let facts = inbox::gather(
+        ctx.model.webhooks.take_account_facts(&namespace, &name),
+        &acc.status.as_ref().map(|s| s.webhook.webhook_inbox.clone()).unwrap_or_default(),
+    );
     let (plan, applied) = decide_and_apply(ctx, acc, &observation, &facts, now).await;
     // A read happened, whether or not its status could be written.
     if read && let Some(at) = plan.synced_at.clone() {
@@ -94,6 +97,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     }
     let decision = plan.decision;
     publish(ctx, acc, &decision).await;
+    inbox::clear(ctx, acc, &facts).await;
     hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
     Ok(Action::requeue(next_reconcile(&decision)))
 }
@@ -136,7 +140,7 @@ async fn decide_and_apply(
     ctx: &Context,
     acc: &WhatsAppBusinessAccount,
     observation: &AccountObservation,
-    facts: &[Fact],
+    facts: &[Notice],
     now: jiff::Timestamp,
 ) -> (decide::AccountPlan, Result<(), Error>) {
     let mut current = std::borrow::Cow::Borrowed(acc);

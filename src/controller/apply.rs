@@ -61,17 +61,24 @@ pub async fn apply_outcome(
     patch_status(ctx, ch, new, None).await
 }
 
+/// The status as the controllers apply it: without the webhook inbox, which belongs to the
+/// receiver's field manager (applying a copy of it would take it over, or bring back notices
+/// already removed).
 fn serialize<K, S>(obj: &K, status: &S) -> Result<serde_json::Value, Error>
 where
     K: Resource<DynamicType = ()>,
     S: Serialize,
 {
-    serde_json::to_value(status).map_err(|source| Error::SerializeStatus {
+    let mut value = serde_json::to_value(status).map_err(|source| Error::SerializeStatus {
         kind: K::kind(&()).to_string(),
         namespace: obj.namespace().unwrap_or_default(),
         name: obj.name_any(),
         source,
-    })
+    })?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("webhookInbox");
+    }
+    Ok(value)
 }
 
 /// Server-side-applies `status` (already JSON), with `resource_version` as a precondition when

@@ -7,7 +7,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::{Context, Error, Measure, apply, cleanup, history, registration, webhooks};
+use super::{Context, Error, Measure, apply, cleanup, history, inbox, registration, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
     WhatsAppChannel,
@@ -96,7 +96,10 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
     let account = seen.account.as_deref();
     let secrets =
         registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
-    let facts = ctx.model.webhooks.take_channel_facts(&namespace, &name);
+    let facts = inbox::gather(
+        ctx.model.webhooks.take_channel_facts(&namespace, &name),
+        &ch.status.as_ref().map(|s| s.webhook.webhook_inbox.clone()).unwrap_or_default(),
+    );
     let now = jiff::Timestamp::now();
     let mut previous = history::merged_previous(ch, account, now).or_else(|| ch.status.clone());
     if let (Some(p), Some(s)) = (previous.as_mut(), secrets.as_ref()) {
@@ -134,6 +137,7 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         return Err(err);
     }
     apply::publish_events(ctx, ch, &plan.decision.events).await;
+    inbox::clear(ctx, ch, &facts).await;
     Ok(Action::requeue(plan.decision.requeue_after))
 }
 

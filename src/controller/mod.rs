@@ -13,6 +13,7 @@ mod error;
 mod executor;
 mod forget;
 mod history;
+mod inbox;
 mod index;
 mod last_sync;
 mod memory;
@@ -45,7 +46,7 @@ use tracing::{debug, warn};
 
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::graph::GraphClient;
-use crate::meta::Fact;
+use crate::webhook::Delivery;
 use crate::metrics::Metrics;
 
 /// Field manager of every status the operator applies.
@@ -122,7 +123,7 @@ pub async fn run(
     executor: SharedExecutor,
     metrics: Arc<Metrics>,
     config: ControllerConfig,
-    facts: Option<mpsc::UnboundedReceiver<Fact>>,
+    facts: Option<mpsc::UnboundedReceiver<Delivery>>,
     shutdown: CancellationToken,
 ) {
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
@@ -275,7 +276,7 @@ impl Scope {
 
     /// Runs until `shutdown`: both controllers, forgetting, the delayed syncs and the webhook
     /// facts of this scope.
-    async fn run(self, facts: mpsc::UnboundedReceiver<Fact>, shutdown: CancellationToken) {
+    async fn run(self, facts: mpsc::UnboundedReceiver<Delivery>, shutdown: CancellationToken) {
         let ctx = self.ctx;
         let account_stream = self
             .accounts

@@ -1,5 +1,6 @@
-//! Webhook facts in the runtime: routing a fact to the resources it names, keeping it pending
-//! until their next reconcile applies it, forcing that reconcile, and keeping the WABA's webhook
+//! Webhook notices in the runtime: routing a notice to the resources it names, recording it in
+//! their status (the inbox) before the delivery is acknowledged, keeping it pending until their
+//! next reconcile applies it, forcing that reconcile, and keeping the WABA's webhook
 //! subscription in place.
 
 use std::collections::{HashMap, HashSet};
@@ -12,13 +13,14 @@ use kube::runtime::reflector::ObjectRef;
 use secrecy::SecretString;
 use tracing::{debug, info, warn};
 
-use super::Context;
+use super::{Context, inbox};
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::facts::AccountStanding;
 use crate::graph::WabaSession;
-use crate::meta::Fact;
+use crate::meta::{Fact, Notice};
+use crate::webhook::Delivery;
 
 /// How the runtime treats webhook-triggered syncs.
 #[derive(Clone, Debug)]
@@ -50,13 +52,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// In-memory webhook bookkeeping of one watch scope. Losing it on a restart loses only facts not
-/// yet applied; what was applied is in status.
+/// In-memory webhook bookkeeping of one watch scope. Every pending notice is also in its
+/// resource's `status.webhookInbox` (recorded before Meta got its 200), so losing this on a
+/// restart loses nothing; it only spares the reconcile waiting for the watch to bring the inbox.
 pub struct WebhookState {
     settings: WebhookSettings,
     started: Instant,
-    pending_accounts: Mutex<HashMap<Key, Vec<Fact>>>,
-    pending_channels: Mutex<HashMap<Key, Vec<Fact>>>,
+    pending_accounts: Mutex<HashMap<Key, Vec<Notice>>>,
+    pending_channels: Mutex<HashMap<Key, Vec<Notice>>>,
     forced: Mutex<HashSet<Key>>,
     standings: RwLock<HashMap<Key, AccountStanding>>,
 }
@@ -89,20 +92,20 @@ impl WebhookState {
         lock(&self.forced).remove(&key(namespace, name))
     }
 
-    pub fn take_account_facts(&self, namespace: &str, name: &str) -> Vec<Fact> {
+    pub fn take_account_facts(&self, namespace: &str, name: &str) -> Vec<Notice> {
         lock(&self.pending_accounts)
             .remove(&key(namespace, name))
             .unwrap_or_default()
     }
 
-    pub fn take_channel_facts(&self, namespace: &str, name: &str) -> Vec<Fact> {
+    pub fn take_channel_facts(&self, namespace: &str, name: &str) -> Vec<Notice> {
         lock(&self.pending_channels)
             .remove(&key(namespace, name))
             .unwrap_or_default()
     }
 
     /// Puts facts back after a reconcile that could not apply them.
-    pub fn restore_account_facts(&self, namespace: &str, name: &str, facts: Vec<Fact>) {
+    pub fn restore_account_facts(&self, namespace: &str, name: &str, facts: Vec<Notice>) {
         if !facts.is_empty() {
             let mut pending = lock(&self.pending_accounts);
             let entry = pending.entry(key(namespace, name)).or_default();
@@ -112,7 +115,7 @@ impl WebhookState {
         }
     }
 
-    pub fn restore_channel_facts(&self, namespace: &str, name: &str, facts: Vec<Fact>) {
+    pub fn restore_channel_facts(&self, namespace: &str, name: &str, facts: Vec<Notice>) {
         if !facts.is_empty() {
             let mut pending = lock(&self.pending_channels);
             let entry = pending.entry(key(namespace, name)).or_default();
@@ -175,83 +178,152 @@ impl Context {
     }
 }
 
-/// Sends each fact to every watch scope.
+/// Sends each delivery to every watch scope, and answers it once every scope recorded it.
 pub async fn fan_out(
-    mut facts: mpsc::UnboundedReceiver<Fact>,
-    scopes: Vec<mpsc::UnboundedSender<Fact>>,
+    mut deliveries: mpsc::UnboundedReceiver<Delivery>,
+    scopes: Vec<mpsc::UnboundedSender<Delivery>>,
 ) {
-    while let Some(fact) = facts.next().await {
+    while let Some(delivery) = deliveries.next().await {
+        let mut answers = Vec::with_capacity(scopes.len());
         for scope in &scopes {
-            // A closed scope is shutting down.
-            let _ = scope.unbounded_send(fact.clone());
+            let (recorded, answer) = tokio::sync::oneshot::channel();
+            let notices = delivery.notices.clone();
+            // A closed scope is shutting down: its answer reads as "dropped".
+            let _ = scope.unbounded_send(Delivery { notices, recorded });
+            answers.push(answer);
         }
+        tokio::spawn(async move {
+            let mut result = Ok(());
+            for answer in answers {
+                let scope_result = answer
+                    .await
+                    .unwrap_or_else(|_| Err("a watch scope is shutting down".into()));
+                result = result.and(scope_result);
+            }
+            let _ = delivery.recorded.send(result);
+        });
     }
 }
 
-/// Routes the facts of one scope until the channel closes.
-pub async fn dispatch(ctx: Arc<Context>, mut facts: mpsc::UnboundedReceiver<Fact>) {
+/// Records the deliveries of one scope until the channel closes, each on its own task so one
+/// slow write does not hold the others' acknowledgements.
+pub async fn dispatch(ctx: Arc<Context>, mut deliveries: mpsc::UnboundedReceiver<Delivery>) {
     if !ctx.stores_ready().await {
         return;
     }
-    while let Some(fact) = facts.next().await {
-        route(&ctx, fact);
+    while let Some(delivery) = deliveries.next().await {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let result = record_delivery(&ctx, &delivery.notices).await;
+            let _ = delivery.recorded.send(result);
+        });
     }
 }
 
+/// A resource a notice is recorded on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Recipient {
+    Account(Key),
+    Channel(Key),
+}
+
+/// Records every notice in the inbox of each resource it concerns, then hands it to their next
+/// reconcile and forces the accounts' syncs.
+async fn record_delivery(ctx: &Context, notices: &[Notice]) -> Result<(), String> {
+    let mut by_recipient: HashMap<Recipient, Vec<Notice>> = HashMap::new();
+    let mut accounts = HashSet::new();
+    for notice in notices {
+        for (recipient, account) in recipients(ctx, &notice.fact) {
+            by_recipient
+                .entry(recipient)
+                .or_default()
+                .push(notice.clone());
+            accounts.insert(account);
+        }
+    }
+    for (recipient, notices) in by_recipient {
+        match &recipient {
+            Recipient::Account((ns, name)) => {
+                inbox::record::<WhatsAppBusinessAccount>(ctx, ns, name, &notices).await?
+            }
+            Recipient::Channel((ns, name)) => {
+                inbox::record::<WhatsAppChannel>(ctx, ns, name, &notices).await?
+            }
+        }
+        ctx.model.webhooks.pend(&recipient, notices);
+        ctx.model.webhooks.trigger(ctx, &recipient);
+    }
+    for (namespace, name) in accounts {
+        lock(&ctx.model.webhooks.forced).insert(key(&namespace, &name));
+        let object = ObjectRef::<WhatsAppBusinessAccount>::new(&name).within(&namespace);
+        let _ = ctx.triggers.accounts.unbounded_send(object);
+    }
+    Ok(())
+}
+
 /// Account fields go to the accounts of the WABA; number fields to the channels whose number
-/// has the fact's digits. Either way the account syncs at once, bypassing its interval.
-fn route(ctx: &Context, fact: Fact) {
-    // Only the WABA's owner hears of it: a later claim on the same id gets no facts.
+/// has the fact's digits; each with the account whose sync it forces. Only the WABA's owner
+/// hears of it: a later claim on the same id gets nothing.
+fn recipients(ctx: &Context, fact: &Fact) -> Vec<(Recipient, Key)> {
     let owner = ctx.claims.waba_owner(fact.waba_id());
-    let accounts: Vec<_> = ctx
+    let accounts = ctx
         .model
         .accounts_by_waba
         .members(&fact.waba_id().to_string())
         .into_iter()
-        .filter(|(_, claim)| owner.as_ref().is_some_and(|o| o.uid == claim.uid))
-        .collect();
-    if accounts.is_empty() {
+        .filter(|(_, claim)| owner.as_ref().is_some_and(|o| o.uid == claim.uid));
+    let mut out = Vec::new();
+    for ((namespace, name), _) in accounts {
+        let account = key(&namespace, &name);
+        match fact.digits() {
+            None => out.push((Recipient::Account(account.clone()), account)),
+            Some(digits) => out.extend(
+                number_channels(ctx, digits, &namespace, &name)
+                    .into_iter()
+                    .map(|c| (Recipient::Channel(c), account.clone())),
+            ),
+        }
+    }
+    if out.is_empty() {
         debug!(
             waba = fact.waba_id(),
             "webhook for a WABA no account of this scope owns"
         );
-        return;
     }
-    for ((namespace, name), _) in accounts {
-        match fact.digits() {
-            None => {
-                lock(&ctx.model.webhooks.pending_accounts)
-                    .entry(key(&namespace, &name))
-                    .or_default()
-                    .push(fact.clone());
-            }
-            Some(digits) => route_to_channels(ctx, &fact, digits, &namespace, &name),
-        }
-        lock(&ctx.model.webhooks.forced).insert(key(&namespace, &name));
-        let _ = ctx
-            .triggers
-            .accounts
-            .unbounded_send(ObjectRef::<WhatsAppBusinessAccount>::new(&name).within(&namespace));
-    }
+    out
 }
 
-/// A number fact goes to the channels of the account whose number has the fact's digits.
-fn route_to_channels(ctx: &Context, fact: &Fact, digits: &str, namespace: &str, account: &str) {
+/// The channels of the account whose number has `digits` and is theirs.
+fn number_channels(ctx: &Context, digits: &str, namespace: &str, account: &str) -> Vec<Key> {
     let group = (namespace.to_string(), account.to_string());
-    for ((ns, channel), channel_digits) in ctx.model.channels_by_account.members(&group) {
-        if channel_digits.as_deref() != Some(digits) || !owns_number(ctx, &ns, &channel) {
-            continue;
+    ctx.model
+        .channels_by_account
+        .members(&group)
+        .into_iter()
+        .filter(|((ns, channel), channel_digits)| {
+            channel_digits.as_deref() == Some(digits) && owns_number(ctx, ns, channel)
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
+impl WebhookState {
+    /// Keeps recorded notices for the recipient's next reconcile.
+    fn pend(&self, recipient: &Recipient, notices: Vec<Notice>) {
+        let (map, k) = match recipient {
+            Recipient::Account(k) => (&self.pending_accounts, k),
+            Recipient::Channel(k) => (&self.pending_channels, k),
+        };
+        lock(map).entry(k.clone()).or_default().extend(notices);
+    }
+
+    /// A channel applies its notices at once to the last snapshot; the account's forced sync
+    /// brings Meta's fresh view right after.
+    fn trigger(&self, ctx: &Context, recipient: &Recipient) {
+        if let Recipient::Channel((ns, name)) = recipient {
+            let object = ObjectRef::<WhatsAppChannel>::new(name).within(ns);
+            let _ = ctx.triggers.channels.unbounded_send(object);
         }
-        lock(&ctx.model.webhooks.pending_channels)
-            .entry(key(&ns, &channel))
-            .or_default()
-            .push(fact.clone());
-        // Applied at once to the last snapshot; the account's sync below brings Meta's fresh
-        // view right after.
-        let _ = ctx
-            .triggers
-            .channels
-            .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&channel).within(&ns));
     }
 }
 

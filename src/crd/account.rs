@@ -177,6 +177,10 @@ pub struct WhatsAppBusinessAccountStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ban_state: Option<String>,
 
+    /// When the operator recorded the current ban state (RFC 3339, the operator's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban_state_since: Option<Time>,
+
     /// When the access token expires, from Meta's debug_token (RFC 3339); absent for tokens that never expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_expire_at: Option<Time>,
@@ -184,6 +188,10 @@ pub struct WhatsAppBusinessAccountStatus {
     /// Sync bookkeeping.
     #[serde(default, flatten)]
     pub sync: SyncStatus,
+
+    /// Webhook notices waiting and the delivery times of those applied.
+    #[serde(default, flatten)]
+    pub webhook: super::WebhookRecord,
 }
 
 /// The business portfolio owning a WABA.

@@ -399,6 +399,10 @@ pub struct WhatsAppChannelStatus {
     /// Sync bookkeeping.
     #[serde(default, flatten)]
     pub sync: SyncStatus,
+
+    /// Webhook notices waiting and the delivery times of those applied.
+    #[serde(default, flatten)]
+    pub webhook: super::WebhookRecord,
 }
 
 /// A registration step whose call to Meta has left and not been answered.

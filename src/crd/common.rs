@@ -114,3 +114,32 @@ pub mod condition {
     /// "in progress", so GitOps tools wait instead of judging the resource.
     pub const RECONCILING: &str = "Reconciling";
 }
+
+/// What Meta's webhooks told a resource, kept in its status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookRecord {
+    /// Webhook notices received and not yet applied, by a stable name of each notice. The
+    /// receiver writes them here (its own field manager, a merge patch) before it answers Meta,
+    /// so a delivery acknowledged is never lost to a restart; the reconcile applies and removes
+    /// them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(schema_with = "inbox_schema")]
+    pub webhook_inbox: std::collections::BTreeMap<String, crate::meta::Notice>,
+    /// Delivery time (RFC 3339) of the newest webhook notice applied, per part of the status it
+    /// speaks about (quality, name, security, restrictions, banState...): an older notice,
+    /// redelivered or late, never overrides a newer one.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fact_times: std::collections::BTreeMap<String, Time>,
+}
+
+/// Notices are kept as the receiver wrote them: the schema does not follow each kind of fact.
+fn inbox_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "x-kubernetes-preserve-unknown-fields": true
+        }
+    })
+}

@@ -10,7 +10,7 @@ use super::account::{AccountDecision, decide_account};
 use super::backoff::keep_sync_time_when_unchanged;
 use super::facts;
 use crate::crd::{WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus};
-use crate::meta::Fact;
+use crate::meta::Notice;
 
 /// Everything one account decision depends on.
 #[derive(Clone, Debug)]
@@ -20,7 +20,7 @@ pub struct AccountInput<'a> {
     pub previous: Option<&'a WhatsAppBusinessAccountStatus>,
     pub observation: &'a AccountObservation,
     /// Webhook facts about the WABA not yet in status.
-    pub facts: &'a [Fact],
+    pub facts: &'a [Notice],
     /// The `reconcile-requested-at` annotation.
     pub requested_at: Option<&'a str>,
     pub now: Timestamp,
@@ -39,6 +39,9 @@ pub struct AccountPlan {
 pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
     let mut base = input.previous.cloned().unwrap_or_default();
     facts::apply_account_facts(&mut base, input.facts, input.now);
+    if let AccountObservation::Synced { waba, .. } = input.observation {
+        facts::settle_ban(&mut base, waba, input.now);
+    }
     let seen_before = input.previous.is_some() || !input.facts.is_empty();
     let mut decision = decide_account(
         input.spec,

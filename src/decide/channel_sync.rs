@@ -17,7 +17,7 @@ use super::registration::{
 };
 use super::time::parse_time;
 use crate::crd::{Management, WhatsAppChannelSpec, WhatsAppChannelStatus};
-use crate::meta::Fact;
+use crate::meta::Notice;
 
 /// What the registration planner needs beyond the channel: Secret states (fingerprints, never
 /// values) and when the snapshot behind the observation was read.
@@ -37,7 +37,7 @@ pub struct ChannelInput<'a> {
     pub previous: Option<&'a WhatsAppChannelStatus>,
     pub observation: ChannelObservation,
     /// Webhook facts about the number not yet in status.
-    pub facts: &'a [Fact],
+    pub facts: &'a [Notice],
     /// The account's standing (a blocked WABA shows on every channel).
     pub standing: &'a AccountStanding,
     pub account_sync_interval: Duration,
@@ -232,7 +232,7 @@ mod tests {
     fn input<'a>(
         spec: &'a WhatsAppChannelSpec,
         previous: Option<&'a WhatsAppChannelStatus>,
-        facts: &'a [Fact],
+        facts: &'a [Notice],
         standing: &'a AccountStanding,
         now: &str,
     ) -> ChannelInput<'a> {
@@ -255,13 +255,13 @@ mod tests {
         }
     }
 
-    fn flagged() -> Fact {
-        Fact::QualityUpdate {
+    fn flagged() -> Notice {
+        Notice::from(crate::meta::Fact::QualityUpdate {
             waba_id: crate::decide::fixtures::WABA_ID.into(),
             digits: "15550783881".into(),
             event: "FLAGGED".into(),
             current_limit: None,
-        }
+        })
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! new one: a redelivery of the same payload finds its fact already recorded and changes nothing,
 //! and a restart repeats nothing.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::conditions::{ConditionStatus, set_condition, status_of, true_reason};
 use super::events::{EventSpec, reason};
@@ -14,8 +17,44 @@ use crate::crd::{
     AccountRestriction, Phase, WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition,
     find_condition,
 };
-use crate::meta::Fact;
-use crate::meta::model::{NameStatus, NumberStatus, PhoneNumber};
+use crate::meta::model::{CanSendMessage, NameStatus, NumberStatus, PhoneNumber, WabaSnapshot};
+use crate::meta::{Fact, Notice};
+
+/// The longest a quality flag lasts in Meta's legacy model (quality recovers within 7 days, or
+/// the limit drops): a flag known only from a webhook, that Graph keeps contradicting, is taken
+/// as lifted after this.
+const FLAG_LONGEST: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
+/// How long Graph must show a WABA able to send after a DISABLE webhook before the ban, known
+/// only from that webhook, is taken as lifted (a REINSTATE that never arrived).
+const BAN_CONTRADICTED: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// The facts of `notices` to apply, oldest delivery first, without those older than the newest
+/// already applied to their facet (a late or replayed delivery); `times` moves to the newest.
+/// Notices without a time are applied in the order they came.
+fn admitted<'a>(notices: &'a [Notice], times: &mut BTreeMap<String, Time>) -> Vec<&'a Fact> {
+    let mut ordered: Vec<&Notice> = notices.iter().collect();
+    ordered.sort_by_key(|n| n.at.unwrap_or(i64::MIN));
+    ordered
+        .into_iter()
+        .filter(|n| admit(n, times))
+        .map(|n| &n.fact)
+        .collect()
+}
+
+fn admit(notice: &Notice, times: &mut BTreeMap<String, Time>) -> bool {
+    let at = notice.at.and_then(|s| Timestamp::from_second(s).ok());
+    let (Some(facet), Some(at)) = (notice.fact.facet(), at) else {
+        return true;
+    };
+    match times.get(facet).and_then(parse_time) {
+        Some(newest) if at < newest => false,
+        _ => {
+            times.insert(facet.to_string(), status_time(at));
+            true
+        }
+    }
+}
 
 /// Condition types written from webhook facts (channels only).
 pub mod fact_condition {
@@ -33,6 +72,8 @@ pub mod fact_reason {
     /// Graph itself reported FLAGGED while the flag was set.
     pub const FLAGGED_CONFIRMED: &str = "FlaggedConfirmed";
     pub const UNFLAGGED: &str = "Unflagged";
+    /// A webhook-only flag outlived the longest flag period while Graph showed CONNECTED.
+    pub const FLAG_EXPIRED: &str = "FlagExpired";
     pub const RESTRICTED: &str = "Restricted";
     pub const DISABLED: &str = "Disabled";
     pub const NOT_RESTRICTED: &str = "NotRestricted";
@@ -64,10 +105,10 @@ fn expired(r: &AccountRestriction, now: Timestamp) -> bool {
 /// have expired. Called on every account reconcile, with or without facts.
 pub fn apply_account_facts(
     status: &mut WhatsAppBusinessAccountStatus,
-    facts: &[Fact],
+    notices: &[Notice],
     now: Timestamp,
 ) {
-    for fact in facts {
+    for fact in admitted(notices, &mut status.webhook.fact_times) {
         if let Fact::AccountUpdate {
             event,
             restrictions,
@@ -84,8 +125,11 @@ pub fn apply_account_facts(
                     status.restrictions = list;
                 }
                 "DISABLED_UPDATE" => {
-                    if let Some(state) = ban_state {
+                    if let Some(state) = ban_state
+                        && status.ban_state.as_ref() != Some(state)
+                    {
                         status.ban_state = Some(state.clone());
+                        status.ban_state_since = Some(status_time(now));
                     }
                 }
                 _ => {}
@@ -94,6 +138,25 @@ pub fn apply_account_facts(
     }
     status.restrictions.retain(|r| !expired(r, now));
 }
+
+/// Drops a DISABLE known only from a webhook once Graph has shown the WABA able to send for
+/// `BAN_CONTRADICTED` since that webhook: a lost REINSTATE must not hold the account disabled
+/// forever. Called with the WABA as this sync read it.
+pub fn settle_ban(status: &mut WhatsAppBusinessAccountStatus, waba: &WabaSnapshot, now: Timestamp) {
+    let can_send = waba
+        .health_status
+        .as_ref()
+        .is_some_and(|h| h.can_send_message == CanSendMessage::Available);
+    let since = status.ban_state_since.as_ref().and_then(parse_time);
+    let long_enough = since.is_none_or(|t| now.duration_since(t) >= BAN_CONTRADICTED);
+    if status.ban_state.as_deref() == Some("DISABLE") && can_send && long_enough {
+        status.ban_state = Some(CONTRADICTED_BY_GRAPH.to_string());
+        status.ban_state_since = Some(status_time(now));
+    }
+}
+
+/// The ban state recorded when Graph contradicted a DISABLE for long enough.
+pub const CONTRADICTED_BY_GRAPH: &str = "REINSTATE";
 
 fn describe_restrictions(list: &[&AccountRestriction]) -> String {
     list.iter()
@@ -158,11 +221,11 @@ pub fn account_fact_events(
 /// decide step then starts from).
 pub fn apply_number_facts(
     previous: &mut WhatsAppChannelStatus,
-    facts: &[Fact],
+    notices: &[Notice],
     generation: Option<i64>,
     now: Timestamp,
 ) {
-    for fact in facts {
+    for fact in admitted(notices, &mut previous.webhook.fact_times) {
         match fact {
             Fact::QualityUpdate { event, .. } => quality_fact(previous, event, generation, now),
             Fact::NameUpdate {
@@ -261,6 +324,16 @@ pub fn overlay_number(
                     now,
                 );
             }
+            Some(NumberStatus::Connected) if flag_outlived(previous, now) => set_condition(
+                &mut previous.conditions,
+                fact_condition::QUALITY_FLAGGED,
+                ConditionStatus::False,
+                fact_reason::FLAG_EXPIRED,
+                "Meta's FLAGGED webhook is 7 days old and Graph reports the number CONNECTED: \
+                 a flag lasts at most 7 days, so it is taken as lifted",
+                generation,
+                now,
+            ),
             Some(NumberStatus::Connected) => number.status = Some(NumberStatus::Flagged),
             Some(NumberStatus::Flagged) => set_condition(
                 &mut previous.conditions,
@@ -283,6 +356,12 @@ pub fn overlay_number(
             number.name_status = Some(NameStatus::Declined);
         }
     }
+}
+
+/// Whether the webhook's flag began longer than `FLAG_LONGEST` ago.
+fn flag_outlived(status: &WhatsAppChannelStatus, now: Timestamp) -> bool {
+    find_condition(&status.conditions, fact_condition::QUALITY_FLAGGED)
+        .is_some_and(|c| now.duration_since(c.last_transition_time.0) >= FLAG_LONGEST)
 }
 
 /// PinChanged when the PIN condition starts saying the Secret is stale.

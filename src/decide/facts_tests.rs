@@ -7,6 +7,11 @@ use crate::meta::Restriction;
 const NOW: &str = "2026-11-23T10:00:00Z";
 const LATER: &str = "2026-11-23T10:10:00Z";
 
+/// Notices of deliveries that gave no time (applied in the order given).
+fn untimed(facts: &[Fact]) -> Vec<Notice> {
+    facts.iter().cloned().map(Notice::from).collect()
+}
+
 fn restriction_fact(types: &[(&str, i64)]) -> Fact {
     Fact::AccountUpdate {
         waba_id: "1".into(),
@@ -66,7 +71,7 @@ fn account_step(
     now: &str,
 ) -> (WhatsAppBusinessAccountStatus, Vec<&'static str>) {
     let mut next = previous.clone();
-    apply_account_facts(&mut next, facts, ts(now));
+    apply_account_facts(&mut next, &untimed(facts), ts(now));
     let events = account_fact_events("1", Some(previous), &next)
         .into_iter()
         .map(|e| e.reason)
@@ -151,7 +156,7 @@ fn ban_states_give_disabled_then_reinstated_once_each() {
 #[test]
 fn disabled_account_decides_not_ready() {
     let mut previous = WhatsAppBusinessAccountStatus::default();
-    apply_account_facts(&mut previous, &[ban("DISABLE")], ts(NOW));
+    apply_account_facts(&mut previous, &untimed(&[ban("DISABLE")]), ts(NOW));
     let d = crate::decide::decide_account(
         &account_spec(),
         Some(1),
@@ -179,8 +184,18 @@ fn channel_step(
     observed: PhoneNumber,
     now: &str,
 ) -> (WhatsAppChannelStatus, Vec<&'static str>) {
+    timed_channel_step(previous, &untimed(facts), observed, now)
+}
+
+/// `channel_step` with the notices' delivery times.
+fn timed_channel_step(
+    previous: Option<&WhatsAppChannelStatus>,
+    notices: &[Notice],
+    observed: PhoneNumber,
+    now: &str,
+) -> (WhatsAppChannelStatus, Vec<&'static str>) {
     let mut base = previous.cloned().unwrap_or_default();
-    apply_number_facts(&mut base, facts, Some(1), ts(now));
+    apply_number_facts(&mut base, notices, Some(1), ts(now));
     let mut observed = observed;
     overlay_number(&mut base, &mut observed, Some(1), ts(now));
     let obs = ChannelObservation::Number { number: observed };
@@ -411,4 +426,82 @@ fn account_standing_reaches_channels_once_per_transition() {
     );
     let (_, e4) = standing_step(&s3, &old, NOW);
     assert!(e4.is_empty());
+}
+
+fn sent_at(fact: Fact, at: &str) -> Notice {
+    Notice::new(fact, Some(ts(at).as_second()))
+}
+
+/// A FLAGGED delivered late (Meta retried it) after the UNFLAGGED that followed it, or replayed,
+/// changes nothing: facts about the number's quality apply in delivery order.
+#[test]
+fn a_stale_flag_redelivered_after_the_unflag_changes_nothing() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    let flag = sent_at(quality("FLAGGED"), "2026-11-23T09:00:00Z");
+    let unflag = sent_at(quality("UNFLAGGED"), "2026-11-23T09:30:00Z");
+    let (s1, _) = timed_channel_step(Some(&s0), std::slice::from_ref(&flag), number(), NOW);
+    let (s2, e2) = timed_channel_step(Some(&s1), &[unflag], number(), NOW);
+    assert_eq!(e2, vec![reason::NUMBER_UNFLAGGED]);
+    let (s3, e3) = timed_channel_step(Some(&s2), &[flag.clone()], number(), LATER);
+    assert!(e3.is_empty(), "{e3:?}");
+    assert_eq!(s3.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(s3.conditions, s2.conditions);
+    // Both in one batch, newest first: still applied oldest first.
+    let both = [
+        sent_at(quality("UNFLAGGED"), "2026-11-23T09:30:00Z"),
+        flag,
+    ];
+    let (s4, _) = timed_channel_step(Some(&s0), &both, number(), NOW);
+    assert_eq!(s4.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(
+        s4.webhook.fact_times.get("quality"),
+        Some(&at("2026-11-23T09:30:00Z"))
+    );
+}
+
+/// A flag only a webhook reported, which Graph keeps contradicting, is lifted after the longest
+/// flag period instead of holding the number at FLAGGED forever.
+#[test]
+fn a_webhook_only_flag_graph_contradicts_ends_after_seven_days() {
+    let (s0, _) = channel_step(None, &[], number(), NOW);
+    let (s1, _) = channel_step(Some(&s0), &[quality("FLAGGED")], number(), NOW);
+    let (s2, e2) = channel_step(Some(&s1), &[], number(), "2026-11-29T10:00:00Z");
+    assert!(e2.is_empty(), "six days: still flagged: {e2:?}");
+    assert_eq!(s2.status.as_deref(), Some("FLAGGED"));
+    let (s3, e3) = channel_step(Some(&s2), &[], number(), "2026-11-30T10:00:01Z");
+    assert_eq!(s3.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(e3, vec![reason::NUMBER_UNFLAGGED]);
+    assert_eq!(
+        cond_reason(&s3, fact_condition::QUALITY_FLAGGED),
+        Some(("False".into(), fact_reason::FLAG_EXPIRED.into()))
+    );
+}
+
+/// A DISABLE known only from a webhook is dropped once Graph has shown the WABA able to send for
+/// a day since; before that, and while Graph agrees, it holds.
+#[test]
+fn a_webhook_only_ban_graph_contradicts_for_a_day_is_lifted() {
+    let disable = sent_at(ban("DISABLE"), NOW);
+    let mut status = WhatsAppBusinessAccountStatus::default();
+    apply_account_facts(&mut status, &[disable], ts(NOW));
+    assert_eq!(status.ban_state.as_deref(), Some("DISABLE"));
+    let mut blocked = waba();
+    blocked.health_status = Some(waba_health(
+        CanSendMessage::Blocked,
+        CanSendMessage::Available,
+        CanSendMessage::Available,
+    ));
+    blocked.health_status.as_mut().unwrap().can_send_message = CanSendMessage::Blocked;
+    settle_ban(&mut status, &blocked, ts("2026-11-25T10:00:00Z"));
+    assert_eq!(status.ban_state.as_deref(), Some("DISABLE"), "Graph agrees");
+    settle_ban(&mut status, &waba(), ts("2026-11-24T09:59:59Z"));
+    assert_eq!(status.ban_state.as_deref(), Some("DISABLE"), "not a day yet");
+    let before = status.clone();
+    settle_ban(&mut status, &waba(), ts("2026-11-24T10:00:00Z"));
+    assert_eq!(status.ban_state.as_deref(), Some(CONTRADICTED_BY_GRAPH));
+    let events: Vec<_> = account_fact_events("1", Some(&before), &status)
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(events, vec![reason::ACCOUNT_REINSTATED]);
 }

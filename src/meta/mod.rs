@@ -10,4 +10,4 @@ pub mod notice;
 pub mod profile;
 
 pub use error::{ErrorClass, GraphError, Refusal};
-pub use notice::{Fact, Restriction};
+pub use notice::{Fact, Notice, Restriction};

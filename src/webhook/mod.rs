@@ -1,5 +1,7 @@
-//! Meta webhook receiver: verifies, parses, routes and enqueues; never waits on Kubernetes or
-//! Graph before answering, so Meta sees a fast acknowledgement.
+//! Meta webhook receiver: verifies, parses and hands each delivery's notices to the
+//! controllers, and answers 200 only once they are recorded in the apiserver (in the status of
+//! the resources they concern), so an acknowledged delivery survives a restart; it never waits
+//! on Graph.
 
 pub mod payload;
 pub mod signature;
@@ -24,8 +26,23 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::meta::Fact;
+use tokio::sync::oneshot;
+
+use crate::meta::Notice;
 use crate::metrics::Metrics;
+
+/// The notices of one delivery, and where to say whether they were recorded.
+#[derive(Debug)]
+pub struct Delivery {
+    pub notices: Vec<Notice>,
+    /// `Ok` once every notice is recorded in the status of each resource it concerns (or
+    /// concerns none of ours); `Err` with why otherwise.
+    pub recorded: oneshot::Sender<Result<(), String>>,
+}
+
+/// How long a delivery waits for its notices to be recorded before it is refused (Meta then
+/// delivers it again).
+pub const RECORD_WAIT: Duration = Duration::from_secs(5);
 
 /// Where the receiver listens and where its secrets live.
 #[derive(Clone, Debug)]
@@ -77,7 +94,7 @@ impl WebhookSecrets {
 #[derive(Clone)]
 struct ReceiverState {
     secrets: Arc<WebhookSecrets>,
-    sink: mpsc::UnboundedSender<Fact>,
+    sink: mpsc::UnboundedSender<Delivery>,
     metrics: Arc<Metrics>,
     /// Permits to read a body: the port is open to anyone, so reading is bounded.
     reading: Arc<Semaphore>,
@@ -95,7 +112,7 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the receiver's facts go: the controllers' queue, and whether they are running.
 pub struct Sink {
-    pub facts: mpsc::UnboundedSender<Fact>,
+    pub facts: mpsc::UnboundedSender<Delivery>,
     pub active: Arc<AtomicBool>,
 }
 
@@ -161,7 +178,7 @@ async fn delivery(State(state): State<ReceiverState>, request: Request) -> Respo
     }
     let (parts, body) = request.into_parts();
     let response = match read_body(&state, &parts.headers, body).await {
-        Ok(bytes) => accept(&state, &parts.headers, &bytes),
+        Ok(bytes) => accept(&state, &parts.headers, &bytes).await,
         Err(refused) => refused,
     };
     state.metrics.webhook_acknowledged(started.elapsed());
@@ -202,7 +219,7 @@ async fn read_body(
     }
 }
 
-fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {
     let Some(app_secret) = state.secrets.app_secret() else {
         // Meta retries for 7 days, so answering "unavailable" loses nothing.
         state.metrics.webhook_delivery("unknown", "not_configured");
@@ -223,19 +240,51 @@ fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {
             return (StatusCode::BAD_REQUEST, "malformed JSON").into_response();
         }
     };
-    for (field, fact) in payload::facts(&envelope) {
-        match fact {
-            Some(fact) => {
-                state.metrics.webhook_delivery(&field, "accepted");
-                // A closed queue means the operator is shutting down; Meta will redeliver.
-                if state.sink.unbounded_send(fact).is_err() {
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
+    let mut notices = Vec::new();
+    let mut fields = Vec::new();
+    for (field, notice) in payload::facts(&envelope) {
+        match notice {
+            Some(notice) => {
+                notices.push(notice);
+                fields.push(field);
             }
             None => state.metrics.webhook_delivery(&field, "ignored"),
         }
     }
+    let outcome = if notices.is_empty() {
+        "accepted"
+    } else {
+        match record(state, notices).await {
+            Ok(()) => "accepted",
+            Err(why) => {
+                warn!(%why, "webhook notices not recorded; Meta delivers them again");
+                for field in &fields {
+                    state.metrics.webhook_delivery(field, "unrecorded");
+                }
+                return (StatusCode::SERVICE_UNAVAILABLE, "not recorded, retry later")
+                    .into_response();
+            }
+        }
+    };
+    for field in &fields {
+        state.metrics.webhook_delivery(field, outcome);
+    }
     (StatusCode::OK, "EVENT_RECEIVED").into_response()
+}
+
+/// Hands the notices to the controllers and waits, at most [`RECORD_WAIT`], until they are
+/// recorded.
+async fn record(state: &ReceiverState, notices: Vec<Notice>) -> Result<(), String> {
+    let (recorded, answer) = oneshot::channel();
+    state
+        .sink
+        .unbounded_send(Delivery { notices, recorded })
+        .map_err(|_| "the operator is shutting down".to_string())?;
+    match tokio::time::timeout(RECORD_WAIT, answer).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err("the controllers dropped the delivery".into()),
+        Err(_) => Err(format!("not recorded within {RECORD_WAIT:?}")),
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

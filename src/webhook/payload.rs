@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::meta::model::{MessagingLimit, digits_of};
-use crate::meta::{Fact, Restriction};
+use crate::meta::{Fact, Notice, Restriction};
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -21,6 +21,9 @@ pub struct Envelope {
 pub struct Entry {
     #[serde(default, deserialize_with = "string_or_number")]
     pub id: String,
+    /// When Meta sent the change (Unix seconds); lenient: anything else reads as absent.
+    #[serde(default, deserialize_with = "unix_seconds")]
+    pub time: Option<i64>,
     #[serde(default)]
     pub changes: Vec<Change>,
 }
@@ -41,15 +44,25 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
     })
 }
 
-/// The field names of a delivery, for metrics, and its facts.
-pub fn facts(envelope: &Envelope) -> Vec<(String, Option<Fact>)> {
+fn unix_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    })
+}
+
+/// The field names of a delivery, for metrics, and its notices (each fact with its entry's
+/// time).
+pub fn facts(envelope: &Envelope) -> Vec<(String, Option<Notice>)> {
     let mut out = Vec::new();
     if envelope.object != "whatsapp_business_account" {
         return out;
     }
     for entry in &envelope.entry {
         for change in &entry.changes {
-            out.push((change.field.clone(), fact_of(&entry.id, change)));
+            let notice = fact_of(&entry.id, change).map(|f| Notice::new(f, entry.time));
+            out.push((change.field.clone(), notice));
         }
     }
     out
@@ -139,6 +152,28 @@ mod tests {
 
     fn parse(json: &str) -> Vec<(String, Option<Fact>)> {
         facts(&serde_json::from_str(json).unwrap())
+            .into_iter()
+            .map(|(field, n)| (field, n.map(|n| n.fact)))
+            .collect()
+    }
+
+    #[test]
+    fn each_notice_carries_its_entrys_time() {
+        let body = r#"{ "object": "whatsapp_business_account", "entry": [
+            { "id": "1", "time": 1748454394, "changes": [ { "field": "security",
+              "value": { "display_phone_number": "15550783881", "event": "PIN_CHANGED" } } ] },
+            { "id": "1", "time": "oops", "changes": [ { "field": "security",
+              "value": { "display_phone_number": "15550783881", "event": "PIN_CHANGED" } } ] } ] }"#;
+        let notices: Vec<_> = facts(&serde_json::from_str(body).unwrap())
+            .into_iter()
+            .filter_map(|(_, n)| n)
+            .collect();
+        assert_eq!(notices.len(), 2);
+        assert_eq!(notices[0].at, Some(1_748_454_394));
+        assert_eq!(notices[1].at, None);
+        // The same notice delivered twice has one name; another time makes another notice.
+        assert_eq!(notices[0].key(), notices[0].clone().key());
+        assert_ne!(notices[0].key(), notices[1].key());
     }
 
     #[test]

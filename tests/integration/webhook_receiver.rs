@@ -16,7 +16,10 @@ const LIMIT: usize = 64 * 1024;
 
 struct Receiver {
     url: String,
+    /// The facts of every delivery the receiver handed to the controllers.
     facts: mpsc::UnboundedReceiver<Fact>,
+    /// Whether the stand-in controllers answer that recording failed.
+    refuse_records: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     /// Whether the receiver's process runs the controllers (leader, or no election).
     active: Arc<AtomicBool>,
@@ -29,7 +32,9 @@ async fn start() -> Receiver {
         Some(SecretString::from(SECRET)),
         Some(SecretString::from("verify-me")),
     );
-    let (tx, rx) = mpsc::unbounded();
+    let (tx, deliveries) = mpsc::unbounded();
+    let refuse_records = Arc::new(AtomicBool::new(false));
+    let rx = record_deliveries(deliveries, refuse_records.clone());
     let metrics = Arc::new(Metrics::new());
     let active = Arc::new(AtomicBool::new(true));
     let sink = webhook::Sink {
@@ -45,10 +50,34 @@ async fn start() -> Receiver {
     Receiver {
         url: format!("http://{addr}/webhook"),
         facts: rx,
+        refuse_records,
         metrics,
         active,
         _server: server,
     }
+}
+
+/// Stands in for the controllers: passes each delivery's facts on and answers that they were
+/// recorded (or, when `refuse` is set, that they could not be).
+fn record_deliveries(
+    mut deliveries: mpsc::UnboundedReceiver<webhook::Delivery>,
+    refuse: Arc<AtomicBool>,
+) -> mpsc::UnboundedReceiver<Fact> {
+    let (tx, rx) = mpsc::unbounded();
+    tokio::spawn(async move {
+        while let Some(delivery) = deliveries.next().await {
+            for notice in delivery.notices {
+                let _ = tx.unbounded_send(notice.fact);
+            }
+            let answer = if refuse.load(Ordering::Acquire) {
+                Err("the apiserver refused the write".to_string())
+            } else {
+                Ok(())
+            };
+            let _ = delivery.recorded.send(answer);
+        }
+    });
+    rx
 }
 
 fn sign(body: &[u8]) -> String {
@@ -63,6 +92,20 @@ async fn post(url: &str, body: Vec<u8>, signature: Option<String>) -> u16 {
         req = req.header("X-Hub-Signature-256", sig);
     }
     req.send().await.unwrap().status().as_u16()
+}
+
+/// A delivery whose facts could not be recorded is refused with a 5xx, so that Meta delivers it
+/// again, never acknowledged and lost.
+#[tokio::test]
+async fn a_delivery_not_recorded_is_refused_so_that_meta_retries() {
+    let mut r = start().await;
+    r.refuse_records.store(true, Ordering::Release);
+    let body = QUALITY.as_bytes().to_vec();
+    let status = post(&r.url, body.clone(), Some(sign(&body))).await;
+    assert_eq!(status, 503);
+    assert!(r.facts.next().await.is_some(), "the facts were handed over");
+    r.refuse_records.store(false, Ordering::Release);
+    assert_eq!(post(&r.url, body.clone(), Some(sign(&body))).await, 200);
 }
 
 #[tokio::test]

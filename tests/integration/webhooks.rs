@@ -373,3 +373,36 @@ async fn missing_subscription_is_repaired() {
     .await;
     wait_events(&w, "acme", "AccountDisabled", 1).await;
 }
+
+/// A delivery Meta got a 200 for is in the apiserver already (the channel's inbox, or applied to
+/// its status), so an operator killed right after the answer still applies it after a restart:
+/// the flag lands, with its event once, and the inbox empties.
+#[tokio::test]
+async fn an_acknowledged_delivery_survives_a_kill() {
+    let mut w = world("wh-durable").await;
+    let flagged = json!({"display_phone_number": SUPPORT_DIGITS, "event": "FLAGGED", "current_limit": "TIER_2K"});
+    deliver(&w.sim, "phone_number_quality_update", flagged).await;
+    w.operator_mut().kill();
+    let s = w.channel("acme-support").await.status.unwrap();
+    let recorded = s
+        .webhook
+        .webhook_inbox
+        .values()
+        .any(|n| matches!(&n.fact, whatsapp_operator::meta::Fact::QualityUpdate { event, .. } if event == "FLAGGED"));
+    let applied = condition_is_true(&s.conditions, "QualityFlagged");
+    assert!(
+        recorded || applied,
+        "acknowledged but neither in the inbox nor applied: {s:?}"
+    );
+
+    w.operator_mut().restart();
+    let after = w
+        .wait_channel("acme-support", "FLAGGED after the restart", |s| {
+            s.status.as_deref() == Some("FLAGGED")
+                && condition_is_true(&s.conditions, "QualityFlagged")
+                && s.webhook.webhook_inbox.is_empty()
+        })
+        .await;
+    assert!(after.webhook.fact_times.contains_key("quality"), "{after:?}");
+    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+}
