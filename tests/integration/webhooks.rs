@@ -30,6 +30,11 @@ async fn deliver(sim: &Sim, field: &str, value: Value) {
 /// The account, two adopted channels and an observe-only one, the webhook Secret, and the
 /// operator with its receiver; returns once every channel is Ready and Meta's handshake passes.
 async fn world(prefix: &str) -> World {
+    world_with_url(prefix).await.0
+}
+
+/// `world`, and the URL of the operator's webhook receiver.
+async fn world_with_url(prefix: &str) -> (World, String) {
     let port = free_port();
     let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
     let mut w = World::with_sim(prefix, sim).await.with_timeout(WAIT);
@@ -74,7 +79,7 @@ async fn world(prefix: &str) -> World {
             .then_some(())
     })
     .await;
-    w
+    (w, format!("http://127.0.0.1:{port}{PATH}"))
 }
 
 async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {
@@ -405,4 +410,49 @@ async fn an_acknowledged_delivery_survives_a_kill() {
         .await;
     assert!(after.webhook.fact_times.contains_key("quality"), "{after:?}");
     wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+}
+
+/// Meta retries a delivery for days: a FLAGGED that arrives late, after the UNFLAGGED that
+/// followed it, is acknowledged and changes nothing, because facts about the number's quality
+/// apply in delivery order.
+#[tokio::test]
+async fn a_stale_flag_delivered_after_the_unflag_changes_nothing() {
+    let (w, url) = world_with_url("wh-stale").await;
+    let value = |event: &str| json!({"display_phone_number": SUPPORT_DIGITS, "event": event, "current_limit": "TIER_2K"});
+    deliver(&w.sim, "phone_number_quality_update", value("FLAGGED")).await;
+    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+    deliver(&w.sim, "phone_number_quality_update", value("UNFLAGGED")).await;
+    wait_events(&w, "acme-support", "NumberUnflagged", 1).await;
+    let s = w
+        .wait_channel("acme-support", "CONNECTED", |s| {
+            s.status.as_deref() == Some("CONNECTED")
+        })
+        .await;
+    let unflagged_at = s.webhook.fact_times["quality"].0.as_second();
+
+    // The FLAGGED again, as Meta sent it an hour before the UNFLAGGED, signed with the app
+    // secret, straight to the operator's receiver.
+    let body = json!({"object": "whatsapp_business_account", "entry": [{
+        "id": WABA, "time": unflagged_at - 3600,
+        "changes": [{"field": "phone_number_quality_update", "value": value("FLAGGED")}]}]})
+    .to_string();
+    let signature = whatsapp_operator::webhook::signature::sign(
+        &secrecy::SecretString::from("sim-app-secret-change-me"),
+        body.as_bytes(),
+    );
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("X-Hub-Signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    w.force_sync("acme", "stale").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let s = w.channel("acme-support").await.status.unwrap();
+    assert_eq!(s.status.as_deref(), Some("CONNECTED"));
+    assert!(!condition_is_true(&s.conditions, "QualityFlagged"));
+    assert!(s.webhook.webhook_inbox.is_empty(), "{:?}", s.webhook);
+    assert_eq!(w.event_count("acme-support", "NumberFlagged").await, 1);
 }
