@@ -81,7 +81,10 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     };
     let facts = inbox::gather(
         ctx.model.webhooks.take_account_facts(&namespace, &name),
-        &acc.status.as_ref().map(|s| s.webhook.webhook_inbox.clone()).unwrap_or_default(),
+        &acc.status
+            .as_ref()
+            .map(|s| s.webhook.webhook_inbox.clone())
+            .unwrap_or_default(),
     );
     let (plan, applied) = decide_and_apply(ctx, acc, &observation, &facts, now).await;
     // A read happened, whether or not its status could be written.

@@ -98,7 +98,10 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         registration::observe(ctx, ch, account, &seen.observation, seen.snapshot_at).await?;
     let facts = inbox::gather(
         ctx.model.webhooks.take_channel_facts(&namespace, &name),
-        &ch.status.as_ref().map(|s| s.webhook.webhook_inbox.clone()).unwrap_or_default(),
+        &ch.status
+            .as_ref()
+            .map(|s| s.webhook.webhook_inbox.clone())
+            .unwrap_or_default(),
     );
     let now = jiff::Timestamp::now();
     let mut previous = history::merged_previous(ch, account, now).or_else(|| ch.status.clone());

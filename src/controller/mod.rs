@@ -46,8 +46,8 @@ use tracing::{debug, warn};
 
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::graph::GraphClient;
-use crate::webhook::Delivery;
 use crate::metrics::Metrics;
+use crate::webhook::Delivery;
 
 /// Field manager of every status the operator applies.
 pub const FIELD_MANAGER: &str = "whatsapp-operator";

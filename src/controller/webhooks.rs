@@ -13,9 +13,9 @@ use kube::runtime::reflector::ObjectRef;
 use secrecy::SecretString;
 use tracing::{debug, info, warn};
 
-use super::{Context, inbox};
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
+use super::{Context, inbox};
 use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::facts::AccountStanding;
 use crate::graph::WabaSession;

@@ -447,10 +447,7 @@ fn a_stale_flag_redelivered_after_the_unflag_changes_nothing() {
     assert_eq!(s3.status.as_deref(), Some("CONNECTED"));
     assert_eq!(s3.conditions, s2.conditions);
     // Both in one batch, newest first: still applied oldest first.
-    let both = [
-        sent_at(quality("UNFLAGGED"), "2026-11-23T09:30:00Z"),
-        flag,
-    ];
+    let both = [sent_at(quality("UNFLAGGED"), "2026-11-23T09:30:00Z"), flag];
     let (s4, _) = timed_channel_step(Some(&s0), &both, number(), NOW);
     assert_eq!(s4.status.as_deref(), Some("CONNECTED"));
     assert_eq!(
@@ -495,7 +492,11 @@ fn a_webhook_only_ban_graph_contradicts_for_a_day_is_lifted() {
     settle_ban(&mut status, &blocked, ts("2026-11-25T10:00:00Z"));
     assert_eq!(status.ban_state.as_deref(), Some("DISABLE"), "Graph agrees");
     settle_ban(&mut status, &waba(), ts("2026-11-24T09:59:59Z"));
-    assert_eq!(status.ban_state.as_deref(), Some("DISABLE"), "not a day yet");
+    assert_eq!(
+        status.ban_state.as_deref(),
+        Some("DISABLE"),
+        "not a day yet"
+    );
     let before = status.clone();
     settle_ban(&mut status, &waba(), ts("2026-11-24T10:00:00Z"));
     assert_eq!(status.ban_state.as_deref(), Some(CONTRADICTED_BY_GRAPH));

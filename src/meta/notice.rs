@@ -18,7 +18,11 @@ pub struct Restriction {
 /// What a delivery tells the operator, routed by WABA ID and, for number fields, by the
 /// number's digits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Fact {
     /// `account_update`: the event plus restriction or ban details when present.
     AccountUpdate {

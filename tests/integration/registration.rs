@@ -785,3 +785,53 @@ async fn a_metadata_only_rewrite_of_the_pin_secret_sends_no_pin() {
     .await;
     assert_eq!(w.sim.posts(&format!("/{us}")).await, 2);
 }
+
+/// Every step's intent changes the object, so two operator processes without leader election
+/// that both plan the PIN change make one set_pin call, not two.
+#[tokio::test]
+async fn two_processes_set_a_new_pin_once() {
+    let mut w = world("reg-two-pins").await;
+    w.apply(&managed_channel(
+        "us",
+        "+1 555-078-3881",
+        "246810",
+        "Orphan",
+    ))
+    .await;
+    w.start_operator(&[]);
+    let _second = w.spawn_operator(&[]);
+    let us = "106540352242922";
+    let applied = w
+        .wait_channel("us", "the PIN applied", |s| {
+            connected(s)
+                && s.registration
+                    .as_ref()
+                    .is_some_and(|r| r.applied_pin.is_some())
+        })
+        .await
+        .registration
+        .and_then(|r| r.applied_pin)
+        .unwrap();
+    assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
+
+    w.set_secret("us-pin", "pin", "135790").await;
+    w.wait_channel("us", "the new PIN applied", |s| {
+        s.registration
+            .as_ref()
+            .is_some_and(|r| r.applied_pin.as_deref().is_some_and(|p| p != applied))
+    })
+    .await;
+    // Both processes had the Secret's change; give the slower one time to act on it.
+    w.request_channel_reconcile("us", "after-rotation").await;
+    w.wait_channel("us", "the reconcile handled", |s| {
+        s.sync.last_handled_reconcile_at.as_deref() == Some("after-rotation")
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        w.sim.posts(&format!("/{us}")).await,
+        2,
+        "{:?}",
+        w.sim.writes().await
+    );
+}

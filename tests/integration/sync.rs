@@ -614,3 +614,66 @@ fn all_exported(what: &str, used: &[&str], text: &str) {
         "{what} use metrics the operator does not export: {missing:?}\n{text}"
     );
 }
+
+/// One number of an unexpected shape in a WABA of several: its own channel says its record could
+/// not be read (no write, no guess), the others and the account keep syncing, and it recovers
+/// when Meta's answer is whole again.
+#[tokio::test]
+async fn one_malformed_number_is_reported_on_its_channel_and_the_rest_sync() {
+    let mut w = world("sync-malformed", "10m").await;
+    w.start_operator(&[]);
+    all_ready(&w).await;
+    w.sim
+        .serve_number_as(BRASIL_ID, json!({"is_on_biz_app": "yes"}))
+        .await;
+    w.force_sync("acme", "malformed").await;
+    let s = w
+        .wait_channel("acme-brasil", "its record unreadable", |s| {
+            find_condition(&s.conditions, "Synced")
+                .is_some_and(|c| c.status == "False" && c.message.contains("could not be read"))
+        })
+        .await;
+    assert_eq!(s.phone_number_id.as_deref(), Some(BRASIL_ID));
+    for name in ["acme-support", "acme-shop-app"] {
+        let s = w.channel(name).await.status.unwrap();
+        assert!(condition_is_true(&s.conditions, "Synced"), "{name}: {s:?}");
+        assert!(condition_is_true(&s.conditions, "Ready"), "{name}: {s:?}");
+    }
+    let account = w.account("acme").await.status.unwrap();
+    assert!(condition_is_true(&account.conditions, "Synced"));
+    let writes = w.sim.writes().await;
+    assert!(
+        !writes.iter().any(|c| c.path.contains(BRASIL_ID)),
+        "{writes:?}"
+    );
+
+    w.sim.serve_number_as(BRASIL_ID, json!({})).await;
+    w.force_sync("acme", "whole").await;
+    w.wait_channel("acme-brasil", "Synced again", |s| {
+        condition_is_true(&s.conditions, "Synced") && condition_is_true(&s.conditions, "Ready")
+    })
+    .await;
+}
+
+/// A CONNECTED number whose Graph read lacks `platform_type` may well be registered: a Managed
+/// channel with a PIN makes no register call and says Registered=Unknown, with why.
+#[tokio::test]
+async fn a_connected_number_without_platform_type_gets_no_register_call() {
+    let mut w = world("sync-no-platform", "10m").await;
+    w.sim
+        .serve_number_as(SUPPORT_ID, json!({"platform_type": null}))
+        .await;
+    w.start_operator(&[]);
+    let s = w
+        .wait_channel("acme-support", "Registered Unknown", |s| {
+            find_condition(&s.conditions, "Registered").is_some_and(|c| {
+                c.status == "Unknown" && c.message.contains("platform_type absent")
+            })
+        })
+        .await;
+    assert_eq!(s.status.as_deref(), Some("CONNECTED"));
+    w.force_sync("acme", "again").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.sim.posts(&format!("/{SUPPORT_ID}/register")).await, 0);
+    assert_eq!(w.sim.posts(&format!("/{SUPPORT_ID}/request_code")).await, 0);
+}

@@ -408,7 +408,10 @@ async fn an_acknowledged_delivery_survives_a_kill() {
                 && s.webhook.webhook_inbox.is_empty()
         })
         .await;
-    assert!(after.webhook.fact_times.contains_key("quality"), "{after:?}");
+    assert!(
+        after.webhook.fact_times.contains_key("quality"),
+        "{after:?}"
+    );
     wait_events(&w, "acme-support", "NumberFlagged", 1).await;
 }
 

@@ -289,6 +289,10 @@ pub struct Number {
     pub verification_code: Option<PendingCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_display_name: Option<String>,
+    /// Fault: fields Graph serves for this number in place of the simulated ones, verbatim (a
+    /// wrong shape), and `null` to leave a field out: Meta's responses the operator must survive.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub served_as: Map<String, Value>,
     /// Any further Graph field (e.g. `webhook_configuration`) served verbatim when requested.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -307,6 +311,7 @@ pub const NUMBER_PRIVATE_KEYS: &[&str] = &[
     "registration_attempts",
     "verification_code",
     "requested_display_name",
+    "served_as",
 ];
 
 impl Number {

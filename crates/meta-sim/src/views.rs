@@ -164,6 +164,12 @@ pub fn number_view(
         "health_status".into(),
         health_status(state, waba, Some(number), app_id),
     );
+    for (key, value) in &number.served_as {
+        match value {
+            Value::Null => view.remove(key),
+            other => view.insert(key.clone(), other.clone()),
+        };
+    }
     view
 }
 
