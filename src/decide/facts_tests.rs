@@ -442,7 +442,7 @@ fn a_stale_flag_redelivered_after_the_unflag_changes_nothing() {
     let (s1, _) = timed_channel_step(Some(&s0), std::slice::from_ref(&flag), number(), NOW);
     let (s2, e2) = timed_channel_step(Some(&s1), &[unflag], number(), NOW);
     assert_eq!(e2, vec![reason::NUMBER_UNFLAGGED]);
-    let (s3, e3) = timed_channel_step(Some(&s2), &[flag.clone()], number(), LATER);
+    let (s3, e3) = timed_channel_step(Some(&s2), std::slice::from_ref(&flag), number(), LATER);
     assert!(e3.is_empty(), "{e3:?}");
     assert_eq!(s3.status.as_deref(), Some("CONNECTED"));
     assert_eq!(s3.conditions, s2.conditions);
