@@ -51,7 +51,14 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
     if let Some(owner) = ctx.claims.waba_claimed_elsewhere(acc) {
-        return claimed_elsewhere(acc, ctx, &namespace, &name, owner.display(), now).await;
+        let observation = AccountObservation::ClaimedElsewhere {
+            owner: owner.display(),
+        };
+        return without_meta(acc, ctx, &namespace, &name, observation, now).await;
+    }
+    if crate::crd::is_paused(acc.meta()) {
+        let observation = AccountObservation::Paused;
+        return without_meta(acc, ctx, &namespace, &name, observation, now).await;
     }
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let requested_at = requested_at(acc);
@@ -105,18 +112,17 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     Ok(Action::requeue(next_reconcile(&decision)))
 }
 
-/// An account whose WABA id an older account owns: no Graph call, no webhook fact, no
-/// snapshot for its channels (they report the stall), and a look again now and then to take
-/// over when the owner goes.
-async fn claimed_elsewhere(
+/// An account whose WABA id an older account owns, or that is paused: no Graph call, no webhook
+/// fact applied, no snapshot for its channels (they report why). A claimed one looks again now
+/// and then to take over when the owner goes; a paused one waits for its annotation to change.
+async fn without_meta(
     acc: &WhatsAppBusinessAccount,
     ctx: &Context,
     namespace: &str,
     name: &str,
-    owner: String,
+    observation: AccountObservation,
     now: jiff::Timestamp,
 ) -> Result<Action, Error> {
-    let observation = AccountObservation::ClaimedElsewhere { owner };
     let previous = acc.status.clone();
     let (plan, applied) = decide_and_apply(ctx, acc, &observation, &[], now).await;
     applied?;
@@ -128,6 +134,9 @@ async fn claimed_elsewhere(
             .snapshots
             .retain(|ns, n| !(ns == namespace && n == name));
         trigger_channels(ctx, namespace, name).await;
+    }
+    if observation == AccountObservation::Paused {
+        return Ok(Action::await_change());
     }
     Ok(Action::requeue(next_reconcile(&decision)))
 }

@@ -10,7 +10,7 @@ use tracing::{Instrument, info_span};
 use super::{Context, Error, Measure, apply, cleanup, history, inbox, registration, webhooks};
 use crate::crd::{
     CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
-    WhatsAppChannel,
+    WhatsAppChannel, is_paused,
 };
 use crate::decide::{self, facts::AccountStanding};
 
@@ -85,7 +85,14 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
     if let Some(owner) = ctx.claims.number_claimed_elsewhere(ch) {
-        return claimed_elsewhere(ch, ctx, &namespace, owner.display()).await;
+        let observation = decide::ChannelObservation::ClaimedElsewhere {
+            owner: owner.display(),
+        };
+        return without_meta(ch, ctx, &namespace, observation).await;
+    }
+    if is_paused(ch.meta()) {
+        // Its webhook notices wait in its inbox until it resumes.
+        return without_meta(ch, ctx, &namespace, decide::ChannelObservation::Paused).await;
     }
     let Some(seen) = observe(ctx, ch, &namespace) else {
         // The account has not synced yet, or synced before a restart and its snapshot is not
@@ -148,19 +155,21 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
 /// over when the owner goes.
 const CLAIM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A channel whose number an older channel owns: Stalled, no call to Meta, no webhook fact.
-async fn claimed_elsewhere(
+/// A channel whose number an older channel owns (Stalled), or that is paused: no call to Meta,
+/// no webhook fact applied. A paused one waits for its annotation to change.
+async fn without_meta(
     ch: &WhatsAppChannel,
     ctx: &Context,
     namespace: &str,
-    owner: String,
+    observation: decide::ChannelObservation,
 ) -> Result<Action, Error> {
+    let paused = observation == decide::ChannelObservation::Paused;
     let plan = decide::plan_channel(decide::ChannelInput {
         namespace,
         spec: &ch.spec,
         generation: ch.meta().generation,
         previous: ch.status.as_ref(),
-        observation: decide::ChannelObservation::ClaimedElsewhere { owner },
+        observation,
         facts: &[],
         standing: &AccountStanding::default(),
         account_sync_interval: CLAIM_RECHECK,
@@ -174,6 +183,9 @@ async fn claimed_elsewhere(
     let decision = plan.decision;
     apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
     apply::publish_events(ctx, ch, &decision.events).await;
+    if paused {
+        return Ok(Action::await_change());
+    }
     Ok(Action::requeue(decision.requeue_after.min(CLAIM_RECHECK)))
 }
 

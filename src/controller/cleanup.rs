@@ -43,6 +43,9 @@ pub async fn cleanup(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, Erro
     if surroundings.crd_deleted {
         return let_go(ctx, ch, CRD_DELETED).await;
     }
+    if crate::crd::is_paused(&ch.metadata) {
+        return let_go(ctx, ch, PAUSED).await;
+    }
     if !ctx.claims.ready().await {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
@@ -174,6 +177,9 @@ async fn still_the_number(
         )),
     }
 }
+
+const PAUSED: &str = "the channel is paused (annotation whatsapp-operator.io/paused), so the \
+     operator makes no call to Meta for it; the number stays registered";
 
 const CRD_DELETED: &str = "the WhatsAppChannel CRD is being deleted; numbers are never \
 deregistered because their resource type goes away";

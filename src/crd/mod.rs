@@ -21,6 +21,18 @@ pub const GROUP: &str = "whatsapp-operator.io";
 /// Annotation that forces an immediate sync; its value is echoed in `status.lastHandledReconcileAt`.
 pub const RECONCILE_REQUESTED_AT: &str = "whatsapp-operator.io/reconcile-requested-at";
 
+/// Annotation that stops every call to Meta for the resource (reads and writes) while it is
+/// `"true"`; removing it resumes.
+pub const PAUSED_ANNOTATION: &str = "whatsapp-operator.io/paused";
+
+/// Whether the resource carries `PAUSED_ANNOTATION: "true"`.
+pub fn is_paused(meta: &kube::core::ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(PAUSED_ANNOTATION))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// Finalizer guarding channel clean-up at Meta.
 pub const CHANNEL_FINALIZER: &str = "whatsapp-operator.io/cleanup";
 

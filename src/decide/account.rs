@@ -15,8 +15,8 @@ use super::health::{self, HealthChange};
 use super::time::{add, format_time, parse_time, status_time, truncate, until};
 use super::{AccountObservation, FailureClass, SyncFailure};
 use crate::crd::{
-    HealthSummary, OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus,
-    condition,
+    HealthSummary, OwnerBusiness, PAUSED_ANNOTATION, WhatsAppBusinessAccountSpec,
+    WhatsAppBusinessAccountStatus, condition,
 };
 use crate::meta::model::{CanSendMessage, ReviewStatus, WabaSnapshot};
 
@@ -140,6 +140,19 @@ impl Draft<'_> {
                     cr::WABA_CLAIMED_ELSEWHERE,
                     reason::WABA_CLAIMED_ELSEWHERE,
                     message,
+                );
+                (interval, false)
+            }
+            AccountObservation::Paused => {
+                self.set(
+                    condition::SYNCED,
+                    ConditionStatus::False,
+                    cr::PAUSED,
+                    format!(
+                        "paused by the annotation {PAUSED_ANNOTATION}: the operator makes no \
+                         call to Meta for this account (its channels keep their last status); \
+                         remove the annotation to resume"
+                    ),
                 );
                 (interval, false)
             }

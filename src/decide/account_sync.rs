@@ -51,6 +51,16 @@ pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
         input.requested_at,
         input.now,
     );
+    let before = input
+        .previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or(&[]);
+    let kind = "WhatsAppBusinessAccount";
+    decision.events.extend(super::pause::pause_event(
+        before,
+        &decision.status.conditions,
+        kind,
+    ));
     decision.events.extend(facts::account_fact_events(
         &input.spec.business_account_id,
         input.previous,

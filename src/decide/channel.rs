@@ -13,8 +13,8 @@ use super::events::{EventSpec, reason};
 use super::health::{self, HealthChange};
 use super::time::status_time;
 use crate::crd::{
-    Management, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec, WhatsAppChannelStatus,
-    condition, find_condition,
+    Management, PAUSED_ANNOTATION, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec,
+    WhatsAppChannelStatus, condition, find_condition,
 };
 use crate::meta::model::{
     CanSendMessage, MessagingLimit, NameStatus, NumberStatus, PhoneNumber, PlatformType,
@@ -81,6 +81,9 @@ pub fn observe_channel(
                 },
             })
         }
+        Some(synced) if synced.reason == cr::PAUSED => Some(ChannelObservation::AccountNotSynced {
+            reason: format!("the account is paused (annotation {PAUSED_ANNOTATION})"),
+        }),
         Some(synced) => Some(ChannelObservation::AccountNotSynced {
             reason: format!(
                 "the account's last sync failed ({}); see its Synced condition",
@@ -195,6 +198,19 @@ impl Draft<'_> {
                     reason::NUMBER_CLAIMED_ELSEWHERE,
                     message,
                 );
+            }
+            ChannelObservation::Paused => {
+                self.set(
+                    condition::SYNCED,
+                    ConditionStatus::False,
+                    cr::PAUSED,
+                    format!(
+                        "paused by the annotation {PAUSED_ANNOTATION}: the operator makes no \
+                         call to Meta for this channel and holds its status; remove the \
+                         annotation to resume"
+                    ),
+                );
+                self.set_last_known_meta_state(true);
             }
             ChannelObservation::InvalidSpec { message } => {
                 self.set_last_known_meta_state(true);

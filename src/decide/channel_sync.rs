@@ -84,6 +84,16 @@ pub fn plan_channel(input: ChannelInput<'_>) -> ChannelPlan {
         _ => (None, false),
     };
     set_reconciling(&mut decision.status, input.generation, input.now);
+    let before = input
+        .previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or(&[]);
+    let kind = "WhatsAppChannel";
+    decision.events.extend(super::pause::pause_event(
+        before,
+        &decision.status.conditions,
+        kind,
+    ));
     ChannelPlan {
         decision,
         observation,

@@ -45,6 +45,8 @@ pub mod condition_reason {
     pub const ACCOUNT_NOT_FOUND: &str = "AccountNotFound";
     /// Channel Synced=False: the account has no current snapshot.
     pub const ACCOUNT_NOT_SYNCED: &str = "AccountNotSynced";
+    /// Synced=False: the resource carries the paused annotation; no call to Meta is made.
+    pub const PAUSED: &str = "Paused";
     /// Channel: the spec cannot be acted on.
     pub const INVALID_SPEC: &str = "InvalidSpec";
     /// Channel Reconciling=True: a registration step is under way.

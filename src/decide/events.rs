@@ -116,6 +116,10 @@ pub mod reason {
     pub const NUMBER_CLAIMED_ELSEWHERE: &str = "NumberClaimedElsewhere";
     /// Warning: an older account owns the WABA id; this one makes no call to Meta.
     pub const WABA_CLAIMED_ELSEWHERE: &str = "WabaClaimedElsewhere";
+    /// Normal: the paused annotation stopped every call to Meta for the resource.
+    pub const PAUSED: &str = "Paused";
+    /// Normal: the paused annotation was removed; calls to Meta resume.
+    pub const RESUMED: &str = "Resumed";
 
     // Account: health entities.
     pub const WABA_BLOCKED: &str = "WabaBlocked";

@@ -17,6 +17,7 @@ mod duration;
 mod events;
 pub mod facts;
 mod health;
+mod pause;
 mod profile;
 mod registration;
 mod time;
@@ -99,6 +100,8 @@ pub enum AccountObservation {
     Failed(SyncFailure),
     /// An older account (`namespace/name`) names the same WABA id; Meta was not called.
     ClaimedElsewhere { owner: String },
+    /// The account carries the paused annotation; Meta was not called.
+    Paused,
 }
 
 /// What a channel learns from its account's latest sync (channels never call Graph for reads).
@@ -117,4 +120,6 @@ pub enum ChannelObservation {
     InvalidSpec { message: String },
     /// An older channel (`namespace/name`) of the WABA's owner names the same number.
     ClaimedElsewhere { owner: String },
+    /// The channel carries the paused annotation: no call to Meta, status held as it was.
+    Paused,
 }

@@ -677,3 +677,74 @@ async fn a_connected_number_without_platform_type_gets_no_register_call() {
     assert_eq!(w.sim.posts(&format!("/{SUPPORT_ID}/register")).await, 0);
     assert_eq!(w.sim.posts(&format!("/{SUPPORT_ID}/request_code")).await, 0);
 }
+
+async fn set_paused<K>(api: &kube::Api<K>, name: &str, paused: bool)
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let value = if paused { json!("true") } else { Value::Null };
+    let patch = json!({"metadata": {"annotations": {"whatsapp-operator.io/paused": value}}});
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("annotate {name}: {e}"));
+}
+
+fn synced_reason(conditions: &[Condition]) -> String {
+    find_condition(conditions, "Synced")
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The paused annotation stops every call to Meta for the account (no read, whatever asks for
+/// one), says so in Synced with one event, and removing it resumes with one event and Meta's
+/// current state; a paused channel holds its status while Meta changes.
+#[tokio::test]
+async fn pause_stops_every_call_to_meta_and_resume_catches_up() {
+    let mut w = world("sync-pause", "1m").await;
+    w.start_operator(&[]);
+    all_ready(&w).await;
+
+    set_paused(&w.channels(), "acme-support", true).await;
+    w.wait_channel("acme-support", "channel paused", |s| {
+        synced_reason(&s.conditions) == "Paused"
+    })
+    .await;
+    set_paused(&w.accounts(), "acme", true).await;
+    w.wait_account("acme", "account paused", |s| {
+        synced_reason(&s.conditions) == "Paused"
+    })
+    .await;
+    let before = w.sim.requests().await.len();
+    w.sim.set_quality_rating(SUPPORT_ID, "RED").await;
+    w.request_account_reconcile("acme", "while-paused").await;
+    w.request_channel_reconcile("acme-support", "while-paused")
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during = w.sim.requests().await;
+    assert_eq!(during.len(), before, "{:?}", &during[before..]);
+    let s = w.channel("acme-support").await.status.unwrap();
+    assert_eq!(
+        s.quality_rating.as_deref(),
+        Some("GREEN"),
+        "held while paused"
+    );
+    assert_eq!(w.event_count("acme", "Paused").await, 1);
+    assert_eq!(w.event_count("acme-support", "Paused").await, 1);
+
+    set_paused(&w.accounts(), "acme", false).await;
+    set_paused(&w.channels(), "acme-support", false).await;
+    w.wait_channel("acme-support", "resumed with Meta's state", |s| {
+        synced_reason(&s.conditions) == "SyncSucceeded"
+            && s.quality_rating.as_deref() == Some("RED")
+    })
+    .await;
+    let a = w.account("acme").await.status.unwrap();
+    assert!(condition_is_true(&a.conditions, "Synced"), "{a:?}");
+    assert_eq!(w.event_count("acme", "Resumed").await, 1);
+    assert_eq!(w.event_count("acme-support", "Resumed").await, 1);
+    assert_eq!(w.event_count("acme-support", "Paused").await, 1);
+}
