@@ -18,7 +18,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-pub use resources::{AccountView, ScopeSnapshot, WatchScope};
+pub use resources::{AccountView, ScopeSnapshot, StateSets, WatchScope};
 
 type GaugeF = Gauge<f64, std::sync::atomic::AtomicU64>;
 
@@ -84,11 +84,17 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The metrics with enum states as their current value only (`StateSets::Current`).
     pub fn new() -> Self {
+        Self::with_state_sets(StateSets::default())
+    }
+
+    pub fn with_state_sets(state_sets: StateSets) -> Self {
         let mut registry = Registry::with_prefix("whatsapp_operator");
         let op = Operational::register(&mut registry);
         let scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>> = Arc::default();
-        registry.register_collector(Box::new(resources::Resources::new(scopes.clone())));
+        let resources = resources::Resources::new(scopes.clone(), state_sets);
+        registry.register_collector(Box::new(resources));
         Self {
             registry,
             scopes,

@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 use crate::controller::{self, ControllerConfig, WebhookSettings};
 use crate::graph::{GraphClient, GraphConfig, GraphError};
 use crate::http::{self, HttpError, Readiness};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StateSets};
 use crate::webhook::{self, WebhookConfig, WebhookSecrets};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -51,6 +51,16 @@ pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, env = "WAO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
+    /// Enum states in /metrics: `current` writes each resource's current value only (as 1);
+    /// `full` writes every known value, 1 for the current one and 0 for the others, like
+    /// kube-state-metrics' StateSet (about 35 more series per channel).
+    #[arg(
+        long,
+        env = "WAO_METRICS_STATE_SETS",
+        value_enum,
+        default_value = "current"
+    )]
+    pub metrics_state_sets: StateSets,
     /// Log format.
     #[arg(long, env = "WAO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -162,7 +172,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     spawn_signal_handler(shutdown.clone());
 
     let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::with_state_sets(args.metrics_state_sets));
     let graph = GraphClient::new(GraphConfig {
         base_url: args.graph_base_url.clone(),
         version: args.graph_version.clone(),
@@ -487,6 +497,14 @@ mod tests {
         assert_eq!(cfg.secret_name, "hooks");
         assert_eq!(cfg.app_secret_key, "app-secret");
         assert_eq!(cfg.verify_token_key, "verify-token");
+    }
+
+    #[test]
+    fn state_sets_are_current_unless_asked_for_in_full() {
+        assert_eq!(args(&[]).metrics_state_sets, StateSets::Current);
+        let full = args(&["--metrics-state-sets", "full"]);
+        assert_eq!(full.metrics_state_sets, StateSets::Full);
+        assert!(Cli::try_parse_from(["test", "--metrics-state-sets", "all"]).is_err());
     }
 
     #[test]

@@ -330,7 +330,7 @@ async fn observe(
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let token = match secrets::read_key(ctx, namespace, &acc.spec.credentials_secret_ref).await? {
         SecretLookup::Found(v) => v,
-        SecretLookup::Missing(message) => {
+        SecretLookup::Missing(message) | SecretLookup::NotFound(message) => {
             return Ok(Some(AccountObservation::MissingCredentials { message }));
         }
     };

@@ -251,7 +251,7 @@ async fn writer(
     Ok(
         match secrets::read_key(ctx, namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => Ok((account, v.value)),
-            SecretLookup::Missing(m) => Err(format!(
+            SecretLookup::Missing(m) | SecretLookup::NotFound(m) => Err(format!(
                 "cannot deregister: {m}; or set spec.deletionPolicy: Orphan"
             )),
         },

@@ -11,6 +11,13 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    #[error("creating Secret {namespace}/{name}: {source}")]
+    CreateSecret {
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
     #[error("applying status of {kind} {namespace}/{name}: {source}")]
     ApplyStatus {
         kind: String,
@@ -66,7 +73,7 @@ impl Error {
     /// Bounded label for the reconcile metric.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Self::ReadSecret { .. } => "secret_error",
+            Self::ReadSecret { .. } | Self::CreateSecret { .. } => "secret_error",
             Self::ReadObject { .. } => "read_error",
             Self::ApplyStatus { .. } | Self::SerializeStatus { .. } => "status_error",
             Self::Conflict { .. } => "conflict",

@@ -31,6 +31,8 @@ pub struct Entry {
     pub last_read: Option<Instant>,
     /// When the account's webhook subscription was last checked at Meta.
     pub subscription_check: Option<Instant>,
+    /// When the apiserver last refused to create the channel's empty verification-code Secret.
+    pub code_secret_refused: Option<Instant>,
 }
 
 #[derive(Debug, Default)]

@@ -2,14 +2,14 @@
 //! intent in status before the call and its outcome after.
 
 use jiff::Timestamp;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::{Api, ResourceExt};
 use secrecy::SecretString;
 use tracing::info;
 
 use super::executor::{MetaAction, Target};
-use super::secrets::{self, SecretLookup};
+use super::secrets::{self, Creation, SecretLookup};
 use super::{Context, Error, apply, history};
 use crate::crd::{
     Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus,
@@ -48,6 +48,11 @@ async fn read(ctx: &Context, namespace: &str, r: Option<&SecretKeyRef>) -> Resul
         },
         SecretLookup::Missing(m) => Read {
             state: SecretState::Missing(m),
+            value: None,
+            renamed: None,
+        },
+        SecretLookup::NotFound(m) => Read {
+            state: SecretState::NotFound(m),
             value: None,
             renamed: None,
         },
@@ -145,6 +150,9 @@ pub async fn act(
     let (Some(account), Some(secrets)) = (account, secrets) else {
         return Ok(false);
     };
+    if let Some(r) = &plan.create_code_secret {
+        create_code_secret(ctx, ch, r, &mut plan.decision.events).await?;
+    }
     if plan.needs_resync {
         ctx.request_account_sync(account);
     }
@@ -169,7 +177,7 @@ pub async fn act(
         match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => v.value,
             // The account reports it and stalls; its channels wait for it.
-            SecretLookup::Missing(_) => return Ok(false),
+            SecretLookup::Missing(_) | SecretLookup::NotFound(_) => return Ok(false),
         };
     let input = outcome_input(ch, &namespace, &plan.observation, &secrets.state, now);
     let status = &mut plan.decision.status;
@@ -190,6 +198,51 @@ pub async fn act(
         .unwrap_or_default();
     ctx.request_account_sync_after(account, delay);
     Ok(true)
+}
+
+/// How long after a refused create of the code Secret the operator tries again (the RBAC may
+/// have been granted meanwhile); the Secret is otherwise looked for every few seconds.
+const CODE_SECRET_RETRY: Duration = Duration::from_secs(600);
+
+/// Creates the empty code Secret the plan asks for, with its event. A refusal (RBAC without
+/// `create`, a name Kubernetes refuses) is logged once per channel and does not fail the
+/// reconcile: the channel goes on waiting, with the same message, for a person to create it.
+async fn create_code_secret(
+    ctx: &Context,
+    ch: &WhatsAppChannel,
+    r: &SecretKeyRef,
+    events: &mut Vec<EventSpec>,
+) -> Result<(), Error> {
+    let (Some(uid), Some(secret)) = (ch.metadata.uid.as_deref(), secrets::code_secret(ch, r))
+    else {
+        return Ok(());
+    };
+    let memory = &ctx.model.memory;
+    let refused_recently = memory
+        .read(uid, |e| e.code_secret_refused)
+        .flatten()
+        .is_some_and(|at| at.elapsed() < CODE_SECRET_RETRY);
+    if refused_recently {
+        return Ok(());
+    }
+    let namespace = ch.namespace().unwrap_or_default();
+    match secrets::create(ctx, &namespace, &secret).await? {
+        Creation::Created => {
+            info!(secret = %r.name, key = %r.key, "created the empty verification-code Secret");
+            memory.update(uid, |e| e.code_secret_refused = None);
+            events.push(decide::code_secret_created(&namespace, r));
+        }
+        Creation::AlreadyExists => {}
+        Creation::Refused(why) => {
+            let first = memory.with(uid, |e| {
+                e.code_secret_refused.replace(Instant::now()).is_none()
+            });
+            if first {
+                info!(secret = %r.name, reason = %why, "cannot create the verification-code Secret; waiting for a person to create it");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Hands the step's write to the executor, announced before it leaves: a crash mid-call leaves
@@ -323,7 +376,7 @@ async fn keep_profile(
     let token =
         match secrets::read_key(ctx, &namespace, &account.spec.credentials_secret_ref).await? {
             SecretLookup::Found(v) => v.value,
-            SecretLookup::Missing(_) => return Ok(()),
+            SecretLookup::Missing(_) | SecretLookup::NotFound(_) => return Ok(()),
         };
     let waba_id = &account.spec.business_account_id;
     let result = apply_profile_drift(ctx, waba_id, token, &id, wanted).await;

@@ -431,7 +431,7 @@ async fn verify_token(
                 .await
             {
                 Ok(SecretLookup::Found(v)) => Ok(Some(v.value)),
-                Ok(SecretLookup::Missing(message)) => {
+                Ok(SecretLookup::Missing(message) | SecretLookup::NotFound(message)) => {
                     warn!(%message, "verify token for the override callback cannot be used");
                     Err(Some(false))
                 }

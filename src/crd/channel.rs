@@ -295,6 +295,24 @@ pub enum Phase {
     Other,
 }
 
+impl Phase {
+    /// Every phase this version writes, in lifecycle order: all but `Other`, which only stands
+    /// for a phase a newer operator wrote.
+    pub const KNOWN: [Phase; 11] = [
+        Phase::Pending,
+        Phase::Adding,
+        Phase::AwaitingDisplayName,
+        Phase::AwaitingVerificationCode,
+        Phase::Registering,
+        Phase::Connected,
+        Phase::Degraded,
+        Phase::Blocked,
+        Phase::NotFound,
+        Phase::Stalled,
+        Phase::Deleting,
+    ];
+}
+
 /// Meta's view of the number plus the operator's progress.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -13,10 +13,11 @@ use super::channel::{ChannelDecision, decide_channel};
 use super::events::reason;
 use super::facts::{self, AccountStanding};
 use super::registration::{
-    RegistrationInput, SecretState, Step, drop_announced_registration, plan_registration,
+    RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
+    plan_registration,
 };
 use super::time::parse_time;
-use crate::crd::{Management, WhatsAppChannelSpec, WhatsAppChannelStatus};
+use crate::crd::{Management, SecretKeyRef, WhatsAppChannelSpec, WhatsAppChannelStatus};
 use crate::meta::Notice;
 
 /// What the registration planner needs beyond the channel: Secret states (fingerprints, never
@@ -58,6 +59,8 @@ pub struct ChannelPlan {
     pub step: Option<Step>,
     /// The snapshot predates the operator's last write: the account should read Meta again.
     pub needs_resync: bool,
+    /// The code Secret to create, empty (a Kubernetes write of the act step, not Meta's).
+    pub create_code_secret: Option<SecretKeyRef>,
 }
 
 /// Decides one channel.
@@ -77,11 +80,11 @@ pub fn plan_channel(input: ChannelInput<'_>) -> ChannelPlan {
     if let Some(prev) = input.previous {
         keep_sync_time_when_unchanged(&mut decision.status, prev, |s| &mut s.sync);
     }
-    let (step, needs_resync) = match &input.registration {
+    let registration = match &input.registration {
         Some(state) if registers(&input, &observation) => {
             plan_step(&input, state, &observation, &mut decision)
         }
-        _ => (None, false),
+        _ => RegistrationPlan::default(),
     };
     set_reconciling(&mut decision.status, input.generation, input.now);
     let before = input
@@ -97,8 +100,9 @@ pub fn plan_channel(input: ChannelInput<'_>) -> ChannelPlan {
     ChannelPlan {
         decision,
         observation,
-        step,
-        needs_resync,
+        step: registration.step,
+        needs_resync: registration.needs_resync,
+        create_code_secret: registration.create_code_secret,
     }
 }
 
@@ -140,7 +144,7 @@ fn plan_step(
     state: &RegistrationState,
     observation: &ChannelObservation,
     decision: &mut ChannelDecision,
-) -> (Option<Step>, bool) {
+) -> RegistrationPlan {
     let registration = RegistrationInput {
         spec: input.spec,
         namespace: input.namespace,
@@ -151,14 +155,14 @@ fn plan_step(
         retry_requested: retry_requested(input),
         now: input.now,
     };
-    let plan = plan_registration(&registration, input.previous, &mut decision.status);
+    let mut plan = plan_registration(&registration, input.previous, &mut decision.status);
     drop_announced_registration(&decision.status, &mut decision.events, input.now);
     drop_repeated_registered_event(input.previous, decision);
-    decision.events.extend(plan.events);
+    decision.events.append(&mut plan.events);
     if let Some(r) = plan.requeue_after {
         decision.requeue_after = decision.requeue_after.min(r);
     }
-    (plan.step, plan.needs_resync)
+    plan
 }
 
 /// A new `reconcile-requested-at` annotation lifts `retryAt` and the code-request cap.
@@ -322,6 +326,51 @@ mod tests {
             "2026-01-01T00:02:00Z",
         ));
         assert_eq!(next.decision.events, Vec::new());
+    }
+
+    #[test]
+    fn the_code_secret_to_create_comes_out_of_the_plan_for_the_act_step() {
+        use crate::crd::{Registration, RegistrationProgress, SecretKeyRef, VerificationMethod};
+        use crate::meta::model::{CodeVerificationStatus, NumberStatus, PlatformType};
+        let otp = SecretKeyRef {
+            name: "otp".into(),
+            key: "code".into(),
+        };
+        let mut spec = channel_spec(Management::Managed);
+        spec.registration = Some(Registration {
+            verification_method: VerificationMethod::Sms,
+            language: "en_US".into(),
+            verification_code_secret_ref: Some(otp.clone()),
+            pin_secret_ref: None,
+        });
+        let standing = AccountStanding::default();
+        let now = "2026-01-01T00:01:00Z";
+        // Meta sent a code a minute ago; the number is not verified yet.
+        let previous = WhatsAppChannelStatus {
+            registration: Some(RegistrationProgress {
+                code_requested_at: Some(crate::decide::status_time(ts("2026-01-01T00:00:00Z"))),
+                code_requests: Some(1),
+                ..RegistrationProgress::default()
+            }),
+            ..WhatsAppChannelStatus::default()
+        };
+        let mut pending = number();
+        pending.status = Some(NumberStatus::Pending);
+        pending.platform_type = Some(PlatformType::NotApplicable);
+        pending.code_verification_status = Some(CodeVerificationStatus::NotVerified);
+        let mut i = input(&spec, Some(&previous), &[], &standing, now);
+        i.observation = ChannelObservation::Number { number: pending };
+        i.registration = Some(RegistrationState {
+            code: SecretState::NotFound("Secret ns/otp not found".into()),
+            pin: SecretState::NotConfigured,
+            snapshot_at: Some(ts(now)),
+        });
+        let plan = plan_channel(i.clone());
+        assert_eq!(plan.step, None);
+        assert_eq!(plan.create_code_secret, Some(otp));
+        // Without registration state (ObserveOnly, no account yet) nothing is created.
+        i.registration = None;
+        assert_eq!(plan_channel(i).create_code_secret, None);
     }
 
     #[test]

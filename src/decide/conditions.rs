@@ -68,6 +68,9 @@ pub enum ConditionStatus {
 }
 
 impl ConditionStatus {
+    /// The three statuses Kubernetes defines for a condition.
+    pub const ALL: [ConditionStatus; 3] = [Self::True, Self::False, Self::Unknown];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::True => "True",

@@ -79,6 +79,9 @@ pub mod reason {
     pub const NUMBER_ADDED: &str = "NumberAdded";
     /// Normal: Meta sends a verification code; the note says where to put it.
     pub const VERIFICATION_CODE_REQUESTED: &str = "VerificationCodeRequested";
+    /// Normal: the code Secret the spec names did not exist, and the operator created it with
+    /// the key empty; the note says how to fill it.
+    pub const VERIFICATION_CODE_SECRET_CREATED: &str = "VerificationCodeSecretCreated";
     /// Normal: Meta accepted the verification code.
     pub const VERIFICATION_CODE_ACCEPTED: &str = "VerificationCodeAccepted";
     /// Warning: Meta refused the verification code (wrong or expired).

@@ -48,9 +48,9 @@ pub use duration::{DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, sync_interval};
 pub use events::{EventSpec, EventType, reason};
 pub use profile::profile_drift;
 pub use registration::{
-    RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
-    keep_transition_times, plan_registration, record_intent, record_outcome, registration_reason,
-    snapshot_fresh_from,
+    RegistrationInput, RegistrationPlan, SecretState, Step, code_secret_created,
+    drop_announced_registration, keep_transition_times, plan_registration, record_intent,
+    record_outcome, registration_reason, snapshot_fresh_from,
 };
 pub use time::{format_time, parse_time, status_time};
 

@@ -20,8 +20,8 @@ use super::conditions::{ConditionStatus, set_condition, true_reason};
 use super::events::{EventSpec, reason};
 use super::time::{add, format_time, parse_time, status_time, until};
 use crate::crd::{
-    Management, Phase, RegistrationProgress, StepInFlight, VerificationMethod, WhatsAppChannelSpec,
-    WhatsAppChannelStatus, condition,
+    Management, Phase, RegistrationProgress, SecretKeyRef, StepInFlight, VerificationMethod,
+    WhatsAppChannelSpec, WhatsAppChannelStatus, condition,
 };
 use crate::meta::model::{CodeVerificationStatus, NameStatus, NumberStatus, PlatformType};
 use crate::meta::{ErrorClass, GraphError, Refusal};
@@ -68,8 +68,11 @@ use registration_reason as rr;
 pub enum SecretState {
     /// The spec references no Secret.
     NotConfigured,
-    /// Referenced but missing or empty; the message says what to fix.
+    /// Referenced, and the Secret exists, but the key is missing, empty or not text (an empty
+    /// code is "no code yet"); the message says what to fix.
     Missing(String),
+    /// Referenced, but no Secret of that name exists; the message says what to create.
+    NotFound(String),
     /// Present; the fingerprint is a hash of the content keyed by the Secret's UID.
     Present(String),
 }
@@ -142,6 +145,8 @@ pub struct RegistrationPlan {
     pub requeue_after: Option<Duration>,
     /// The snapshot predates the operator's last write: the account should read Meta again.
     pub needs_resync: bool,
+    /// A code is awaited in a Secret that does not exist: the act step creates it, empty.
+    pub create_code_secret: Option<SecretKeyRef>,
 }
 
 struct Planner<'a, 'b> {
@@ -435,7 +440,7 @@ impl Planner<'_, '_> {
                      two-step verification PIN to register with",
                 );
             }
-            SecretState::Missing(m) => {
+            SecretState::Missing(m) | SecretState::NotFound(m) => {
                 return self.stall(rr::PIN_MISSING, &format!("cannot register: {m}"));
             }
         };
@@ -514,6 +519,16 @@ impl Planner<'_, '_> {
             self.request_code(&progress, &spec_reg, number, &where_);
         } else {
             self.await_code(&progress, &spec_reg, number, &where_);
+            self.create_missing_code_secret(code_ref);
+        }
+    }
+
+    /// Meta sent a code for a Secret that does not exist: the operator creates it, empty, so
+    /// that neither the Secret nor the code has to live in Git. Only the Secret the spec names,
+    /// and only once Meta sent the code (an empty value reads as "no code yet").
+    fn create_missing_code_secret(&mut self, code_ref: SecretKeyRef) {
+        if matches!(self.input.code, SecretState::NotFound(_)) {
+            self.plan.create_code_secret = Some(code_ref);
         }
     }
 
@@ -610,6 +625,21 @@ impl Planner<'_, '_> {
             _ => self.requeue(CODE_POLL),
         }
     }
+}
+
+/// The event of the operator creating the empty code Secret: which Secret and key to fill, and
+/// how, with a command that keeps the Secret's owner and labels.
+pub fn code_secret_created(namespace: &str, r: &SecretKeyRef) -> EventSpec {
+    EventSpec::normal(
+        reason::VERIFICATION_CODE_SECRET_CREATED,
+        format!(
+            "Created Secret {namespace}/{name} with an empty key \"{key}\" for the verification \
+             code Meta sent: put the code there with kubectl -n {namespace} patch secret {name} \
+             --type merge -p '{{\"stringData\":{{\"{key}\":\"<CODE>\"}}}}'",
+            name = r.name,
+            key = r.key,
+        ),
+    )
 }
 
 /// The first instant a Graph read certainly follows the operator's latest write to Meta for

@@ -657,3 +657,95 @@ fn a_code_request_in_flight_is_not_sent_twice() {
     assert!(matches!(step, Some(Step::RequestCode { .. })), "{step:?}");
     assert!(w.progress().code_requested_at.is_some());
 }
+
+fn otp_ref() -> SecretKeyRef {
+    SecretKeyRef {
+        name: "otp".into(),
+        key: "code".into(),
+    }
+}
+
+#[test]
+fn a_code_secret_that_does_not_exist_is_created_once_meta_sent_the_code() {
+    let mut w = World::new(managed());
+    w.code = SecretState::NotFound("Secret ns/otp not found: create it".into());
+    // No code is awaited before Meta sends one: request it, create nothing yet.
+    let (plan, _) = w.plan(&num(pending()));
+    assert!(matches!(plan.step, Some(Step::RequestCode { .. })));
+    assert_eq!(plan.create_code_secret, None);
+    w.run(&num(pending()), Ok(()));
+
+    w.later(5);
+    let (plan, status) = w.plan(&num(pending()));
+    assert_eq!(plan.step, None, "no code, no verify_code");
+    assert_eq!(plan.create_code_secret, Some(otp_ref()));
+    assert_eq!(plan.events, Vec::new(), "the act step announces a creation");
+    let awaiting = crate::crd::find_condition(&status.conditions, condition::REGISTERED)
+        .cloned()
+        .unwrap();
+    assert_eq!(awaiting.reason, rr::AWAITING_CODE);
+    assert!(
+        awaiting.message.contains("Secret ns/otp key \"code\""),
+        "{}",
+        awaiting.message
+    );
+
+    // The Secret it created is empty: still no code, nothing to create, the same message.
+    w.code = SecretState::Missing("Secret ns/otp key \"code\" is empty".into());
+    let (plan, status) = w.plan(&num(pending()));
+    assert_eq!(plan.step, None);
+    assert_eq!(plan.create_code_secret, None);
+    assert_eq!(plan.requeue_after, Some(CODE_POLL));
+    let waiting = crate::crd::find_condition(&status.conditions, condition::REGISTERED).unwrap();
+    assert_eq!(
+        (&waiting.reason, &waiting.message),
+        (&awaiting.reason, &awaiting.message)
+    );
+
+    // A code in it is verified as ever.
+    w.code = SecretState::Present("otp-uid/3".into());
+    let (plan, _) = w.plan(&num(pending()));
+    assert_eq!(
+        plan.step,
+        Some(Step::VerifyCode {
+            fingerprint: "otp-uid/3".into()
+        })
+    );
+    assert_eq!(plan.create_code_secret, None);
+}
+
+#[test]
+fn no_secret_is_created_without_a_ref_nor_for_a_missing_pin() {
+    let mut spec = managed();
+    if let Some(r) = spec.registration.as_mut() {
+        r.verification_code_secret_ref = None;
+    }
+    let mut w = World::new(spec);
+    w.code = SecretState::NotConfigured;
+    let (plan, status) = w.plan(&num(pending()));
+    assert_eq!(plan.create_code_secret, None);
+    let stalled = crate::crd::find_condition(&status.conditions, condition::STALLED).unwrap();
+    assert_eq!(stalled.reason, rr::CODE_SECRET_MISSING);
+
+    let mut w = World::new(managed());
+    w.pin = SecretState::NotFound("Secret ns/pin not found: create it".into());
+    w.run(&num(verified()), Ok(()));
+    let (_, r, m) = w.condition(condition::STALLED);
+    assert_eq!(r, rr::PIN_MISSING);
+    assert!(m.contains("Secret ns/pin not found"), "{m}");
+    let (plan, _) = w.plan(&num(verified()));
+    assert_eq!(plan.create_code_secret, None);
+}
+
+#[test]
+fn the_created_secret_event_says_which_secret_and_key_to_fill_and_how() {
+    let event = code_secret_created("messaging", &otp_ref());
+    assert_eq!(event.reason, reason::VERIFICATION_CODE_SECRET_CREATED);
+    assert_eq!(event.type_, crate::decide::EventType::Normal);
+    assert_eq!(
+        event.note,
+        "Created Secret messaging/otp with an empty key \"code\" for the verification code Meta \
+         sent: put the code there with kubectl -n messaging patch secret otp --type merge -p \
+         '{\"stringData\":{\"code\":\"<CODE>\"}}'"
+    );
+}

@@ -18,6 +18,10 @@ macro_rules! meta_enum {
         }
 
         impl $name {
+            /// Every value this version knows, in declaration order (never `Other`): what a
+            /// full state set writes out, 1 for the current value and 0 for the others.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// Meta's spelling of the value (unknown values verbatim).
             pub fn as_str(&self) -> &str {
                 match self {
@@ -225,6 +229,23 @@ impl MessagingLimit {
             Ok(n) => Self::Tier(n),
             Err(_) => Self::Unlimited,
         }
+    }
+
+    /// The limits Meta documents, lowest first (TIER_50 for unverified businesses, TIER_2K of
+    /// the portfolio model since October 2025), then the two values of numbers without a tier.
+    /// Any other is `Tier(n)` or `Other` and stays readable, just not listed.
+    pub fn known() -> [Self; 9] {
+        [
+            Self::Tier(50),
+            Self::Tier(250),
+            Self::Tier(1_000),
+            Self::Tier(2_000),
+            Self::Tier(10_000),
+            Self::Tier(100_000),
+            Self::Unlimited,
+            Self::Untiered,
+            Self::NotSet,
+        ]
     }
 
     /// Canonical spelling for status: `TIER_2K`, `TIER_UNLIMITED`...
@@ -642,6 +663,45 @@ mod tests {
             MessagingLimit::Unlimited.compare(&MessagingLimit::Untiered),
             None
         );
+    }
+
+    #[test]
+    fn known_values_are_every_variant_and_parse_back_to_themselves() {
+        assert_eq!(NumberStatus::ALL.len(), 11);
+        assert!(
+            !NumberStatus::ALL
+                .iter()
+                .any(|s| matches!(s, NumberStatus::Other(_)))
+        );
+        for s in NumberStatus::ALL {
+            assert_eq!(&NumberStatus::parse(s.as_str()), s);
+        }
+        let ratings: Vec<&str> = QualityRating::ALL
+            .iter()
+            .map(QualityRating::as_str)
+            .collect();
+        assert_eq!(ratings, ["GREEN", "YELLOW", "RED", "UNKNOWN", "NA"]);
+        let tiers: Vec<String> = MessagingLimit::known()
+            .iter()
+            .map(MessagingLimit::canonical)
+            .collect();
+        assert_eq!(
+            tiers,
+            [
+                "TIER_50",
+                "TIER_250",
+                "TIER_1K",
+                "TIER_2K",
+                "TIER_10K",
+                "TIER_100K",
+                "TIER_UNLIMITED",
+                "UNTIERED",
+                "TIER_NOT_SET"
+            ]
+        );
+        for t in &tiers {
+            assert_eq!(&MessagingLimit::parse(t).canonical(), t);
+        }
     }
 
     #[test]

@@ -5,14 +5,25 @@
 //! no reconcile saw, no lost update. The status in a store trails the reconcile that wrote it by
 //! the watch's latency (milliseconds), far below any scrape interval.
 //!
-//! Enum states (Meta's status, quality rating, messaging limit tier and health, the phase) are
-//! one series per resource whose label is the current value, with value 1; Meta's values this
-//! operator does not know appear verbatim. Writing out the other known values as 0 would cost
-//! about 35 more series per channel (11 statuses, 11 phases, 5 ratings, 7 tiers, 3 health
-//! values) for no alert that `== 1` on the current value cannot express. Conditions, which
-//! alerts test most, get a 0/1 series for both True and False (and one for Unknown while the
-//! condition is Unknown), so `status="True"} == 0` reads "not True". A Managed channel so has
-//! 15 series at steady state.
+//! Enum states (Meta's status, quality rating, messaging limit tier and health, the phase, the
+//! account's review status) come in one of two shapes, chosen by `--metrics-state-sets`
+//! ([`StateSets`]):
+//!
+//! - `current` (the default): one series per resource whose label is the current value, with
+//!   value 1. Conditions, which alerts test most, get a 0/1 series for both True and False (and
+//!   one for Unknown while the condition is Unknown), so `status="True"} == 0` reads "not
+//!   True". A Managed channel so has 15 series at steady state: /metrics grows with the fleet,
+//!   and this keeps it as small as the alerts allow.
+//! - `full`: kube-state-metrics' StateSet, one series per known value of the enum (from the
+//!   enums of `meta::model` and `crd`), 1 for the current value and 0 for the others, and
+//!   conditions with True, False and Unknown always. That is about 35 more series per channel
+//!   (11 statuses, 11 phases, 5 ratings, 9 tiers, 3 health values), for dashboards and queries
+//!   that want a 0 rather than an absent series.
+//!
+//! In both, Meta's values this operator does not know appear verbatim, as 1, and a field status
+//! does not hold yet (a channel Meta has not been read for) has no series at all: a 0 would
+//! claim Meta said "not this" when it said nothing. Alerts compare with `== 1`, so they read
+//! both shapes alike.
 //!
 //! Only ids Meta assigns (WABA id, phone number id) and spec enums appear as labels: never a
 //! token, a PIN, a verification code or anything read from a Secret.
@@ -33,7 +44,10 @@ use crate::crd::{
     DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
     WhatsAppChannel, condition, find_condition,
 };
-use crate::decide;
+use crate::decide::{self, ConditionStatus};
+use crate::meta::model::{
+    CanSendMessage, MessagingLimit, NumberStatus, QualityRating, ReviewStatus,
+};
 
 /// The resources of one watch scope, as a scrape sees them.
 pub trait WatchScope: Send + Sync {
@@ -76,14 +90,26 @@ impl WatchScope for (Store<WhatsAppBusinessAccount>, Store<WhatsAppChannel>) {
     }
 }
 
+/// Which values of each enum state a scrape writes out (`--metrics-state-sets`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateSets {
+    /// The current value only, as 1: the smallest /metrics.
+    #[default]
+    Current,
+    /// Every known value, 1 for the current one and 0 for the others (kube-state-metrics'
+    /// StateSet), plus the current value when it is not a known one.
+    Full,
+}
+
 /// The collector registered in the operator's registry.
 pub struct Resources {
     scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>>,
+    state_sets: StateSets,
 }
 
 impl Resources {
-    pub fn new(scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>>) -> Self {
-        Self { scopes }
+    pub fn new(scopes: Arc<RwLock<Vec<Arc<dyn WatchScope>>>>, state_sets: StateSets) -> Self {
+        Self { scopes, state_sets }
     }
 }
 
@@ -117,8 +143,14 @@ impl Collector for Resources {
             "Always 1; the version of the running operator as a label",
             |m| m.sample(&[("version", VERSION)], 1.0),
         )?;
-        encode_accounts(&mut enc, &accounts)?;
-        encode_channels(&mut enc, &channels, &accounts, Timestamp::now())
+        encode_accounts(&mut enc, &accounts, self.state_sets)?;
+        encode_channels(
+            &mut enc,
+            &channels,
+            &accounts,
+            self.state_sets,
+            Timestamp::now(),
+        )
     }
 }
 
@@ -140,22 +172,44 @@ impl Samples<'_, '_> {
         self.0.encode_family(labels)?.encode_gauge(&value)
     }
 
-    /// The state series of `value` (label `key`), when there is a value.
-    fn state(&mut self, ns: &str, name: &str, key: &str, value: Option<&str>) -> fmt::Result {
-        match value {
-            Some(v) => self.sample(&[("namespace", ns), ("name", name), (key, v)], 1.0),
-            None => Ok(()),
+    /// The state series of `value` (label `key`), when there is a value: one per `known` value
+    /// (1 for `value`, 0 for the others), and `value` itself as 1 when it is not among them.
+    fn state(
+        &mut self,
+        ns: &str,
+        name: &str,
+        key: &str,
+        value: Option<&str>,
+        known: &[String],
+    ) -> fmt::Result {
+        let Some(value) = value else {
+            return Ok(());
+        };
+        for k in known {
+            let v = if k == value { 1.0 } else { 0.0 };
+            self.sample(&[("namespace", ns), ("name", name), (key, k.as_str())], v)?;
         }
+        if known.iter().any(|k| k == value) {
+            return Ok(());
+        }
+        self.sample(&[("namespace", ns), ("name", name), (key, value)], 1.0)
     }
 
-    /// True and False always, Unknown (or a value outside the three) only while it holds.
-    fn conditions(&mut self, ns: &str, name: &str, conditions: &[Condition]) -> fmt::Result {
+    /// The statuses in `always` as 0/1 for each condition, and its status as 1 when it is
+    /// not among them (Unknown in the `current` shape, anything outside the three).
+    fn conditions(
+        &mut self,
+        ns: &str,
+        name: &str,
+        conditions: &[Condition],
+        always: &[&str],
+    ) -> fmt::Result {
         for c in conditions {
-            for status in ["True", "False"] {
-                let value = if c.status == status { 1.0 } else { 0.0 };
+            for status in always {
+                let value = if c.status == *status { 1.0 } else { 0.0 };
                 self.sample(&condition_labels(ns, name, &c.type_, status), value)?;
             }
-            if c.status != "True" && c.status != "False" {
+            if !always.contains(&c.status.as_str()) {
                 self.sample(&condition_labels(ns, name, &c.type_, &c.status), 1.0)?;
             }
         }
@@ -204,13 +258,31 @@ fn id<K: kube::Resource>(r: &K) -> (String, String) {
     (r.namespace().unwrap_or_default(), r.name_any())
 }
 
-/// A per-resource family whose one series carries the resource's current value of an enum as a
-/// label (nothing while the value is unknown).
+/// A per-resource family of an enum state: the current value as a label (nothing while status
+/// has none), and in the `full` shape every known value too.
 struct StateFamily<S> {
     name: &'static str,
     help: &'static str,
     label: &'static str,
     value: fn(&S) -> Option<&str>,
+    /// The enum's known values, as status spells them.
+    known: fn() -> Vec<String>,
+}
+
+/// Status spellings of a Meta enum's known values.
+fn spellings<T>(all: &[T], as_str: fn(&T) -> &str) -> Vec<String> {
+    all.iter().map(|v| as_str(v).to_string()).collect()
+}
+
+fn known_tiers() -> Vec<String> {
+    MessagingLimit::known()
+        .iter()
+        .map(MessagingLimit::canonical)
+        .collect()
+}
+
+fn known_health() -> Vec<String> {
+    spellings(CanSendMessage::ALL, CanSendMessage::as_str)
 }
 
 type AccountStatus = crate::crd::WhatsAppBusinessAccountStatus;
@@ -222,12 +294,14 @@ const ACCOUNT_STATES: [StateFamily<AccountStatus>; 3] = [
         help: "1 for the account's review status at Meta (label status: APPROVED, PENDING, REJECTED...)",
         label: "status",
         value: |s| s.account_review_status.as_deref(),
+        known: || spellings(ReviewStatus::ALL, ReviewStatus::as_str),
     },
     StateFamily {
         name: "account_messaging_limit_tier",
         help: "1 for the business portfolio's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
         label: "tier",
         value: |s| s.messaging_limit.as_deref(),
+        known: known_tiers,
     },
     StateFamily {
         name: "account_health",
@@ -238,6 +312,7 @@ const ACCOUNT_STATES: [StateFamily<AccountStatus>; 3] = [
                 .as_ref()
                 .and_then(|h| h.can_send_message.as_deref())
         },
+        known: known_health,
     },
 ];
 
@@ -247,24 +322,33 @@ const CHANNEL_STATES: [StateFamily<ChannelStatus>; 5] = [
         help: "1 for the channel's phase (Pending, Adding, AwaitingVerificationCode, Registering, Connected, Degraded, Blocked, NotFound, Stalled...)",
         label: "phase",
         value: |s| Some(phase_str(s.phase)),
+        known: || {
+            Phase::KNOWN
+                .iter()
+                .map(|p| phase_str(*p).to_string())
+                .collect()
+        },
     },
     StateFamily {
         name: "channel_status",
         help: "1 for Meta's status of the number (CONNECTED, PENDING, FLAGGED, RESTRICTED, BANNED...)",
         label: "status",
         value: |s| s.status.as_deref(),
+        known: || spellings(NumberStatus::ALL, NumberStatus::as_str),
     },
     StateFamily {
         name: "channel_quality",
         help: "1 for Meta's quality rating of the number (label rating: GREEN, YELLOW, RED, or NA/UNKNOWN when not rated)",
         label: "rating",
         value: |s| s.quality_rating.as_deref(),
+        known: || spellings(QualityRating::ALL, QualityRating::as_str),
     },
     StateFamily {
         name: "channel_messaging_limit_tier",
         help: "1 for the number's messaging limit (label tier: TIER_250 ... TIER_UNLIMITED)",
         label: "tier",
         value: |s| s.messaging_limit.as_deref(),
+        known: known_tiers,
     },
     StateFamily {
         name: "channel_health",
@@ -275,6 +359,7 @@ const CHANNEL_STATES: [StateFamily<ChannelStatus>; 5] = [
                 .as_ref()
                 .and_then(|h| h.can_send_message.as_deref())
         },
+        known: known_health,
     },
 ];
 
@@ -285,13 +370,23 @@ fn encode_states<S>(
     families: &[StateFamily<S>],
     rows: &[(&str, &str, &S)],
     conditions: fn(&S) -> &[Condition],
+    state_sets: StateSets,
 ) -> fmt::Result {
     for f in families {
+        let known = match state_sets {
+            StateSets::Current => Vec::new(),
+            StateSets::Full => (f.known)(),
+        };
         gauge(enc, f.name, f.help, |m| {
             rows.iter()
-                .try_for_each(|(ns, name, s)| m.state(ns, name, f.label, (f.value)(s)))
+                .try_for_each(|(ns, name, s)| m.state(ns, name, f.label, (f.value)(s), &known))
         })?;
     }
+    let all: Vec<&str> = ConditionStatus::ALL.iter().map(|c| c.as_str()).collect();
+    let always: &[&str] = match state_sets {
+        StateSets::Current => &all[..2],
+        StateSets::Full => &all,
+    };
     let (condition_name, stalled_name) = match kind {
         "account" => ("account_condition", "account_stalled_info"),
         _ => ("channel_condition", "channel_stalled_info"),
@@ -300,11 +395,11 @@ fn encode_states<S>(
         enc,
         condition_name,
         &format!(
-            "Conditions of the {kind}: 1 for the current status, 0 for the other of True and False"
+            "Conditions of the {kind}: 1 for the current status, 0 for the others of True and False (and Unknown with --metrics-state-sets=full)"
         ),
         |m| {
             rows.iter()
-                .try_for_each(|(ns, name, s)| m.conditions(ns, name, conditions(s)))
+                .try_for_each(|(ns, name, s)| m.conditions(ns, name, conditions(s), always))
         },
     )?;
     gauge(
@@ -318,9 +413,13 @@ fn encode_states<S>(
     )
 }
 
-fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fmt::Result {
+fn encode_accounts(
+    enc: &mut DescriptorEncoder,
+    accounts: &[&AccountView],
+    state_sets: StateSets,
+) -> fmt::Result {
     let empty = AccountStatus::default();
-    let rows: Vec<(String, String, &AccountView, &AccountStatus)> = accounts
+    let rows: Vec<AccountRow<'_>> = accounts
         .iter()
         .map(|a| {
             let (ns, name) = id(a.account.as_ref());
@@ -349,7 +448,23 @@ fn encode_accounts(enc: &mut DescriptorEncoder, accounts: &[&AccountView]) -> fm
         .iter()
         .map(|(ns, name, _, s)| (ns.as_str(), name.as_str(), *s))
         .collect();
-    encode_states(enc, "account", &ACCOUNT_STATES, &plain, |s| &s.conditions)?;
+    let conditions: fn(&AccountStatus) -> &[Condition] = |s| &s.conditions;
+    encode_states(
+        enc,
+        "account",
+        &ACCOUNT_STATES,
+        &plain,
+        conditions,
+        state_sets,
+    )?;
+    encode_account_times(enc, &rows)
+}
+
+/// Account rows: namespace, name, the view and its status.
+type AccountRow<'a> = (String, String, &'a AccountView, &'a AccountStatus);
+
+/// When the account's token expires and when Meta was last read for it.
+fn encode_account_times(enc: &mut DescriptorEncoder, rows: &[AccountRow<'_>]) -> fmt::Result {
     gauge(
         enc,
         "account_credentials_expiry_timestamp_seconds",
@@ -380,6 +495,7 @@ fn encode_channels(
     enc: &mut DescriptorEncoder,
     channels: &[&WhatsAppChannel],
     accounts: &[&AccountView],
+    state_sets: StateSets,
     now: Timestamp,
 ) -> fmt::Result {
     let empty = ChannelStatus::default();
@@ -418,7 +534,15 @@ fn encode_channels(
         .iter()
         .map(|(ns, name, _, s)| (ns.as_str(), name.as_str(), *s))
         .collect();
-    encode_states(enc, "channel", &CHANNEL_STATES, &plain, |s| &s.conditions)?;
+    let conditions: fn(&ChannelStatus) -> &[Condition] = |s| &s.conditions;
+    encode_states(
+        enc,
+        "channel",
+        &CHANNEL_STATES,
+        &plain,
+        conditions,
+        state_sets,
+    )?;
     encode_attempts_remaining(enc, &rows, accounts, now)
 }
 

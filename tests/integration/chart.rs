@@ -484,6 +484,11 @@ fn value_sets(team_a: &str, team_b: &str) -> Vec<ValueSet> {
                 );
                 assert_eq!(find(o, "CustomResourceDefinition").len(), 2);
                 assert!(args(o).contains(&"--leader-election".to_string()));
+                // The small /metrics unless asked for the full state sets.
+                assert_eq!(
+                    env_value(o, "WAO_METRICS_STATE_SETS").map(|e| &e["value"]),
+                    Some(&json!("current"))
+                );
                 // With a lease, a rolling update keeps a leader through upgrades.
                 assert!(one(o, "Deployment")["spec"]["strategy"].is_null());
             }),
@@ -544,6 +549,7 @@ httpRoute:
             values: r#"
 metrics:
   port: 9090
+  stateSets: full
   serviceMonitor: {enabled: true, interval: 15s, labels: {release: prometheus}}
   prometheusRule: {enabled: true, labels: {release: prometheus}}
   dashboard: {enabled: true}
@@ -556,6 +562,10 @@ metrics:
                 assert_eq!(
                     dashboard["metadata"]["namespace"],
                     one(o, "Deployment")["metadata"]["namespace"]
+                );
+                assert_eq!(
+                    env_value(o, "WAO_METRICS_STATE_SETS").map(|e| &e["value"]),
+                    Some(&json!("full"))
                 );
                 let monitor = one(o, "ServiceMonitor");
                 assert_eq!(monitor["metadata"]["labels"]["release"], "prometheus");

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::{Container, Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use serde_json::json;
@@ -392,20 +392,21 @@ fn common_checks(n: &Names) -> Vec<Access> {
         allow("patch", CHANNELS, app, "acme-brasil"),
         allow("patch", CHANNEL_STATUS, app, "acme-support"),
         allow("patch", ACCOUNT_STATUS, app, "acme"),
-        // Secrets by name, events, the deletion guards, the webhook Secret.
+        // Secrets by name, events, the deletion guards, the webhook Secret; creating the empty
+        // verification-code Secret a channel names.
         allow("get", "secrets", app, "acme-graph-token"),
+        allow("create", "secrets", app, ""),
         allow("create", EVENTS, app, ""),
         allow("patch", EVENTS, app, ""),
         allow("get", CRDS, "", CHANNEL_CRD),
         allow("get", "namespaces", "", app),
         allow("get", "secrets", release, WEBHOOK_SECRET),
-        // Secrets are never listed or watched, anywhere, nor written.
+        // Secrets are never listed or watched, anywhere, nor changed once they exist.
         deny("list", "secrets", app, ""),
         deny("watch", "secrets", app, ""),
         deny("list", "secrets", "", ""),
         deny("watch", "secrets", "", ""),
         deny("list", "secrets", release, ""),
-        deny("create", "secrets", app, ""),
         deny("update", "secrets", app, "acme-graph-token"),
         deny("patch", "secrets", app, "acme-graph-token"),
         deny("delete", "secrets", app, "acme-graph-token"),
@@ -467,6 +468,10 @@ fn all_namespaces_checks(n: &Names) -> Vec<Access> {
         allow("get", CHANNELS, other, "acme-shop-app"),
         allow("patch", CHANNEL_STATUS, other, "x"),
         allow("get", "secrets", other, "other-token"),
+        allow("create", "secrets", other, ""),
+        deny("update", "secrets", other, "other-token"),
+        deny("patch", "secrets", other, "other-token"),
+        deny("delete", "secrets", other, "other-token"),
         allow("create", EVENTS, other, ""),
         allow("get", "namespaces", "", other),
         // The Lease: create (which cannot be limited to a name), then only this one Lease.
@@ -494,6 +499,9 @@ fn namespaced_checks(n: &Names) -> Vec<Access> {
         allow("list", CHANNELS, watched, ""),
         allow("watch", ACCOUNTS, watched, ""),
         allow("get", "secrets", watched, "any"),
+        allow("create", "secrets", watched, ""),
+        deny("update", "secrets", watched, "any"),
+        deny("patch", "secrets", watched, "any"),
         allow("create", EVENTS, watched, ""),
         allow("get", "namespaces", "", watched),
         deny("list", CHANNELS, "", ""),
@@ -509,6 +517,9 @@ fn namespaced_checks(n: &Names) -> Vec<Access> {
         deny("get", "secrets", "", "other-token"),
         deny("get", "secrets", other, "other-token"),
         deny("get", "secrets", release, "another-secret"),
+        deny("create", "secrets", "", ""),
+        deny("create", "secrets", other, ""),
+        deny("create", "secrets", release, ""),
         deny("create", EVENTS, other, ""),
         deny("get", "namespaces", "", other),
         deny("get", "namespaces", "", release),
@@ -680,6 +691,35 @@ logLevel: "info,whatsapp_operator=debug"
         .get("other-token")
         .await
         .map(drop);
+    let dry_create = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    // The empty verification-code Secret a channel names may be created; no existing Secret
+    // may be changed.
+    let code_secret = secret("a-code-secret", json!({"code": ""}));
+    app_secrets
+        .create(&dry_create, &code_secret)
+        .await
+        .expect("create a Secret in a watched namespace");
+    forbidden(
+        "patch the account's Secret",
+        app_secrets
+            .patch(
+                "acme-graph-token",
+                &PatchParams {
+                    dry_run: true,
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(json!({"stringData": {"token": "stolen"}})),
+            )
+            .await
+            .map(drop),
+    );
+    let other_create = Api::<Secret>::namespaced(sa.clone(), &other)
+        .create(&dry_create, &code_secret)
+        .await
+        .map(drop);
     let dry_delete = DeleteParams {
         dry_run: true,
         ..DeleteParams::default()
@@ -696,10 +736,6 @@ logLevel: "info,whatsapp_operator=debug"
         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
     }))
     .expect("ClusterRole");
-    let dry_create = PostParams {
-        dry_run: true,
-        ..PostParams::default()
-    };
     forbidden(
         "create a ClusterRole",
         Api::<ClusterRole>::all(sa.clone())
@@ -721,10 +757,12 @@ logLevel: "info,whatsapp_operator=debug"
         .map(drop);
     if namespaced {
         forbidden("get a Secret of an unwatched namespace", other_secret);
+        forbidden("create a Secret in an unwatched namespace", other_create);
         forbidden("list channels of every namespace", all_channels);
         forbidden("get a channel of an unwatched namespace", other_channel);
     } else {
         other_secret.expect("get a Secret by name in any namespace");
+        other_create.expect("create a Secret in any namespace");
         all_channels.expect("list channels of every namespace");
         other_channel.expect("get a channel of any namespace");
     }

@@ -177,6 +177,124 @@ async fn onboards_a_new_number_across_restarts_without_repeating_a_write() {
     }
 }
 
+/// `managed_channel` without its code Secret: only the channel names it.
+fn managed_channel_without_code_secret(name: &str, number: &str, pin: &str) -> String {
+    let otp = format!("  name: {name}-otp\nstringData:");
+    let docs: Vec<String> = managed_channel(name, number, pin, "Orphan")
+        .split("---\n")
+        .filter(|doc| !doc.contains(&otp))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(docs.len(), 2, "the channel and its PIN Secret");
+    docs.join("---\n")
+}
+
+/// A new number whose code Secret does not exist: once Meta sent the code, the operator creates
+/// the Secret empty, owned by the channel, with one event saying how to fill it; filled, the
+/// code is verified once and the number registered.
+#[tokio::test]
+async fn creates_the_missing_code_secret_empty_and_owned_by_the_channel() {
+    let mut w = world("reg-code-secret").await;
+    w.start_operator(&[]);
+    w.apply(&managed_channel_without_code_secret(
+        "sales",
+        "+49 151 2345 6789",
+        "581063",
+    ))
+    .await;
+
+    w.wait_event("sales", "VerificationCodeSecretCreated").await;
+    let channel = w.channel("sales").await;
+    let secret = w.secrets().get("sales-otp").await.expect("the code Secret");
+    let owners = secret.metadata.owner_references.clone().unwrap_or_default();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert_eq!(
+        (owners[0].kind.as_str(), owners[0].name.as_str()),
+        ("WhatsAppChannel", "sales")
+    );
+    assert_eq!(owners[0].api_version, "whatsapp-operator.io/v1alpha1");
+    assert_eq!(Some(&owners[0].uid), channel.metadata.uid.as_ref());
+    assert_eq!(owners[0].controller, Some(false));
+    assert_eq!(owners[0].block_owner_deletion, Some(false));
+    assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+    let data = secret.data.clone().unwrap_or_default();
+    assert_eq!(data.len(), 1, "{data:?}");
+    assert_eq!(data.get("code").map(|v| v.0.len()), Some(0), "{data:?}");
+    let labels = secret.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("whatsapp-operator")
+    );
+    assert_eq!(
+        labels
+            .get("whatsapp-operator.io/verification-code")
+            .map(String::as_str),
+        Some("true")
+    );
+    let events = w.events().await;
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e.reason == "VerificationCodeSecretCreated")
+        .collect();
+    assert_eq!(created.len(), 1, "{events:?}");
+    assert_eq!(created[0].type_, "Normal");
+    for part in [
+        format!("Secret {}/sales-otp", w.ns),
+        "key \"code\"".to_string(),
+        format!("kubectl -n {} patch secret sales-otp", w.ns),
+    ] {
+        assert!(
+            created[0].note.contains(&part),
+            "{part}: {}",
+            created[0].note
+        );
+    }
+
+    // The empty Secret is no code: the channel waits, naming it, and sends nothing to verify.
+    let s = w
+        .wait_channel("sales", "the code awaited", |s| {
+            find_condition(&s.conditions, "Registered")
+                .is_some_and(|c| c.reason == "AwaitingVerificationCode")
+        })
+        .await;
+    let registered = find_condition(&s.conditions, "Registered").unwrap();
+    assert!(
+        registered
+            .message
+            .contains(&format!("Secret {}/sales-otp key \"code\"", w.ns)),
+        "{}",
+        registered.message
+    );
+    let id = s.phone_number_id.clone().expect("phone number id");
+    assert_eq!(w.sim.posts(&format!("/{id}/verify_code")).await, 0);
+
+    let code = sim_code(&w.sim, &id).await;
+    w.set_secret("sales-otp", "code", &code).await;
+    w.wait_channel("sales", "CONNECTED", connected).await;
+    assert_eq!(w.sim.posts(&format!("/{id}/request_code")).await, 1);
+    assert_eq!(w.sim.posts(&format!("/{id}/verify_code")).await, 1);
+    assert_eq!(w.sim.posts(&format!("/{id}/register")).await, 1);
+    // Created once, never rewritten: the person's code is still there, and so is the owner.
+    w.expect_events("sales", "VerificationCodeSecretCreated", 1)
+        .await;
+    let filled = w.secrets().get("sales-otp").await.expect("the code Secret");
+    assert_eq!(
+        filled
+            .data
+            .unwrap_or_default()
+            .get("code")
+            .map(|v| v.0.clone()),
+        Some(code.clone().into_bytes())
+    );
+    assert_eq!(
+        filled.metadata.owner_references,
+        secret.metadata.owner_references
+    );
+    assert_secret_free(&w.operator().log_text(), &[&code, "581063"]);
+}
+
 /// A Managed channel "uk" for the example's +44 number whose PIN Secret holds `pin`, and the
 /// operator watching it.
 async fn uk_channel(w: &mut World, pin: &str) {

@@ -15,6 +15,10 @@ out the onboarding phases (`channel_phase`), Meta statuses of numbers not regist
 (PENDING, UNVERIFIED, UNKNOWN), and ObserveOnly numbers that are not registered on the Cloud
 API (`channel_info{management="ObserveOnly"}` without `Registered` True). A state another alert
 names (stalled, banned, restricted, flagged, blocked) is left out of the Not Ready alerts.
+
+Every selection of an enum state (phase, Meta status, quality, health, condition) compares
+`== 1`: with metrics.stateSets=full the other known values are exported as 0, and a selector
+on the label alone would match them. tests/alerts/ has a case with those 0 series per alert.
 docs/runbooks.md has a section per alert; keep both in step (hack/check-alerts.sh checks).
 */}}
 {{- define "wao.alertSelector" -}}
@@ -186,11 +190,11 @@ WhatsAppChannelNotReady:
   expr: |-
     max by (namespace, name) (whatsapp_operator_channel_condition{ {{- $s -}} ,condition="Ready",status="True"}) == 0
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_phase{ {{- $s -}} ,phase=~"{{ $onboardingPhases }}|Stalled"})
+    max by (namespace, name) (whatsapp_operator_channel_phase{ {{- $s -}} ,phase=~"{{ $onboardingPhases }}|Stalled"}) == 1
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED|RESTRICTED|FLAGGED"})
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED|RESTRICTED|FLAGGED"}) == 1
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_health{ {{- $s -}} ,can_send_message="BLOCKED"})
+    max by (namespace, name) (whatsapp_operator_channel_health{ {{- $s -}} ,can_send_message="BLOCKED"}) == 1
     unless on (namespace, name)
     {{ $observedUnregistered }}
   summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"
@@ -205,7 +209,7 @@ WhatsAppChannelBlocked:
   expr: |-
     max by (namespace, name) (whatsapp_operator_channel_health{ {{- $s -}} ,can_send_message="BLOCKED"}) == 1
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED"})
+    max by (namespace, name) (whatsapp_operator_channel_status{ {{- $s -}} ,status=~"{{ $onboarding }}|BANNED"}) == 1
     unless on (namespace, name)
     {{ $observedUnregistered }}
   summary: "WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} cannot send messages"
@@ -246,9 +250,9 @@ WhatsAppChannelQualityLow:
   for: 30m
   expr: |-
     min by (namespace, name) (
-      whatsapp_operator_channel_quality{ {{- $s -}} ,rating="YELLOW"} * 2
+      (whatsapp_operator_channel_quality{ {{- $s -}} ,rating="YELLOW"} == 1) * 2
       or
-      whatsapp_operator_channel_quality{ {{- $s -}} ,rating="RED"}
+      (whatsapp_operator_channel_quality{ {{- $s -}} ,rating="RED"} == 1)
     )
   summary: "Quality of WhatsApp channel {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is below GREEN"
   description: >-
@@ -272,7 +276,7 @@ WhatsAppAccountNotReady:
   expr: |-
     max by (namespace, name) (whatsapp_operator_account_condition{ {{- $s -}} ,condition="Ready",status="True"}) == 0
     unless on (namespace, name)
-    max by (namespace, name) (whatsapp_operator_account_health{ {{- $s -}} ,can_send_message="BLOCKED"})
+    max by (namespace, name) (whatsapp_operator_account_health{ {{- $s -}} ,can_send_message="BLOCKED"}) == 1
     unless on (namespace, name)
     max by (namespace, name) (whatsapp_operator_account_stalled_info{ {{- $s -}} })
   summary: "WhatsApp Business account {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is not Ready"

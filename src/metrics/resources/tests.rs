@@ -10,7 +10,7 @@ use crate::crd::{
     SecretKeyRef, WhatsAppBusinessAccount, WhatsAppBusinessAccountSpec,
     WhatsAppBusinessAccountStatus, WhatsAppChannel, WhatsAppChannelSpec, WhatsAppChannelStatus,
 };
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StateSets};
 
 fn meta(ns: &str, name: &str) -> ObjectMeta {
     ObjectMeta {
@@ -379,4 +379,236 @@ fn no_secret_value_ever_appears() {
     ] {
         assert!(!text.contains(secret), "{secret} in:\n{text}");
     }
+}
+
+/// A scope holding the account `acme` and the channel `sales`, with Meta's status of the
+/// number one this version does not know.
+fn scraped_with_unknown_status(state_sets: StateSets) -> Vec<String> {
+    let (accounts, mut aw) = reflector::store();
+    let (channels, mut cw) = reflector::store();
+    let m = Metrics::with_state_sets(state_sets);
+    m.register_scope(Arc::new((accounts, channels)));
+    apply(&mut aw, Event::Apply(account("acme")));
+    let mut ch = channel("sales", "+55 11 98765-4321");
+    if let Some(s) = ch.status.as_mut() {
+        s.status = Some("PAUSED".into());
+    }
+    apply(&mut cw, Event::Apply(ch));
+    let mut fresh = channel("fresh", "+55 11 98765-0000");
+    fresh.status = Some(WhatsAppChannelStatus {
+        phase: Phase::Other,
+        ..Default::default()
+    });
+    apply(&mut cw, Event::Apply(fresh));
+    scraped(&m)
+}
+
+fn of_channel<'a>(lines: &'a [String], family: &str, name: &str) -> Vec<&'a str> {
+    let name = format!(r#"name="{name}""#);
+    of(lines, family)
+        .into_iter()
+        .filter(|l| l.contains(&name))
+        .collect()
+}
+
+#[test]
+fn full_state_sets_write_every_known_value_as_0_or_1_and_keep_unknown_ones() {
+    let lines = scraped_with_unknown_status(StateSets::Full);
+    let p = r#"whatsapp_operator_channel_phase{namespace="ns",name="sales",phase="#;
+    assert_eq!(
+        of_channel(&lines, "channel_phase", "sales"),
+        [
+            format!(r#"{p}"Pending"}} 0.0"#),
+            format!(r#"{p}"Adding"}} 0.0"#),
+            format!(r#"{p}"AwaitingDisplayName"}} 0.0"#),
+            format!(r#"{p}"AwaitingVerificationCode"}} 0.0"#),
+            format!(r#"{p}"Registering"}} 0.0"#),
+            format!(r#"{p}"Connected"}} 0.0"#),
+            format!(r#"{p}"Degraded"}} 1.0"#),
+            format!(r#"{p}"Blocked"}} 0.0"#),
+            format!(r#"{p}"NotFound"}} 0.0"#),
+            format!(r#"{p}"Stalled"}} 0.0"#),
+            format!(r#"{p}"Deleting"}} 0.0"#),
+        ]
+    );
+    // PAUSED is not a status this version knows: every known one is 0, and PAUSED is 1.
+    let s = r#"whatsapp_operator_channel_status{namespace="ns",name="sales",status="#;
+    assert_eq!(
+        of_channel(&lines, "channel_status", "sales"),
+        [
+            format!(r#"{s}"PENDING"}} 0.0"#),
+            format!(r#"{s}"DELETED"}} 0.0"#),
+            format!(r#"{s}"MIGRATED"}} 0.0"#),
+            format!(r#"{s}"BANNED"}} 0.0"#),
+            format!(r#"{s}"RESTRICTED"}} 0.0"#),
+            format!(r#"{s}"RATE_LIMITED"}} 0.0"#),
+            format!(r#"{s}"FLAGGED"}} 0.0"#),
+            format!(r#"{s}"CONNECTED"}} 0.0"#),
+            format!(r#"{s}"DISCONNECTED"}} 0.0"#),
+            format!(r#"{s}"UNKNOWN"}} 0.0"#),
+            format!(r#"{s}"UNVERIFIED"}} 0.0"#),
+            format!(r#"{s}"PAUSED"}} 1.0"#),
+        ]
+    );
+    let q = r#"whatsapp_operator_channel_quality{namespace="ns",name="sales",rating="#;
+    assert_eq!(
+        of_channel(&lines, "channel_quality", "sales"),
+        [
+            format!(r#"{q}"GREEN"}} 0.0"#),
+            format!(r#"{q}"YELLOW"}} 0.0"#),
+            format!(r#"{q}"RED"}} 1.0"#),
+            format!(r#"{q}"UNKNOWN"}} 0.0"#),
+            format!(r#"{q}"NA"}} 0.0"#),
+        ]
+    );
+    let t = r#"whatsapp_operator_channel_messaging_limit_tier{namespace="ns",name="sales",tier="#;
+    assert_eq!(
+        of_channel(&lines, "channel_messaging_limit_tier", "sales"),
+        [
+            format!(r#"{t}"TIER_50"}} 0.0"#),
+            format!(r#"{t}"TIER_250"}} 1.0"#),
+            format!(r#"{t}"TIER_1K"}} 0.0"#),
+            format!(r#"{t}"TIER_2K"}} 0.0"#),
+            format!(r#"{t}"TIER_10K"}} 0.0"#),
+            format!(r#"{t}"TIER_100K"}} 0.0"#),
+            format!(r#"{t}"TIER_UNLIMITED"}} 0.0"#),
+            format!(r#"{t}"UNTIERED"}} 0.0"#),
+            format!(r#"{t}"TIER_NOT_SET"}} 0.0"#),
+        ]
+    );
+    let h = r#"whatsapp_operator_channel_health{namespace="ns",name="sales",can_send_message="#;
+    assert_eq!(
+        of_channel(&lines, "channel_health", "sales"),
+        [
+            format!(r#"{h}"AVAILABLE"}} 0.0"#),
+            format!(r#"{h}"LIMITED"}} 1.0"#),
+            format!(r#"{h}"BLOCKED"}} 0.0"#),
+        ]
+    );
+    let c = |cond: &str, status: &str, v: &str| {
+        format!(
+            r#"whatsapp_operator_channel_condition{{namespace="ns",name="sales",condition="{cond}",status="{status}"}} {v}"#
+        )
+    };
+    assert_eq!(
+        of_channel(&lines, "channel_condition", "sales"),
+        [
+            c("Ready", "True", "0.0"),
+            c("Ready", "False", "1.0"),
+            c("Ready", "Unknown", "0.0"),
+            c("Registered", "True", "1.0"),
+            c("Registered", "False", "0.0"),
+            c("Registered", "Unknown", "0.0"),
+            c("Synced", "True", "0.0"),
+            c("Synced", "False", "0.0"),
+            c("Synced", "Unknown", "1.0"),
+            c("Stalled", "True", "0.0"),
+            c("Stalled", "False", "1.0"),
+            c("Stalled", "Unknown", "0.0"),
+        ]
+    );
+    let r = r#"whatsapp_operator_account_review_status{namespace="ns",name="acme",status="#;
+    assert_eq!(
+        of(&lines, "account_review_status"),
+        [
+            format!(r#"{r}"PENDING"}} 0.0"#),
+            format!(r#"{r}"APPROVED"}} 1.0"#),
+            format!(r#"{r}"REJECTED"}} 0.0"#),
+            format!(r#"{r}"DEFERRED"}} 0.0"#),
+        ]
+    );
+    assert_eq!(of(&lines, "account_messaging_limit_tier").len(), 9);
+    assert_eq!(of(&lines, "account_health").len(), 3);
+    assert_eq!(of(&lines, "account_condition").len(), 6);
+    // Exactly one 1 per resource and family: the states stay summable.
+    for family in [
+        "channel_phase",
+        "channel_status",
+        "channel_quality",
+        "channel_health",
+    ] {
+        let ones = of_channel(&lines, family, "sales")
+            .iter()
+            .filter(|l| l.ends_with(" 1.0"))
+            .count();
+        assert_eq!(ones, 1, "{family}");
+    }
+}
+
+#[test]
+fn full_state_sets_leave_out_what_status_does_not_hold_and_show_an_unknown_phase() {
+    let lines = scraped_with_unknown_status(StateSets::Full);
+    let fresh: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(r#"name="fresh""#) && l.contains("channel_phase"))
+        .collect();
+    assert_eq!(fresh.len(), Phase::KNOWN.len() + 1);
+    assert!(
+        fresh
+            .iter()
+            .all(|l| l.ends_with(" 0.0") || l.contains(r#"phase="Other""#))
+    );
+    assert!(
+        fresh.contains(
+            &&r#"whatsapp_operator_channel_phase{namespace="ns",name="fresh",phase="Other"} 1.0"#
+                .to_string()
+        ),
+        "{fresh:?}"
+    );
+    // Meta was never read for it: no status, quality, tier, health or condition series.
+    for family in [
+        "channel_status",
+        "channel_quality",
+        "channel_messaging_limit_tier",
+        "channel_health",
+        "channel_condition",
+    ] {
+        assert_eq!(
+            of_channel(&lines, family, "fresh"),
+            Vec::<&str>::new(),
+            "{family}"
+        );
+    }
+}
+
+#[test]
+fn current_state_sets_write_the_current_value_only_even_an_unknown_one() {
+    let lines = scraped_with_unknown_status(StateSets::Current);
+    assert_eq!(
+        of_channel(&lines, "channel_status", "sales"),
+        [r#"whatsapp_operator_channel_status{namespace="ns",name="sales",status="PAUSED"} 1.0"#]
+    );
+    assert_eq!(
+        of_channel(&lines, "channel_phase", "fresh"),
+        [r#"whatsapp_operator_channel_phase{namespace="ns",name="fresh",phase="Other"} 1.0"#]
+    );
+    assert_eq!(
+        of_channel(&lines, "channel_condition", "sales").len(),
+        9,
+        "True and False of four conditions, and Synced's Unknown while it holds"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.ends_with(" 0.0") && l.contains("channel_phase"))
+    );
+}
+
+#[test]
+fn known_phases_are_spelt_as_in_the_resource_and_leave_out_other() {
+    let spelt: Vec<String> = Phase::KNOWN
+        .iter()
+        .map(|p| {
+            serde_json::to_value(p)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let labels: Vec<&str> = Phase::KNOWN.iter().map(|p| super::phase_str(*p)).collect();
+    assert_eq!(spelt, labels);
+    assert!(!Phase::KNOWN.contains(&Phase::Other));
+    let distinct: std::collections::HashSet<&str> = labels.iter().copied().collect();
+    assert_eq!(distinct.len(), Phase::KNOWN.len());
 }
