@@ -818,9 +818,14 @@ async fn two_processes_without_leader_election_make_each_write_once() {
         "Orphan",
     ))
     .await;
+    // Meta's answer to the request is recorded (the phase alone is the plan, written with the
+    // intent before the call).
     let s = w
         .wait_channel("sales", "the code requested", |s| {
             s.phase == Phase::AwaitingVerificationCode
+                && s.registration
+                    .as_ref()
+                    .is_some_and(|r| r.code_requested_at.is_some())
         })
         .await;
     let id = s.phone_number_id.clone().expect("phone number id");
