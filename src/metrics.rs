@@ -75,6 +75,12 @@ struct Operational {
     webhook_signature_failures: Counter,
     webhook_ack_seconds: Histogram,
     leader: Gauge,
+    graph_version_retirement: Family<VersionLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub version: String,
 }
 
 impl Default for Metrics {
@@ -178,6 +184,16 @@ impl Metrics {
         self.op.leader.set(i64::from(leader));
     }
 
+    /// The retirement time (Unix seconds) of the Graph API version in use.
+    pub fn graph_version_retires(&self, version: &str, at_seconds: i64) {
+        self.op
+            .graph_version_retirement
+            .get_or_create(&VersionLabels {
+                version: version.into(),
+            })
+            .set(at_seconds);
+    }
+
     /// Reports the resources of a watch scope at every scrape from now on, while the scope
     /// runs (see `WatchScope::snapshot`).
     pub fn register_scope(&self, scope: Arc<dyn WatchScope>) {
@@ -245,6 +261,12 @@ impl Operational {
             "1 when this replica reconciles",
             Gauge::default(),
         );
+        let graph_version_retirement = registered(
+            r,
+            "graph_api_version_retirement_timestamp_seconds",
+            "When Meta retires the Graph API version the operator calls (absent when unknown)",
+            Family::<VersionLabels, Gauge>::default(),
+        );
         Self {
             reconciles,
             reconcile_duration,
@@ -255,6 +277,7 @@ impl Operational {
             webhook_signature_failures,
             webhook_ack_seconds,
             leader,
+            graph_version_retirement,
         }
     }
 

@@ -167,6 +167,23 @@ pub fn init_tracing(format: LogFormat) {
     }
 }
 
+/// A log line at start, and the metric, for the Graph API version's retirement.
+fn announce_graph_version(version: &str, metrics: &Metrics) {
+    use crate::meta::versions;
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    if let Some(retires) = versions::retirement(version)
+        && let Ok(at) = retires.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        metrics.graph_version_retires(version, at.timestamp().as_second());
+    }
+    match versions::standing(version, today).warning(version) {
+        Some(warning) => warn!(%warning, "Graph API version"),
+        None => info!(version, "Graph API version supported"),
+    }
+}
+
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
@@ -182,6 +199,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         ..GraphConfig::default()
     })
     .map_err(RunError::Graph)?;
+    announce_graph_version(&args.graph_version, &metrics);
     let ready = Arc::new(Readiness::default());
 
     let listener = http::bind(args.metrics_addr).await?;

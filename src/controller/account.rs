@@ -13,7 +13,7 @@ use crate::crd::{
 };
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::model::WabaSnapshot;
-use crate::meta::{ErrorClass, GraphError, Notice};
+use crate::meta::{ErrorClass, GraphError, Notice, versions};
 
 /// How often an account stalled on rejected credentials re-reads its Secret (no Graph call).
 const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -157,6 +157,8 @@ async fn decide_and_apply(
 ) -> (decide::AccountPlan, Result<(), Error>) {
     let mut current = std::borrow::Cow::Borrowed(acc);
     let mut tries = 0;
+    let version = ctx.graph.version();
+    let standing = versions::standing(version, now.to_zoned(jiff::tz::TimeZone::UTC).date());
     loop {
         let plan = decide::plan_account(decide::AccountInput {
             spec: &current.spec,
@@ -165,6 +167,7 @@ async fn decide_and_apply(
             observation,
             facts,
             requested_at: requested_at(&current),
+            api_version: (version, &standing),
             now,
         });
         match apply_account_status(ctx, &current, &plan.decision.status).await {

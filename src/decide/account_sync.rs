@@ -11,6 +11,7 @@ use super::backoff::keep_sync_time_when_unchanged;
 use super::facts;
 use crate::crd::{WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus};
 use crate::meta::Notice;
+use crate::meta::versions::VersionStanding;
 
 /// Everything one account decision depends on.
 #[derive(Clone, Debug)]
@@ -23,6 +24,8 @@ pub struct AccountInput<'a> {
     pub facts: &'a [Notice],
     /// The `reconcile-requested-at` annotation.
     pub requested_at: Option<&'a str>,
+    /// The Graph API version the operator calls, and where it stands towards retirement.
+    pub api_version: (&'a str, &'a VersionStanding),
     pub now: Timestamp,
 }
 
@@ -66,6 +69,7 @@ pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
         input.previous,
         &decision.status,
     ));
+    set_version_condition(&mut decision.status, &input);
     let synced_at = matches!(input.observation, AccountObservation::Synced { .. })
         .then(|| decision.status.sync.last_sync_time.clone())
         .flatten();
@@ -77,6 +81,33 @@ pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
         synced_at,
     }
 }
+
+/// Condition `GraphApiVersion`: False while the version retires within 90 days, has retired or
+/// is unknown; True again once that is over. Accounts never warned carry no such condition.
+fn set_version_condition(status: &mut WhatsAppBusinessAccountStatus, input: &AccountInput<'_>) {
+    use super::conditions::{ConditionStatus, set_condition};
+    let (version, standing) = input.api_version;
+    let (state, message) = match standing.warning(version) {
+        Some(warning) => (ConditionStatus::False, warning),
+        None if crate::crd::find_condition(&status.conditions, API_VERSION).is_some() => (
+            ConditionStatus::True,
+            format!("Graph API {version} is supported"),
+        ),
+        None => return,
+    };
+    set_condition(
+        &mut status.conditions,
+        API_VERSION,
+        state,
+        standing.reason(),
+        message,
+        input.generation,
+        input.now,
+    );
+}
+
+/// Condition type of the Graph API version's standing.
+pub const API_VERSION: &str = "GraphApiVersion";
 
 #[cfg(test)]
 mod tests {
@@ -105,8 +136,44 @@ mod tests {
             observation,
             facts: &[],
             requested_at: None,
+            api_version: ("v24.0", &CURRENT),
             now: ts(now),
         }
+    }
+
+    use crate::crd::find_condition;
+
+    const CURRENT: VersionStanding = VersionStanding::Current {
+        retires: jiff::civil::date(2028, 2, 18),
+    };
+
+    /// A version about to retire warns on the account; the warning goes once it no longer
+    /// applies, and an account never warned carries no such condition.
+    #[test]
+    fn a_version_retiring_soon_warns_on_the_account_until_it_is_moved() {
+        let spec = account_spec();
+        let seen = synced();
+        let quiet = plan_account(input(&spec, None, &seen, "2026-01-01T00:00:00Z"));
+        assert!(find_condition(&quiet.decision.status.conditions, API_VERSION).is_none());
+        let soon = VersionStanding::RetiresSoon {
+            retires: jiff::civil::date(2026, 2, 18),
+            days_left: 48,
+        };
+        let mut warned_input = input(&spec, None, &seen, "2026-01-01T00:00:00Z");
+        warned_input.api_version = ("v24.0", &soon);
+        let warned = plan_account(warned_input).decision.status;
+        let c = find_condition(&warned.conditions, API_VERSION).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("False", "RetiresSoon")
+        );
+        assert!(c.message.contains("retires on 2026-02-18"), "{}", c.message);
+        let moved = plan_account(input(&spec, Some(&warned), &seen, "2026-01-01T00:10:00Z"));
+        let c = find_condition(&moved.decision.status.conditions, API_VERSION).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", "Supported")
+        );
     }
 
     #[test]

@@ -140,6 +140,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl GraphClient {
+    /// The Graph API version the client calls, e.g. `v24.0`.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
     pub fn new(cfg: GraphConfig) -> Result<Self, GraphError> {
         let invalid = |what: String| GraphError::local(ErrorClass::InvalidRequest, "config", what);
         let mut base = Url::parse(cfg.base_url.trim())

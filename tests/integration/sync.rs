@@ -748,3 +748,38 @@ async fn pause_stops_every_call_to_meta_and_resume_catches_up() {
     assert_eq!(w.event_count("acme-support", "Resumed").await, 1);
     assert_eq!(w.event_count("acme-support", "Paused").await, 1);
 }
+
+/// An operator pinned to a Graph API version Meta has retired says so: a log line at start, the
+/// retirement time as a metric, and `GraphApiVersion=False` on every account, while it keeps
+/// syncing.
+#[tokio::test]
+async fn a_retired_graph_version_warns_on_accounts_in_metrics_and_at_start() {
+    let mut w = world("sync-version", "10m").await;
+    w.start_operator(&["--graph-version", "v20.0"]);
+    all_ready(&w).await;
+    let a = w
+        .wait_account("acme", "the version warning", |s| {
+            find_condition(&s.conditions, "GraphApiVersion")
+                .is_some_and(|c| c.status == "False" && c.reason == "Retired")
+        })
+        .await;
+    let c = find_condition(&a.conditions, "GraphApiVersion").unwrap();
+    assert!(
+        c.message.contains("retired by Meta on 2026-09-24"),
+        "{}",
+        c.message
+    );
+    assert!(condition_is_true(&a.conditions, "Synced"));
+    let text = w.operator().metrics().await;
+    assert!(
+        text.contains(
+            r#"whatsapp_operator_graph_api_version_retirement_timestamp_seconds{version="v20.0"} 1790208000"#
+        ),
+        "{text}"
+    );
+    assert!(
+        w.operator()
+            .log_text()
+            .contains("was retired by Meta on 2026-09-24")
+    );
+}
