@@ -39,6 +39,10 @@ pub enum MetaAction {
         phone_number_id: String,
         pin: SecretString,
     },
+    RequestDisplayName {
+        phone_number_id: String,
+        name: String,
+    },
     UpdateBusinessProfile {
         phone_number_id: String,
         update: BusinessProfileData,
@@ -62,6 +66,7 @@ impl MetaAction {
             Self::VerifyCode { .. } => "verify_code",
             Self::Register { .. } => "register",
             Self::SetPin { .. } => "set_pin",
+            Self::RequestDisplayName { .. } => "request_display_name",
             Self::UpdateBusinessProfile { .. } => "update_profile",
             Self::Deregister { .. } => "deregister",
             Self::SubscribeApp { .. } => "subscribe_app",
@@ -148,6 +153,10 @@ impl MetaExecutor for GraphExecutor {
                     phone_number_id,
                     pin,
                 } => session.set_pin(phone_number_id, pin).await,
+                MetaAction::RequestDisplayName {
+                    phone_number_id,
+                    name,
+                } => session.request_display_name(phone_number_id, name).await,
                 MetaAction::UpdateBusinessProfile {
                     phone_number_id,
                     update,

@@ -346,6 +346,10 @@ fn action_of(
             phone_number_id,
             pin: pin?,
         },
+        Step::RequestName { name } => MetaAction::RequestDisplayName {
+            phone_number_id,
+            name: name.clone(),
+        },
     })
 }
 

@@ -378,6 +378,10 @@ pub struct WhatsAppChannelStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_rejection_reason: Option<String>,
 
+    /// A change of the display name: what the number carries, what was requested, Meta's review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<DisplayNameChange>,
+
     /// Ownership verification (VERIFIED, NOT_VERIFIED, EXPIRED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_verification_status: Option<String>,
@@ -421,6 +425,29 @@ pub struct WhatsAppChannelStatus {
     /// Webhook notices waiting and the delivery times of those applied.
     #[serde(default, flatten)]
     pub webhook: super::WebhookRecord,
+}
+
+/// The display-name change flow of a registered number.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DisplayNameChange {
+    /// The spec's display name the number carries (it was onboarded, adopted or re-registered
+    /// with it): a spec change away from it requests the new name at Meta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// The name requested at Meta (`new_display_name`), until it takes effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// When it was requested (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Time>,
+    /// Meta's decision from the phone_number_name_update webhook (APPROVED, REJECTED), before a
+    /// Graph read shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// When the number was registered again so the approved name takes effect (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<Time>,
 }
 
 /// A registration step whose call to Meta has left and not been answered.

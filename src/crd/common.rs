@@ -113,6 +113,9 @@ pub mod condition {
     /// The operator is working towards the spec (adding, registering): kstatus's
     /// "in progress", so GitOps tools wait instead of judging the resource.
     pub const RECONCILING: &str = "Reconciling";
+    /// A requested display-name change: Unknown while Meta reviews it, True once approved,
+    /// False when rejected.
+    pub const NAME_REVIEWED: &str = "NameReviewed";
 }
 
 /// What Meta's webhooks told a resource, kept in its status.

@@ -104,6 +104,10 @@ pub mod reason {
     pub const MESSAGING_LIMIT_DECREASED: &str = "MessagingLimitDecreased";
     pub const NAME_APPROVED: &str = "NameApproved";
     pub const NAME_REJECTED: &str = "NameRejected";
+    /// Normal: the operator requested a new display name at Meta (spec.displayName changed).
+    pub const NAME_CHANGE_REQUESTED: &str = "NameChangeRequested";
+    /// Normal: the number was registered again and its approved new display name is in effect.
+    pub const NAME_APPLIED: &str = "NameApplied";
     pub const MESSAGING_BLOCKED: &str = "MessagingBlocked";
     pub const MESSAGING_LIMITED: &str = "MessagingLimited";
     pub const MESSAGING_AVAILABLE: &str = "MessagingAvailable";

@@ -232,17 +232,26 @@ pub fn apply_number_facts(
                 decision,
                 rejection_reason,
                 ..
-            } => match decision.as_str() {
-                "REJECTED" => {
-                    previous.name_rejection_reason = Some(
-                        rejection_reason
-                            .clone()
-                            .unwrap_or_else(|| UNKNOWN_REJECTION.into()),
-                    );
+            } => {
+                match decision.as_str() {
+                    "REJECTED" => {
+                        previous.name_rejection_reason = Some(
+                            rejection_reason
+                                .clone()
+                                .unwrap_or_else(|| UNKNOWN_REJECTION.into()),
+                        );
+                    }
+                    "APPROVED" => previous.name_rejection_reason = None,
+                    _ => {}
                 }
-                "APPROVED" => previous.name_rejection_reason = None,
-                _ => {}
-            },
+                // A change the operator requested hears Meta's decision before Graph shows it.
+                if let Some(change) = previous.display_name.as_mut()
+                    && change.requested.is_some()
+                    && matches!(decision.as_str(), "APPROVED" | "REJECTED")
+                {
+                    change.decision = Some(decision.clone());
+                }
+            }
             Fact::Security { event, .. } if event == "PIN_CHANGED" => {
                 pin_changed(previous, generation, now)
             }

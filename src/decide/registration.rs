@@ -60,8 +60,14 @@ pub mod registration_reason {
     pub const OTHER_BUSINESS: &str = "NumberOwnedByAnotherBusiness";
     pub const BUSINESS_VERIFICATION: &str = "BusinessVerificationRequired";
     pub const STATE_UNKNOWN: &str = "RegistrationStateUnknown";
+    pub const NEW_NAME_IN_REVIEW: &str = "InReview";
+    pub const NEW_NAME_APPROVED: &str = "Approved";
+    pub const NEW_NAME_REJECTED: &str = "NewDisplayNameRejected";
+    pub const RENAME_BUDGET_WAIT: &str = "WaitingForRegistrationBudget";
 }
 use registration_reason as rr;
+
+mod display_name;
 
 /// A referenced Secret key as the planner sees it: never its value, only a fingerprint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +125,8 @@ pub enum Step {
     Register { pin: String },
     /// Set the two-step PIN of a registered number.
     SetPin { pin: String },
+    /// Ask Meta to review a new display name for a registered number.
+    RequestName { name: String },
 }
 
 /// `Step::name` of a code request, as `status.registration.inFlight.step` records it.
@@ -132,6 +140,7 @@ impl Step {
             Self::VerifyCode { .. } => "verify_code",
             Self::Register { .. } => "register",
             Self::SetPin { .. } => "set_pin",
+            Self::RequestName { .. } => "request_display_name",
         }
     }
 }
@@ -380,8 +389,9 @@ impl Planner<'_, '_> {
         };
         if progress.applied_pin.as_deref() != Some(pin) {
             let pin = pin.to_string();
-            self.write(Step::SetPin { pin });
+            return self.write(Step::SetPin { pin });
         }
+        self.keep_display_name();
     }
 
     fn name_status(&self) -> Option<NameStatus> {
@@ -740,6 +750,10 @@ pub fn record_intent(step: &Step, status: &mut WhatsAppChannelStatus, now: Times
         }
         Step::Register { .. } => record_attempt(&mut p, now),
         Step::SetPin { .. } => {}
+        Step::RequestName { name } => {
+            let change = status.display_name.get_or_insert_with(Default::default);
+            display_name::record_request(change, name, now);
+        }
     }
     status.registration = Some(p);
 }
@@ -759,7 +773,20 @@ pub fn record_outcome(
         Ok(()) => {
             let event = record_success(input, step, &mut p, &number);
             status.registration = Some(p);
-            vec![event]
+            let mut events = vec![event];
+            if matches!(step, Step::Register { .. })
+                && let Some(change) = status.display_name.as_mut()
+                && display_name::record_applied(change, input.now)
+            {
+                let name = change.current.clone().unwrap_or_default();
+                events.push(EventSpec::normal(
+                    reason::NAME_APPLIED,
+                    format!(
+                        "The display name \"{name}\" is in effect: {number} was registered again"
+                    ),
+                ));
+            }
+            events
         }
         Err(err) => {
             let verdict = judge(err, step, &mut p, input.now, &number);
@@ -819,6 +846,13 @@ fn record_success(
                 format!("Registered {number} on the Cloud API"),
             )
         }
+        Step::RequestName { name } => EventSpec::normal(
+            reason::NAME_CHANGE_REQUESTED,
+            format!(
+                "Requested the display name \"{name}\" for {number}; Meta reviews it, the current \
+                 name stays in use meanwhile"
+            ),
+        ),
         Step::SetPin { pin } => {
             p.applied_pin = Some(pin.clone());
             EventSpec::normal(

@@ -749,3 +749,139 @@ fn the_created_secret_event_says_which_secret_and_key_to_fill_and_how() {
          '{\"stringData\":{\"code\":\"<CODE>\"}}'"
     );
 }
+
+/// A registered number, its PIN applied and its display name taken as what it carries.
+fn renamable(name: &str) -> World {
+    let mut spec = managed();
+    spec.display_name = Some(name.into());
+    let mut w = World::new(spec);
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert!(matches!(step, Some(Step::SetPin { .. })), "{step:?}");
+    w.later(60);
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert_eq!(step, None);
+    let change = w.status.as_ref().unwrap().display_name.clone().unwrap();
+    assert_eq!(change.current.as_deref(), Some(name));
+    w
+}
+
+fn reviewed(status: NameStatus) -> PhoneNumber {
+    let mut n = number();
+    n.new_name_status = Some(status);
+    n
+}
+
+/// A spec change of a registered number's display name asks Meta once, waits for the review
+/// with the old name in use, and after approval registers the number again (one attempt of the
+/// budget) so the new name takes effect; nothing more is written after that.
+#[test]
+fn a_display_name_change_is_requested_reviewed_and_applied_by_registering_again() {
+    let mut w = renamable("Acme Store");
+    w.spec.display_name = Some("Acme Shop".into());
+    w.later(60);
+    let (step, events) = w.run(&num(number()), Ok(()));
+    assert_eq!(
+        step,
+        Some(Step::RequestName {
+            name: "Acme Shop".into()
+        })
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == reason::NAME_CHANGE_REQUESTED)
+    );
+    w.later(60);
+    let (step, _) = w.run(&num(reviewed(NameStatus::PendingReview)), Ok(()));
+    assert_eq!(step, None, "one request while Meta reviews");
+    let (state, why, _) = w.condition(condition::NAME_REVIEWED);
+    assert_eq!(
+        (state.as_str(), why.as_str()),
+        ("Unknown", rr::NEW_NAME_IN_REVIEW)
+    );
+    assert!(
+        w.condition(condition::READY).0 == "True",
+        "the old name keeps working"
+    );
+
+    w.later(60);
+    let attempts = w.progress().attempts.len();
+    let (step, events) = w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
+    assert!(matches!(step, Some(Step::Register { .. })), "{step:?}");
+    assert!(
+        events.iter().any(|e| e.reason == reason::NAME_APPLIED),
+        "{events:?}"
+    );
+    assert_eq!(w.progress().attempts.len(), attempts + 1);
+    let change = w.status.as_ref().unwrap().display_name.clone().unwrap();
+    assert_eq!(change.current.as_deref(), Some("Acme Shop"));
+    assert!(change.applied_at.is_some());
+    w.later(60);
+    let (step, _) = w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
+    assert_eq!(step, None);
+}
+
+/// A rejected name stalls with Meta's reason, writes nothing, and a new name in the spec asks
+/// again.
+#[test]
+fn a_rejected_display_name_stalls_until_the_spec_changes() {
+    let mut w = renamable("Acme Store");
+    w.spec.display_name = Some("Cheap Deals!!!".into());
+    w.later(60);
+    w.run(&num(number()), Ok(()));
+    w.later(60);
+    let mut declined = reviewed(NameStatus::Declined);
+    declined.status = Some(NumberStatus::Connected);
+    w.status.as_mut().unwrap().name_rejection_reason = Some("NAME_FORMAT_UNACCEPTABLE".into());
+    let (step, events) = w.run(&num(declined.clone()), Ok(()));
+    assert_eq!(step, None);
+    let (state, why, message) = w.condition(condition::STALLED);
+    assert_eq!(
+        (state.as_str(), why.as_str()),
+        ("True", rr::NEW_NAME_REJECTED)
+    );
+    assert!(message.contains("NAME_FORMAT_UNACCEPTABLE"), "{message}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == reason::REGISTRATION_STALLED)
+    );
+    let (_, events) = w.run(&num(declined.clone()), Ok(()));
+    assert!(events.is_empty(), "announced once: {events:?}");
+
+    w.spec.display_name = Some("Acme Deals".into());
+    w.later(60);
+    let (step, _) = w.run(&num(declined), Ok(()));
+    assert_eq!(
+        step,
+        Some(Step::RequestName {
+            name: "Acme Deals".into()
+        })
+    );
+}
+
+/// An approved name waits for the registration budget when it is spent, and says until when.
+#[test]
+fn an_approved_name_waits_for_the_registration_budget() {
+    let mut w = renamable("Acme Store");
+    w.spec.display_name = Some("Acme Shop".into());
+    w.later(60);
+    w.run(&num(number()), Ok(()));
+    let spent: Vec<_> = (0..3).map(|_| status_time(w.now)).collect();
+    w.status
+        .as_mut()
+        .unwrap()
+        .registration
+        .as_mut()
+        .unwrap()
+        .attempts = spent;
+    w.later(60);
+    let (step, _) = w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
+    assert_eq!(step, None);
+    let (state, why, message) = w.condition(condition::NAME_REVIEWED);
+    assert_eq!(
+        (state.as_str(), why.as_str()),
+        ("True", rr::RENAME_BUDGET_WAIT)
+    );
+    assert!(message.contains("allows at"), "{message}");
+}

@@ -358,6 +358,22 @@ impl WabaSession {
         .await
     }
 
+    /// `POST /{phone-number-id}` with `new_display_name`: Meta reviews the name; the number keeps
+    /// its current name meanwhile.
+    pub async fn request_display_name(
+        &self,
+        phone_number_id: &str,
+        name: &str,
+    ) -> Result<(), GraphError> {
+        self.observed("request_display_name", async {
+            let call = self
+                .number_call("request_display_name", Verb::Post, phone_number_id, None)?
+                .body("new_display_name", Param::text(name));
+            self.post_success(call).await
+        })
+        .await
+    }
+
     pub async fn business_profile(
         &self,
         phone_number_id: &str,

@@ -67,6 +67,9 @@ fn described(action: &MetaAction) -> String {
         | MetaAction::SetPin {
             phone_number_id, ..
         }
+        | MetaAction::RequestDisplayName {
+            phone_number_id, ..
+        }
         | MetaAction::VerifyCode {
             phone_number_id, ..
         }

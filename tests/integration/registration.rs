@@ -958,3 +958,99 @@ async fn two_processes_set_a_new_pin_once() {
         w.sim.writes().await
     );
 }
+
+async fn rename(w: &World, channel: &str, name: &str) {
+    let patch = json!({"spec": {"displayName": name}});
+    w.channels()
+        .patch(channel, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+/// Changing spec.displayName of a registered number requests the name at Meta once; while Meta
+/// reviews it the number stays Ready; once approved the number is registered again, once, so
+/// the name takes effect. A rejected name stalls with the reason and writes nothing more.
+#[tokio::test]
+async fn a_display_name_change_is_requested_once_and_applied_by_one_registration() {
+    let mut w = world("reg-rename").await;
+    w.apply(&managed_channel(
+        "us",
+        "+1 555-078-3881",
+        "246810",
+        "Orphan",
+    ))
+    .await;
+    w.start_operator(&[]);
+    let us = "106540352242922";
+    w.wait_channel("us", "the PIN applied", |s| {
+        connected(s)
+            && s.registration
+                .as_ref()
+                .is_some_and(|r| r.applied_pin.is_some())
+    })
+    .await;
+    assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
+
+    rename(&w, "us", "Acme Support Desk").await;
+    w.wait_channel("us", "in review", |s| {
+        find_condition(&s.conditions, "NameReviewed").is_some_and(|c| c.status == "Unknown")
+    })
+    .await;
+    let n = w.sim.number(us).await;
+    assert_eq!(
+        n.requested_display_name.as_deref(),
+        Some("Acme Support Desk")
+    );
+    assert_eq!(w.event_count("us", "NameChangeRequested").await, 1);
+    assert!(
+        connected(&w.channel("us").await.status.unwrap()),
+        "Ready meanwhile"
+    );
+
+    w.sim
+        .update_number(
+            us,
+            json!({"new_name_status": "APPROVED", "verified_name": "Acme Support Desk"}),
+        )
+        .await;
+    w.force_sync("acme", "approved").await;
+    let s = w
+        .wait_channel("us", "the name in effect", |s| {
+            s.display_name
+                .as_ref()
+                .is_some_and(|d| d.current.as_deref() == Some("Acme Support Desk"))
+        })
+        .await;
+    assert!(find_condition(&s.conditions, "NameReviewed").is_some_and(|c| c.status == "True"));
+    assert_eq!(w.event_count("us", "NameApplied").await, 1);
+    w.force_sync("acme", "after").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(w.sim.posts(&format!("/{us}/register")).await, 1);
+    assert_eq!(
+        w.sim.posts(&format!("/{us}")).await,
+        2,
+        "{:?}",
+        w.sim.writes().await
+    );
+
+    rename(&w, "us", "CHEAP DEALS!!!").await;
+    w.wait_channel("us", "requested again", |s| {
+        s.display_name
+            .as_ref()
+            .is_some_and(|d| d.requested.as_deref() == Some("CHEAP DEALS!!!"))
+    })
+    .await;
+    w.sim
+        .update_number(us, json!({"new_name_status": "DECLINED"}))
+        .await;
+    w.force_sync("acme", "declined").await;
+    let s = w
+        .wait_channel("us", "stalled on the rejection", |s| {
+            find_condition(&s.conditions, "Stalled")
+                .is_some_and(|c| c.status == "True" && c.reason == "NewDisplayNameRejected")
+        })
+        .await;
+    assert_eq!(s.status.as_deref(), Some("CONNECTED"));
+    assert_eq!(w.sim.posts(&format!("/{us}/register")).await, 1);
+    assert_eq!(w.sim.posts(&format!("/{us}")).await, 3);
+}
