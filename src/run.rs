@@ -82,9 +82,23 @@ pub struct RunArgs {
     /// Path of the Meta webhook endpoint (the callback URL's path).
     #[arg(long, env = "WAO_WEBHOOK_PATH", default_value = "/webhook")]
     pub webhook_path: String,
-    /// Largest webhook body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "WAO_WEBHOOK_MAX_BODY", default_value_t = 1024 * 1024)]
+    /// Largest webhook body accepted, in bytes; larger ones get 413 (Meta documents payloads
+    /// of up to 3 MB).
+    #[arg(long, env = "WAO_WEBHOOK_MAX_BODY", default_value_t = 3 * 1024 * 1024)]
     pub webhook_max_body: usize,
+    /// Seconds a webhook body has to arrive in full; slower ones get 408.
+    #[arg(long, env = "WAO_WEBHOOK_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_body_timeout_seconds: u64,
+    /// Webhook bodies over 64 KiB (or of unannounced length) read at once; more get 503.
+    #[arg(long, env = "WAO_WEBHOOK_MAX_LARGE_BODIES", default_value_t = 4)]
+    pub webhook_max_large_bodies: usize,
+    /// Connections the webhook receiver serves at once; more get 503 and are closed unread.
+    #[arg(long, env = "WAO_WEBHOOK_MAX_CONNECTIONS", default_value_t = 256)]
+    pub webhook_max_connections: usize,
+    /// Seconds a client has to send a request's headers, counted from the connection's start or
+    /// its previous response (so an idle kept-alive connection is closed after as long).
+    #[arg(long, env = "WAO_WEBHOOK_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_header_timeout_seconds: u64,
     /// Namespace of the Secret holding the Meta app secret and the verify token.
     #[arg(long, env = "WAO_WEBHOOK_SECRET_NAMESPACE", default_value = "default")]
     pub webhook_secret_namespace: String,
@@ -264,7 +278,7 @@ async fn start_webhook_receiver(
     let (sink, facts) = mpsc::unbounded();
     let router = webhook::router(
         &cfg.path,
-        cfg.max_body_bytes,
+        cfg.bodies,
         secrets.clone(),
         webhook::Sink {
             facts: sink,
@@ -272,6 +286,13 @@ async fn start_webhook_receiver(
         },
         metrics.clone(),
     );
+    tokio::spawn(webhook::server::serve(
+        listener,
+        router,
+        cfg.connections,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(webhook::refresh_secrets(
         client.clone(),
         cfg,
@@ -279,12 +300,6 @@ async fn start_webhook_receiver(
         Duration::from_secs(args.webhook_secret_refresh_seconds.max(1)),
         shutdown.clone(),
     ));
-    let shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        if let Err(err) = http::serve(listener, router, shutdown).await {
-            error!(error = %err, "webhook server failed");
-        }
-    });
     Ok(Some(facts))
 }
 
@@ -445,7 +460,16 @@ fn webhook_config(args: &RunArgs) -> Result<Option<WebhookConfig>, WebhookArgsEr
     Ok(Some(WebhookConfig {
         addr,
         path: args.webhook_path.clone(),
-        max_body_bytes: args.webhook_max_body,
+        // Zero would refuse every delivery or stall every connection: one is the floor.
+        bodies: webhook::BodyLimits {
+            max_bytes: args.webhook_max_body,
+            timeout: Duration::from_secs(args.webhook_body_timeout_seconds.max(1)),
+            max_large: args.webhook_max_large_bodies.max(1),
+        },
+        connections: webhook::ConnectionLimits {
+            max_connections: args.webhook_max_connections.max(1),
+            header_timeout: Duration::from_secs(args.webhook_header_timeout_seconds.max(1)),
+        },
         secret_namespace: args.webhook_secret_namespace.clone(),
         secret_name: args.webhook_secret_name.clone(),
         app_secret_key: args.webhook_app_secret_key.clone(),
@@ -511,7 +535,9 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.addr.port(), 8443);
         assert_eq!(cfg.path, "/meta");
-        assert_eq!(cfg.max_body_bytes, 1024 * 1024);
+        assert_eq!(cfg.bodies, webhook::BodyLimits::default());
+        assert_eq!(cfg.bodies.max_bytes, 3 * 1024 * 1024);
+        assert_eq!(cfg.connections, webhook::ConnectionLimits::default());
         assert_eq!(cfg.secret_name, "hooks");
         assert_eq!(cfg.app_secret_key, "app-secret");
         assert_eq!(cfg.verify_token_key, "verify-token");
@@ -523,6 +549,41 @@ mod tests {
         let full = args(&["--metrics-state-sets", "full"]);
         assert_eq!(full.metrics_state_sets, StateSets::Full);
         assert!(Cli::try_parse_from(["test", "--metrics-state-sets", "all"]).is_err());
+    }
+
+    #[test]
+    fn webhook_limit_flags_reach_the_receiver() {
+        let cfg = webhook_config(&args(&[
+            "--webhook-addr",
+            "127.0.0.1:8443",
+            "--webhook-max-body",
+            "2048",
+            "--webhook-body-timeout-seconds",
+            "3",
+            "--webhook-max-large-bodies",
+            "0",
+            "--webhook-max-connections",
+            "17",
+            "--webhook-header-timeout-seconds",
+            "0",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            cfg.bodies,
+            webhook::BodyLimits {
+                max_bytes: 2048,
+                timeout: Duration::from_secs(3),
+                max_large: 1,
+            }
+        );
+        assert_eq!(
+            cfg.connections,
+            webhook::ConnectionLimits {
+                max_connections: 17,
+                header_timeout: Duration::from_secs(1),
+            }
+        );
     }
 
     #[test]

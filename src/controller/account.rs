@@ -6,6 +6,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::last_sync;
+use super::memory::Memory;
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, inbox, token_info, webhooks};
 use crate::crd::{
@@ -65,17 +66,12 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     // Channels need a snapshot after a restart even if status says the last sync is recent.
     let snapshot = ctx.model.snapshots.get(&namespace, &name);
     let have_snapshot = snapshot.is_some();
-    // A webhook named this account: sync now, whatever the interval says.
-    let forced = ctx.model.webhooks.take_forced(&namespace, &name);
-    // A channel wrote to Meta and needs a read that shows it.
-    let asked = ctx.take_forced_sync(&uid);
-    if have_snapshot
-        && !forced
-        && let Some(wait) = wait_before_sync(acc, ctx, &uid, asked, requested_at, now)
-    {
-        return Ok(Action::requeue(wait));
-    }
-    let reuse = snapshot.filter(|_| forced && reads_again_soon(acc, ctx, &uid));
+    let prompt = Prompt::take(ctx, &namespace, &name, &uid, have_snapshot);
+    let reuse = match sync_step(acc, &ctx.model.memory, &uid, prompt, requested_at, now) {
+        SyncStep::Wait(wait) => return Ok(Action::requeue(wait)),
+        SyncStep::Reuse => snapshot,
+        SyncStep::Read => None,
+    };
     let read = reuse.is_none();
     let observation = match reuse {
         // Meta was read moments ago: apply the webhook's facts to that read.
@@ -233,29 +229,84 @@ fn requested_at(acc: &WhatsAppBusinessAccount) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// A webhook-forced sync moments after a read applies its facts to that read instead of reading
-/// again (unless the account is stalled on its credentials).
-fn reads_again_soon(acc: &WhatsAppBusinessAccount, ctx: &Context, uid: &str) -> bool {
-    ctx.read_recently(uid)
-        && acc
-            .status
-            .as_ref()
-            .is_some_and(|p| !decide::credentials_stalled(p))
+/// What prompted this reconcile, beyond status and spec.
+#[derive(Clone, Copy, Debug, Default)]
+struct Prompt {
+    /// A webhook delivery named the account.
+    webhook: bool,
+    /// A channel wrote to Meta and needs a read that shows the write.
+    channel: bool,
+    /// This process holds a snapshot of the account's last read for its channels.
+    have_snapshot: bool,
+    /// That read is only moments old (`min_read_spacing`).
+    read_recently: bool,
+}
+
+impl Prompt {
+    /// Takes the one-shot requests (they are answered by this reconcile, or by the retry it
+    /// waits for) along with what is known of the last read.
+    fn take(ctx: &Context, namespace: &str, name: &str, uid: &str, have_snapshot: bool) -> Self {
+        Self {
+            webhook: ctx.model.webhooks.take_forced(namespace, name),
+            channel: ctx.take_forced_sync(uid),
+            have_snapshot,
+            read_recently: ctx.read_recently(uid),
+        }
+    }
+}
+
+/// What a reconcile does about Meta.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SyncStep {
+    /// Nothing is due for this long.
+    Wait(std::time::Duration),
+    /// Apply the webhook's facts to the last read instead of reading again.
+    Reuse,
+    Read,
+}
+
+/// Channels need a snapshot, so without one Meta is read whatever status says. A webhook-forced
+/// sync moments after a read reuses it (unless the account is stalled on its credentials).
+fn sync_step(
+    acc: &WhatsAppBusinessAccount,
+    memory: &Memory,
+    uid: &str,
+    prompt: Prompt,
+    requested_at: Option<&str>,
+    now: jiff::Timestamp,
+) -> SyncStep {
+    if !prompt.have_snapshot {
+        return SyncStep::Read;
+    }
+    if let Some(wait) = wait_before_sync(acc, memory, uid, prompt, requested_at, now) {
+        return SyncStep::Wait(wait);
+    }
+    let stalled = acc.status.as_ref().is_none_or(decide::credentials_stalled);
+    if prompt.webhook && prompt.read_recently && !stalled {
+        SyncStep::Reuse
+    } else {
+        SyncStep::Read
+    }
 }
 
 /// How long until the next sync is due (`None`: now), from status, the remembered last sync
-/// and whether a channel `asked` for one.
+/// and what prompted the reconcile. A webhook skips the interval but never a pending retry
+/// time: a failure's backoff, or Meta's throttling (which a spent hourly budget also sets),
+/// holds for deliveries too, so a burst of them during an outage reads Meta no more often.
 fn wait_before_sync(
     acc: &WhatsAppBusinessAccount,
-    ctx: &Context,
+    memory: &Memory,
     uid: &str,
-    asked: bool,
+    prompt: Prompt,
     requested_at: Option<&str>,
     now: jiff::Timestamp,
 ) -> Option<std::time::Duration> {
     let previous = acc.status.as_ref();
-    let sync = previous.map(|s| last_sync::effective(&ctx.model.memory, uid, &s.sync));
-    let interval = if asked {
+    let sync = previous.map(|s| last_sync::effective(memory, uid, &s.sync));
+    if prompt.webhook {
+        return decide::retry_wait(sync.as_ref(), now);
+    }
+    let interval = if prompt.channel {
         std::time::Duration::ZERO
     } else {
         decide::sync_interval(&acc.spec)
@@ -457,5 +508,159 @@ async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
             .triggers
             .channels
             .unbounded_send(ObjectRef::<WhatsAppChannel>::new(&name).within(&ns));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::decide::{AccountInput, plan_account};
+    use crate::graph::{GraphClient, GraphConfig};
+
+    const WABA: &str = "102290129340398";
+
+    fn account() -> WhatsAppBusinessAccount {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "whatsapp-operator.io/v1alpha1",
+            "kind": "WhatsAppBusinessAccount",
+            "metadata": {"name": "acme", "namespace": "messaging", "uid": "u1", "generation": 1},
+            "spec": {
+                "businessAccountId": WABA,
+                "credentialsSecretRef": {"name": "acme-graph-token", "key": "token"},
+                "syncInterval": "10m",
+            },
+        }))
+        .unwrap()
+    }
+
+    /// The account as decided after a sync that observed `failure` at `now`.
+    fn after_failure(failure: SyncFailure, now: jiff::Timestamp) -> WhatsAppBusinessAccount {
+        let mut acc = account();
+        let observation = AccountObservation::Failed(failure);
+        let plan = plan_account(AccountInput {
+            spec: &acc.spec,
+            generation: Some(1),
+            previous: None,
+            observation: &observation,
+            facts: &[],
+            requested_at: None,
+            api_version: ("v24.0", &versions::VersionStanding::Unknown),
+            now,
+        });
+        acc.status = Some(plan.decision.status);
+        acc
+    }
+
+    fn ts(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A webhook delivery for an account whose last read this process holds.
+    const WEBHOOK: Prompt = Prompt {
+        webhook: true,
+        channel: false,
+        have_snapshot: true,
+        read_recently: false,
+    };
+
+    fn step(acc: &WhatsAppBusinessAccount, prompt: Prompt, now: &str) -> SyncStep {
+        sync_step(acc, &Memory::default(), "u1", prompt, None, ts(now))
+    }
+
+    /// A webhook delivery during the backoff of a failed read does not read Meta: the sync waits
+    /// for the retry time, and reads once it has come.
+    #[test]
+    fn a_webhook_forced_sync_waits_for_the_failure_backoff() {
+        let failed_at = ts("2026-01-01T12:00:00Z");
+        let transient = SyncFailure {
+            class: FailureClass::Transient,
+            message: "read_waba failed (transient)".into(),
+            retry_after: None,
+        };
+        let acc = after_failure(transient, failed_at);
+        let soon = "2026-01-01T12:00:05Z";
+        let wait = step(&acc, WEBHOOK, soon);
+        assert!(
+            matches!(wait, SyncStep::Wait(w) if w > Duration::ZERO && w <= Duration::from_secs(25)),
+            "{wait:?}"
+        );
+        let right_after_a_read = Prompt {
+            read_recently: true,
+            ..WEBHOOK
+        };
+        assert!(matches!(
+            step(&acc, right_after_a_read, soon),
+            SyncStep::Wait(_)
+        ));
+        assert_eq!(step(&acc, WEBHOOK, "2026-01-01T12:00:31Z"), SyncStep::Read);
+    }
+
+    /// With the WABA's hourly budget spent, a read is refused by the client without a request
+    /// (nothing listens at the base URL: a request would fail as a transport error), and the
+    /// refusal's wait then holds webhook-forced syncs as well.
+    #[tokio::test]
+    async fn a_webhook_forced_sync_with_the_budget_spent_sends_nothing() {
+        let graph = GraphClient::new(GraphConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            hourly_budget_per_waba: 0,
+            ..GraphConfig::default()
+        })
+        .unwrap();
+        let session = graph.session(WABA, secrecy::SecretString::from("token"));
+        let err = session.read_waba().await.unwrap_err();
+        assert_eq!(err.class, ErrorClass::Throttled, "{err:?}");
+        let now = ts("2026-01-01T12:00:00Z");
+        let acc = after_failure(failure_of(&err), now);
+        let wait = step(&acc, WEBHOOK, "2026-01-01T12:30:00Z");
+        assert!(
+            matches!(wait, SyncStep::Wait(w) if w >= Duration::from_secs(29 * 60)),
+            "{wait:?}"
+        );
+    }
+
+    /// Without a pending retry a webhook skips the interval, which still holds otherwise; one
+    /// moments after a read reuses it, and one without a snapshot reads.
+    #[test]
+    fn a_webhook_skips_the_interval_only() {
+        let mut acc = account();
+        let synced_at = ts("2026-01-01T12:00:00Z");
+        let observation = AccountObservation::Synced {
+            waba: serde_json::from_value(serde_json::json!({"id": WABA})).unwrap(),
+            webhook_subscribed: None,
+            token_expires_at: None,
+        };
+        let plan = plan_account(AccountInput {
+            spec: &acc.spec,
+            generation: Some(1),
+            previous: None,
+            observation: &observation,
+            facts: &[],
+            requested_at: None,
+            api_version: ("v24.0", &versions::VersionStanding::Unknown),
+            now: synced_at,
+        });
+        acc.status = Some(plan.decision.status);
+        let soon = "2026-01-01T12:01:00Z";
+        assert_eq!(step(&acc, WEBHOOK, soon), SyncStep::Read);
+        let polling = Prompt {
+            webhook: false,
+            ..WEBHOOK
+        };
+        assert_eq!(
+            step(&acc, polling, soon),
+            SyncStep::Wait(Duration::from_secs(9 * 60))
+        );
+        let right_after_a_read = Prompt {
+            read_recently: true,
+            ..WEBHOOK
+        };
+        assert_eq!(step(&acc, right_after_a_read, soon), SyncStep::Reuse);
+        let after_a_restart = Prompt {
+            have_snapshot: false,
+            ..polling
+        };
+        assert_eq!(step(&acc, after_a_restart, soon), SyncStep::Read);
     }
 }

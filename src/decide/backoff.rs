@@ -85,6 +85,14 @@ pub fn needs_sync(
     if wait.is_zero() { None } else { Some(wait) }
 }
 
+/// How long a pending `nextAttemptTime` (a failure's backoff, or Meta's throttling, which the
+/// client's spent hourly budget also sets) still holds; `None` when none is pending any more.
+/// Triggers that skip the interval (a webhook naming the account) still wait for it.
+pub fn retry_wait(status: Option<&SyncStatus>, now: Timestamp) -> Option<Duration> {
+    let next = status?.next_attempt_time.as_ref().and_then(parse_time)?;
+    (next > now).then(|| until(now, next))
+}
+
 /// Restores the previous `lastSyncTime` when the status would otherwise be unchanged, so a
 /// sync that found nothing new writes nothing.
 pub fn keep_sync_time_when_unchanged<S: Clone + PartialEq>(
@@ -279,6 +287,27 @@ mod tests {
     fn an_unparseable_sync_time_is_refused_before_decide() {
         let raw = serde_json::json!({"lastSyncTime": "not a time"});
         assert!(serde_json::from_value::<SyncStatus>(raw).is_err());
+    }
+
+    #[test]
+    fn a_pending_retry_holds_until_its_time() {
+        let now = t("2026-01-01T12:00:00Z");
+        let backing_off = SyncStatus {
+            failed_sync_attempts: 1,
+            next_attempt_time: Some(at("2026-01-01T12:00:30Z")),
+            ..synced_at("2026-01-01T11:59:00Z")
+        };
+        assert_eq!(
+            retry_wait(Some(&backing_off), now),
+            Some(Duration::from_secs(30))
+        );
+        let passed = t("2026-01-01T12:00:30Z");
+        assert_eq!(retry_wait(Some(&backing_off), passed), None);
+        assert_eq!(
+            retry_wait(Some(&synced_at("2026-01-01T11:59:00Z")), now),
+            None
+        );
+        assert_eq!(retry_wait(None, now), None);
     }
 
     #[test]

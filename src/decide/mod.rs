@@ -36,6 +36,7 @@ pub use account::{
 pub use account_sync::{AccountInput, AccountPlan, plan_account};
 pub use backoff::{
     Backoff, DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF, keep_sync_time_when_unchanged, needs_sync,
+    retry_wait,
 };
 pub use budget::{
     MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, attempts_remaining, merge_history,

@@ -3,7 +3,9 @@
 //! the resources they concern), so an acknowledged delivery survives a restart; it never waits
 //! on Graph.
 
+mod body;
 pub mod payload;
+pub mod server;
 pub mod signature;
 
 use std::net::SocketAddr;
@@ -12,8 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,7 +23,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -30,6 +30,8 @@ use tokio::sync::oneshot;
 
 use crate::meta::Notice;
 use crate::metrics::Metrics;
+pub use body::{BodyLimits, SMALL_BODY_BYTES};
+pub use server::ConnectionLimits;
 
 /// The notices of one delivery, and where to say whether they were recorded.
 #[derive(Debug)]
@@ -44,12 +46,13 @@ pub struct Delivery {
 /// delivers it again).
 pub const RECORD_WAIT: Duration = Duration::from_secs(5);
 
-/// Where the receiver listens and where its secrets live.
+/// Where the receiver listens, what a request may cost, and where its secrets live.
 #[derive(Clone, Debug)]
 pub struct WebhookConfig {
     pub addr: SocketAddr,
     pub path: String,
-    pub max_body_bytes: usize,
+    pub bodies: BodyLimits,
+    pub connections: ConnectionLimits,
     pub secret_namespace: String,
     pub secret_name: String,
     pub app_secret_key: String,
@@ -96,19 +99,12 @@ struct ReceiverState {
     secrets: Arc<WebhookSecrets>,
     sink: mpsc::UnboundedSender<Delivery>,
     metrics: Arc<Metrics>,
-    /// Permits to read a body: the port is open to anyone, so reading is bounded.
-    reading: Arc<Semaphore>,
-    max_body_bytes: usize,
+    /// The port is open to anyone, so bodies are read within limits.
+    bodies: Arc<body::BodyReader>,
     /// Whether this process's controllers are running (it is the leader, or no election):
     /// a standby answers 503 so that Meta delivers again, never 200 for a fact it drops.
     active: Arc<AtomicBool>,
 }
-
-/// Deliveries whose bodies are read at once; more get 503 (Meta retries them).
-pub const MAX_CONCURRENT_DELIVERIES: usize = 32;
-
-/// How long a delivery's body may take to arrive.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the receiver's facts go: the controllers' queue, and whether they are running.
 pub struct Sink {
@@ -118,7 +114,7 @@ pub struct Sink {
 
 pub fn router(
     path: &str,
-    max_body_bytes: usize,
+    limits: BodyLimits,
     secrets: Arc<WebhookSecrets>,
     sink: Sink,
     metrics: Arc<Metrics>,
@@ -127,13 +123,11 @@ pub fn router(
         secrets,
         sink: sink.facts,
         metrics,
-        reading: Arc::new(Semaphore::new(MAX_CONCURRENT_DELIVERIES)),
-        max_body_bytes,
+        bodies: Arc::new(body::BodyReader::new(limits)),
         active: sink.active,
     };
     Router::new()
         .route(path, get(handshake).post(delivery))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
 
@@ -177,46 +171,16 @@ async fn delivery(State(state): State<ReceiverState>, request: Request) -> Respo
             .into_response();
     }
     let (parts, body) = request.into_parts();
-    let response = match read_body(&state, &parts.headers, body).await {
+    let read = state
+        .bodies
+        .read(&parts.headers, body, &state.metrics)
+        .await;
+    let response = match read {
         Ok(bytes) => accept(&state, &parts.headers, &bytes).await,
         Err(refused) => refused,
     };
     state.metrics.webhook_acknowledged(started.elapsed());
     response
-}
-
-/// The body of a delivery that can be Meta's, read within the limits; the refusal otherwise.
-/// Nothing is read for a request without a well-formed signature, beyond the size limit, over
-/// the concurrency cap, or slower than [`BODY_READ_TIMEOUT`].
-async fn read_body(
-    state: &ReceiverState,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-) -> Result<Bytes, Response> {
-    let header = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    if !signature::well_formed(header) {
-        state.metrics.webhook_signature_failure();
-        state.metrics.webhook_delivery("unknown", "bad_signature");
-        return Err((StatusCode::UNAUTHORIZED, "invalid signature").into_response());
-    }
-    let Ok(_permit) = state.reading.try_acquire() else {
-        state.metrics.webhook_delivery("unknown", "busy");
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "busy, retry later").into_response());
-    };
-    let read = axum::body::to_bytes(body, state.max_body_bytes);
-    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => {
-            state.metrics.webhook_delivery("unknown", "too_large");
-            Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response())
-        }
-        Err(_) => {
-            state.metrics.webhook_delivery("unknown", "slow_body");
-            Err((StatusCode::REQUEST_TIMEOUT, "body too slow").into_response())
-        }
-    }
 }
 
 async fn accept(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Response {

@@ -89,7 +89,7 @@ fn numbers_render_as_plain_integers() {
         "--set",
         "graph.hourlyBudgetPerWaba=123456789",
     ]);
-    assert!(rendered.contains("\"1048576\""), "{rendered}");
+    assert!(rendered.contains("\"3145728\""), "{rendered}");
     assert!(rendered.contains("\"123456789\""), "{rendered}");
     assert!(!rendered.contains("e+0"), "{rendered}");
 }

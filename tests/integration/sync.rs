@@ -783,3 +783,259 @@ async fn a_retired_graph_version_warns_on_accounts_in_metrics_and_at_start() {
             .contains("was retired by Meta on 2026-09-24")
     );
 }
+
+/// One stored version of the account or a channel, as a watch saw it.
+#[derive(Clone, Debug)]
+struct Version {
+    name: String,
+    resource_version: String,
+    conditions: Vec<Condition>,
+    last_sync_time: Option<String>,
+}
+
+/// Every version of the namespace's accounts and channels the apiserver stores from now on,
+/// in order: a watch sees each write, however briefly a value lasted.
+struct Versions {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Version>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Versions {
+    fn watch(w: &World) -> Self {
+        use whatsapp_operator::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accounts = Self::spawn(w.accounts(), seen.clone(), |a: &WhatsAppBusinessAccount| {
+            let s = a.status.clone().unwrap_or_default();
+            (s.conditions, s.sync.last_sync_time)
+        });
+        let channels = Self::spawn(w.channels(), seen.clone(), |c: &WhatsAppChannel| {
+            let s = c.status.clone().unwrap_or_default();
+            (s.conditions, s.sync.last_sync_time)
+        });
+        Self {
+            seen,
+            tasks: vec![accounts, channels],
+        }
+    }
+
+    fn spawn<K>(
+        api: kube::Api<K>,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<Version>>>,
+        parts: fn(
+            &K,
+        ) -> (
+            Vec<Condition>,
+            Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+        ),
+    ) -> tokio::task::JoinHandle<()>
+    where
+        K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    {
+        use futures::StreamExt;
+        use kube::runtime::watcher::{self, Event};
+        tokio::spawn(async move {
+            let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
+            while let Some(event) = stream.next().await {
+                let obj = match event {
+                    Ok(Event::Apply(obj) | Event::InitApply(obj)) => obj,
+                    _ => continue,
+                };
+                let (conditions, last_sync) = parts(&obj);
+                let version = Version {
+                    name: obj.meta().name.clone().unwrap_or_default(),
+                    resource_version: obj.meta().resource_version.clone().unwrap_or_default(),
+                    conditions,
+                    last_sync_time: last_sync.map(|t| t.0.to_string()),
+                };
+                let mut seen = seen.lock().unwrap();
+                // A relisting repeats the current version; it is not a write.
+                let repeated = seen
+                    .iter()
+                    .rev()
+                    .find(|v| v.name == version.name)
+                    .is_some_and(|v| v.resource_version == version.resource_version);
+                if !repeated {
+                    seen.push(version);
+                }
+            }
+        })
+    }
+
+    fn all(&self) -> Vec<Version> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Versions {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Condition changes between consecutive versions of one object whose lastTransitionTime moved
+/// while the status stayed the same.
+fn transitions_without_flip(versions: &[Version]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut last: std::collections::HashMap<&str, &Version> = std::collections::HashMap::new();
+    for v in versions {
+        if let Some(prev) = last.insert(&v.name, v) {
+            for c in &v.conditions {
+                let Some(before) = find_condition(&prev.conditions, &c.type_) else {
+                    continue;
+                };
+                if before.last_transition_time != c.last_transition_time
+                    && before.status == c.status
+                {
+                    found.push(format!(
+                        "{} {}: {} stayed {} but moved from {:?} to {:?} ({} -> {})",
+                        v.name,
+                        c.type_,
+                        c.reason,
+                        c.status,
+                        before.last_transition_time.0,
+                        c.last_transition_time.0,
+                        prev.resource_version,
+                        v.resource_version
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Versions whose `lastSyncTime` moved while their conditions stayed as they were: with Meta's
+/// data unchanged, that is a write of the sync time alone, which the operator never makes.
+fn sync_time_moved_alone(versions: &[Version]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut last: std::collections::HashMap<&str, &Version> = std::collections::HashMap::new();
+    for v in versions {
+        if let Some(prev) = last.insert(&v.name, v)
+            && prev.last_sync_time != v.last_sync_time
+            && prev.conditions == v.conditions
+        {
+            found.push(format!(
+                "{}: lastSyncTime {:?} -> {:?} ({} -> {})",
+                v.name,
+                prev.last_sync_time,
+                v.last_sync_time,
+                prev.resource_version,
+                v.resource_version
+            ));
+        }
+    }
+    found
+}
+
+/// After six HTTP 500s in a row (two failed syncs, each retried by the client), the operator
+/// is back at steady state within one interval: one read per interval, no writes, and no
+/// condition or `lastSyncTime` that moves without a change.
+#[tokio::test]
+async fn recovery_after_an_outage_is_back_at_steady_state_within_one_interval() {
+    let mut w = world("recover", "1m").await;
+    w.start_operator(&[]);
+    all_ready(&w).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let watched = Versions::watch(&w);
+
+    w.sim
+        .add_fault(
+            Fault::on(format!("/{WABA}"))
+                .method("GET")
+                .count(6)
+                .http_status(500)
+                .error(2, "An unexpected error has occurred"),
+        )
+        .await;
+    w.force_sync("acme", "outage").await;
+    let failed = w.account("acme").await.status.unwrap();
+    assert!(
+        !condition_is_true(&failed.conditions, "Synced"),
+        "the first sync of the outage fails: {:?}",
+        failed.conditions
+    );
+    // The backoff (about 30 s, then about 60 s) brings the account back by itself.
+    let recovered = eventually("recovery", Duration::from_secs(150), || async {
+        let s = w.account("acme").await.status?;
+        (condition_is_true(&s.conditions, "Synced") && s.sync.failed_sync_attempts == 0)
+            .then_some(s)
+    })
+    .await;
+    assert!(recovered.sync.last_failure_time.is_some(), "{recovered:?}");
+    for name in CHANNELS {
+        w.wait_channel(name, "Synced again", |s| {
+            condition_is_true(&s.conditions, "Synced")
+        })
+        .await;
+    }
+    // The recovery's own writes (Synced flips back on the account and its channels).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let at_recovery = watched.all().len();
+    let written_before = versions(&w).await;
+    let reads_before = w.sim.reads_of(WABA).await;
+    let requests_before = w.sim.graph_requests().await;
+    let account_before = w.account("acme").await.status.unwrap();
+
+    // More than one interval, less than two: exactly one sync.
+    tokio::time::sleep(Duration::from_secs(95)).await;
+
+    let all = watched.all();
+    // The watch saw the outage: every object went Synced=False and came back.
+    for name in std::iter::once("acme").chain(CHANNELS) {
+        let synced: Vec<_> = all
+            .iter()
+            .filter(|v| v.name == name)
+            .filter_map(|v| find_condition(&v.conditions, "Synced").map(|c| c.status.as_str()))
+            .collect();
+        assert!(
+            synced.contains(&"False") && synced.last() == Some(&"True"),
+            "{name}: {synced:?}"
+        );
+    }
+    let odd = transitions_without_flip(&all);
+    assert!(
+        odd.is_empty(),
+        "lastTransitionTime moved without a flip: {odd:#?}"
+    );
+    let alone = sync_time_moved_alone(&all);
+    assert!(alone.is_empty(), "lastSyncTime rewritten alone: {alone:#?}");
+    let after_recovery: Vec<_> = all[at_recovery..]
+        .iter()
+        .map(|v| (&v.name, &v.resource_version))
+        .collect();
+    assert!(
+        after_recovery.is_empty(),
+        "no status writes once recovered: {after_recovery:?}"
+    );
+    assert_eq!(
+        versions(&w).await,
+        written_before,
+        "no status writes once recovered"
+    );
+    let account_after = w.account("acme").await.status.unwrap();
+    assert_eq!(
+        account_after.sync.last_sync_time, account_before.sync.last_sync_time,
+        "a read that changes nothing does not rewrite lastSyncTime"
+    );
+    assert_eq!(
+        account_after, account_before,
+        "the account's status stays as it was"
+    );
+    let log = w.sim.request_log().await;
+    let refused = log.log.iter().filter(|r| r.status == Some(500)).count();
+    assert_eq!(refused, 6, "the six 500s were all served: {:#?}", log.log);
+    let reads = w.sim.reads_of(WABA).await - reads_before;
+    assert_eq!(
+        reads, 1,
+        "one read per interval once recovered: {:#?}",
+        log.log
+    );
+    assert_eq!(
+        w.sim.graph_requests().await - requests_before,
+        1,
+        "no other Graph request once recovered"
+    );
+}

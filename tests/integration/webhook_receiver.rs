@@ -1,21 +1,28 @@
-//! The webhook receiver over real HTTP on 127.0.0.1: signatures, limits, malformed bodies.
+//! The webhook receiver over real HTTP on 127.0.0.1: signatures, limits, malformed bodies,
+//! and clients that try to hold the port (slow heads, slow bodies, floods).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
 use proptest::prelude::*;
 use secrecy::SecretString;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
 use whatsapp_operator::meta::Fact;
 use whatsapp_operator::metrics::Metrics;
-use whatsapp_operator::webhook::{self, WebhookSecrets, signature};
+use whatsapp_operator::webhook::{self, BodyLimits, ConnectionLimits, WebhookSecrets, signature};
 
 const SECRET: &str = "test-app-secret";
 const LIMIT: usize = 64 * 1024;
 
 struct Receiver {
     url: String,
+    addr: SocketAddr,
     /// The facts of every delivery the receiver handed to the controllers.
     facts: mpsc::UnboundedReceiver<Fact>,
     /// Whether the stand-in controllers answer that recording failed.
@@ -27,6 +34,15 @@ struct Receiver {
 }
 
 async fn start() -> Receiver {
+    let bodies = BodyLimits {
+        max_bytes: LIMIT,
+        ..BodyLimits::default()
+    };
+    start_with(bodies, ConnectionLimits::default()).await
+}
+
+/// The receiver as `run` serves it, with these limits.
+async fn start_with(bodies: BodyLimits, connections: ConnectionLimits) -> Receiver {
     let secrets = Arc::new(WebhookSecrets::default());
     secrets.set(
         Some(SecretString::from(SECRET)),
@@ -41,14 +57,19 @@ async fn start() -> Receiver {
         facts: tx,
         active: active.clone(),
     };
-    let app = webhook::router("/webhook", LIMIT, secrets, sink, metrics.clone());
+    let app = webhook::router("/webhook", bodies, secrets, sink, metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let server = tokio::spawn(webhook::server::serve(
+        listener,
+        app,
+        connections,
+        metrics.clone(),
+        CancellationToken::new(),
+    ));
     Receiver {
         url: format!("http://{addr}/webhook"),
+        addr,
         facts: rx,
         refuse_records,
         metrics,
@@ -326,4 +347,419 @@ async fn unsigned_posts_are_refused_before_their_body_is_read() {
         None
     );
     assert!(r.metrics.encode().unwrap().contains("bad_signature"));
+}
+
+/// Far longer than any limit set below: the assertions are about the connection being closed at
+/// all, never about how fast.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// Reads until the receiver closes the connection and returns what it sent; `None` when the
+/// connection is still open after `BOUND`.
+async fn until_closed(mut reader: impl tokio::io::AsyncRead + Unpin) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(BOUND, read_all).await.ok()?;
+    Some(received)
+}
+
+/// Writes `bytes` one at a time, `every` apart, until they run out or the peer is gone.
+async fn drip(mut writer: impl tokio::io::AsyncWrite + Unpin, bytes: Vec<u8>, every: Duration) {
+    for byte in bytes {
+        if writer.write_all(&[byte]).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn quick(header_timeout: Duration) -> ConnectionLimits {
+    ConnectionLimits {
+        header_timeout,
+        ..ConnectionLimits::default()
+    }
+}
+
+fn well_formed_signature() -> String {
+    "sha256=".to_string() + &"ab".repeat(32)
+}
+
+/// Slowloris: a client that keeps sending its headers a byte every 100 ms never finishes them;
+/// the header timeout counts the whole head, so the receiver closes the connection anyway.
+#[tokio::test]
+async fn a_head_sent_byte_by_byte_is_cut_off() {
+    let r = start_with(BodyLimits::default(), quick(Duration::from_secs(2))).await;
+    let stream = TcpStream::connect(r.addr).await.unwrap();
+    let (reader, writer) = stream.into_split();
+    let mut head = b"POST /webhook HTTP/1.1\r\nHost: receiver\r\nX-Padding: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 100_000));
+    let dripping = tokio::spawn(drip(writer, head, Duration::from_millis(100)));
+    let answer = until_closed(reader).await;
+    dripping.abort();
+    let answer = answer.expect("the receiver closed the slow connection");
+    assert!(
+        !String::from_utf8_lossy(&answer).contains(" 200 "),
+        "{answer:?}"
+    );
+}
+
+/// A connection that sends nothing, and a kept-alive one that went idle after its request, are
+/// closed too: neither can hold one of the receiver's connection slots.
+#[tokio::test]
+async fn silent_and_idle_connections_are_closed() {
+    let r = start_with(BodyLimits::default(), quick(Duration::from_secs(2))).await;
+    let silent = TcpStream::connect(r.addr).await.unwrap();
+    assert_eq!(until_closed(silent).await, Some(Vec::new()));
+
+    let mut kept = TcpStream::connect(r.addr).await.unwrap();
+    let request = "GET /webhook?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42 HTTP/1.1\r\nHost: receiver\r\n\r\n";
+    kept.write_all(request.as_bytes()).await.unwrap();
+    let answer = until_closed(kept)
+        .await
+        .expect("the idle connection is closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        !answer.contains("connection: close"),
+        "kept alive: {answer}"
+    );
+}
+
+/// A request head larger than Meta's ever is gets 431 and the connection is closed.
+#[tokio::test]
+async fn an_oversized_head_is_refused() {
+    let r = start().await;
+    let mut stream = TcpStream::connect(r.addr).await.unwrap();
+    let head = format!(
+        "POST /webhook HTTP/1.1\r\nHost: receiver\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(webhook::server::MAX_HEAD_BYTES)
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let answer = until_closed(stream)
+        .await
+        .expect("the connection is closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
+
+/// A body gets a total time to arrive, not a time per chunk: one dripped a byte every 100 ms
+/// is refused with 408 although bytes keep coming.
+#[tokio::test]
+async fn a_body_sent_byte_by_byte_times_out() {
+    let bodies = BodyLimits {
+        timeout: Duration::from_secs(2),
+        ..BodyLimits::default()
+    };
+    let r = start_with(bodies, ConnectionLimits::default()).await;
+    let stream = TcpStream::connect(r.addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST /webhook HTTP/1.1\r\nHost: receiver\r\nContent-Length: 1000\r\nX-Hub-Signature-256: {}\r\n\r\n",
+        well_formed_signature()
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let dripping = tokio::spawn(drip(writer, vec![b' '; 1000], Duration::from_millis(100)));
+    let answer = until_closed(reader).await;
+    dripping.abort();
+    let answer = String::from_utf8_lossy(&answer.expect("the slow body is cut off")).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        r.metrics
+            .encode()
+            .unwrap()
+            .contains(r#"result="slow_body"} 1"#)
+    );
+}
+
+/// Connections over the cap get 503 at once and are closed without a byte being read; once the
+/// holders go, deliveries are served again.
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_at_once() {
+    let limits = ConnectionLimits {
+        max_connections: 4,
+        header_timeout: Duration::from_secs(60),
+    };
+    let mut r = start_with(BodyLimits::default(), limits).await;
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        holders.push(TcpStream::connect(r.addr).await.unwrap());
+    }
+    // The receiver accepts in order: by the time this one answers, the four hold their slots.
+    let mut extra = TcpStream::connect(r.addr).await.unwrap();
+    let _ = extra.write_all(b"POST /webhook HTTP/1.1\r\n").await;
+    let answer = until_closed(extra)
+        .await
+        .expect("the extra connection is closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    drop(holders);
+    let signature = Some(sign(QUALITY.as_bytes()));
+    let mut status = 0;
+    for _ in 0..100 {
+        status = match reqwest::Client::new()
+            .post(&r.url)
+            .header("X-Hub-Signature-256", signature.clone().unwrap())
+            .body(QUALITY)
+            .send()
+            .await
+        {
+            Ok(resp) => resp.status().as_u16(),
+            Err(_) => 0,
+        };
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "served again once the slots are free");
+    assert!(r.facts.next().await.is_some());
+    assert!(r.metrics.encode().unwrap().contains(r#"result="busy""#));
+}
+
+/// Writes the head of a POST announcing `length` bytes with a well-formed signature and `first`
+/// bytes of its body, and keeps the connection open.
+async fn large_upload(addr: SocketAddr, length: usize, first: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /webhook HTTP/1.1\r\nHost: receiver\r\nContent-Length: {length}\r\nX-Hub-Signature-256: {}\r\n\r\n",
+        well_formed_signature()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; first]).await.unwrap();
+    stream
+}
+
+/// Large bodies have their own small cap, so uploads of a megabyte cannot starve Meta's notices
+/// of a kilobyte; a body announced over the size limit is refused before any of it is read.
+#[tokio::test]
+async fn large_bodies_are_capped_apart_from_small_ones() {
+    let bodies = BodyLimits {
+        max_bytes: 2 << 20,
+        timeout: Duration::from_secs(60),
+        max_large: 1,
+    };
+    let mut r = start_with(bodies, ConnectionLimits::default()).await;
+    let _holder = large_upload(r.addr, 1 << 20, 4096).await;
+    // The holder's request reaches the handler first (its permit is taken) before the next one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signature = well_formed_signature();
+    assert_eq!(
+        answer_before_body(&r.url, 1 << 20, Some(&signature))
+            .await
+            .as_deref(),
+        Some("HTTP/1.1 503 Service Unavailable"),
+        "a second large body waits for none"
+    );
+    assert_eq!(
+        answer_before_body(&r.url, (2 << 20) + 1, Some(&signature))
+            .await
+            .as_deref(),
+        Some("HTTP/1.1 413 Payload Too Large"),
+    );
+    let status = post(
+        &r.url,
+        QUALITY.as_bytes().to_vec(),
+        Some(sign(QUALITY.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a notice is read while the large upload holds its permit"
+    );
+    assert!(r.facts.next().await.is_some());
+}
+
+/// The operator's resident memory, from /proc.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the operator runs");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+/// One hostile client: uploads of a MiB sent 16 KiB every 100 ms (with or without a signature
+/// of the right shape), a new one as soon as the receiver drops the last, until `stop`.
+async fn slow_uploads(addr: SocketAddr, signed: bool, stop: CancellationToken) {
+    let chunk = vec![b' '; 16 * 1024];
+    while !stop.is_cancelled() {
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
+        let mut head = format!(
+            "POST /webhooks/meta HTTP/1.1\r\nHost: receiver\r\nContent-Length: {}\r\n",
+            1 << 20
+        );
+        if signed {
+            head.push_str(&format!(
+                "X-Hub-Signature-256: {}\r\n",
+                well_formed_signature()
+            ));
+        }
+        head.push_str("\r\n");
+        let mut sent = stream.write_all(head.as_bytes()).await;
+        while sent.is_ok() && !stop.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            sent = stream.write_all(&chunk).await;
+        }
+        // Refused or answered: wait a little before the next upload, as a real flood must.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// 200 clients uploading a MiB slowly, first with a signature of the right shape and then
+/// without, against the operator binary: its memory grows by less than 64 MiB, Meta's signed
+/// deliveries are still acknowledged and applied, and a requested sync still reaches status.
+#[tokio::test]
+async fn a_flood_of_slow_uploads_costs_little_memory_and_stops_nothing() {
+    const PATH: &str = "/webhooks/meta";
+    const WAIT: Duration = Duration::from_secs(120);
+    const SUPPORT_DIGITS: &str = "15550783881";
+    const BRASIL_ID: &str = "106540352242924";
+    let port = harness::operator::free_port();
+    let sim = harness::sim::Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
+    let mut w = harness::World::with_sim("wh-flood", sim)
+        .await
+        .with_timeout(WAIT);
+    w.apply_example("account.yaml").await;
+    w.apply_example("channel-adopt.yaml").await;
+    w.create_secret(
+        "whatsapp-operator-webhook",
+        &[
+            ("app-secret", "sim-app-secret-change-me"),
+            ("verify-token", "sim-verify-token"),
+        ],
+    )
+    .await;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let ns = w.ns.clone();
+    w.start_operator(&[
+        "--webhook-addr",
+        &addr.to_string(),
+        "--webhook-path",
+        PATH,
+        "--webhook-secret-namespace",
+        &ns,
+    ]);
+    let ready = |s: &whatsapp_operator::crd::WhatsAppChannelStatus| {
+        whatsapp_operator::crd::condition_is_true(&s.conditions, "Ready")
+    };
+    w.wait_channel("acme-support", "Ready", ready).await;
+    w.wait_channel("acme-brasil", "Ready", ready).await;
+    harness::operator::eventually("Meta's handshake", WAIT, || async {
+        let app = "670843887433847";
+        w.sim
+            .verify_webhook(app)
+            .await
+            .is_ok_and(|h| h.verified)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let pid = w.operator().pid().unwrap();
+    let baseline = rss_bytes(pid);
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let sampling = CancellationToken::new();
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        tokio::spawn(async move {
+            while !sampling.is_cancelled() {
+                peak.fetch_max(rss_bytes(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    let rounds = [(true, "FLAGGED", "YELLOW"), (false, "UNFLAGGED", "GREEN")];
+    for (signed, event, quality) in rounds {
+        let started = std::time::Instant::now();
+        let stop = CancellationToken::new();
+        let flood: Vec<_> = (0..200)
+            .map(|_| tokio::spawn(slow_uploads(addr, signed, stop.clone())))
+            .collect();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let fact = serde_json::json!({"display_phone_number": SUPPORT_DIGITS, "event": event, "current_limit": "TIER_2K"});
+        let out = w
+            .sim
+            .deliver(
+                app_id(),
+                "102290129340398",
+                "phone_number_quality_update",
+                fact,
+            )
+            .await;
+        assert_eq!(out.status, 200, "signed={signed}: {out:?}");
+        let expected = if event == "FLAGGED" {
+            "FLAGGED"
+        } else {
+            "CONNECTED"
+        };
+        w.wait_channel("acme-support", event, |s| {
+            s.status.as_deref() == Some(expected)
+        })
+        .await;
+        w.sim.set_quality_rating(BRASIL_ID, quality).await;
+        w.force_sync("acme", &format!("flood-{event}")).await;
+        w.wait_channel("acme-brasil", quality, |s| {
+            s.quality_rating.as_deref() == Some(quality)
+        })
+        .await;
+        // Long enough for the uploads that get a permit to send their whole MiB.
+        tokio::time::sleep(Duration::from_secs(12).saturating_sub(started.elapsed())).await;
+
+        stop.cancel();
+        for client in flood {
+            client.await.unwrap();
+        }
+    }
+    sampling.cancel();
+    sampler.await.unwrap();
+    let metrics = w.operator().metrics().await;
+    for (result, at_least) in [("busy", 200), ("bad_signature", 200)] {
+        let refused = delivery_count(&metrics, result);
+        assert!(
+            refused >= at_least,
+            "{refused} deliveries refused as {result}"
+        );
+    }
+    let growth = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    eprintln!(
+        "operator RSS {} KiB before the flood, peak growth {} KiB",
+        baseline >> 10,
+        growth >> 10
+    );
+    assert!(
+        growth < 64 << 20,
+        "RSS grew by {} MiB during the flood (from {} MiB)",
+        growth >> 20,
+        baseline >> 20
+    );
+}
+
+/// `whatsapp_operator_webhook_deliveries_total` of unparsed deliveries refused as `result`.
+fn delivery_count(metrics: &str, result: &str) -> u64 {
+    let series = format!(
+        r#"whatsapp_operator_webhook_deliveries_total{{field="unknown",result="{result}"}} "#
+    );
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn app_id() -> &'static str {
+    "670843887433847"
 }
