@@ -535,15 +535,14 @@ mod tests {
         .unwrap()
     }
 
-    /// The account as decided after a sync that observed `failure` at `now`.
-    fn after_failure(failure: SyncFailure, now: jiff::Timestamp) -> WhatsAppBusinessAccount {
+    /// `account()` with the status decided on a first sync that observed `observation`.
+    fn decided(observation: &AccountObservation, now: jiff::Timestamp) -> WhatsAppBusinessAccount {
         let mut acc = account();
-        let observation = AccountObservation::Failed(failure);
         let plan = plan_account(AccountInput {
             spec: &acc.spec,
             generation: Some(1),
             previous: None,
-            observation: &observation,
+            observation,
             facts: &[],
             requested_at: None,
             api_version: ("v24.0", &versions::VersionStanding::Unknown),
@@ -551,6 +550,11 @@ mod tests {
         });
         acc.status = Some(plan.decision.status);
         acc
+    }
+
+    /// The account as decided after a sync that observed `failure` at `now`.
+    fn after_failure(failure: SyncFailure, now: jiff::Timestamp) -> WhatsAppBusinessAccount {
+        decided(&AccountObservation::Failed(failure), now)
     }
 
     fn ts(s: &str) -> jiff::Timestamp {
@@ -624,24 +628,13 @@ mod tests {
     /// moments after a read reuses it, and one without a snapshot reads.
     #[test]
     fn a_webhook_skips_the_interval_only() {
-        let mut acc = account();
         let synced_at = ts("2026-01-01T12:00:00Z");
         let observation = AccountObservation::Synced {
             waba: serde_json::from_value(serde_json::json!({"id": WABA})).unwrap(),
             webhook_subscribed: None,
             token_expires_at: None,
         };
-        let plan = plan_account(AccountInput {
-            spec: &acc.spec,
-            generation: Some(1),
-            previous: None,
-            observation: &observation,
-            facts: &[],
-            requested_at: None,
-            api_version: ("v24.0", &versions::VersionStanding::Unknown),
-            now: synced_at,
-        });
-        acc.status = Some(plan.decision.status);
+        let acc = decided(&observation, synced_at);
         let soon = "2026-01-01T12:01:00Z";
         assert_eq!(step(&acc, WEBHOOK, soon), SyncStep::Read);
         let polling = Prompt {

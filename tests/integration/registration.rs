@@ -76,6 +76,20 @@ fn connected(s: &WhatsAppChannelStatus) -> bool {
     s.status.as_deref() == Some("CONNECTED") && condition_is_true(&s.conditions, "Ready")
 }
 
+/// Waits until the channel is connected with its PIN applied; the PIN's fingerprint.
+async fn pin_applied(w: &World, name: &str) -> String {
+    w.wait_channel(name, "the PIN applied", |s| {
+        connected(s)
+            && s.registration
+                .as_ref()
+                .is_some_and(|r| r.applied_pin.is_some())
+    })
+    .await
+    .registration
+    .and_then(|r| r.applied_pin)
+    .unwrap_or_default()
+}
+
 /// The code Meta "sent" for the number, as the simulator stores it.
 async fn sim_code(sim: &Sim, id: &str) -> String {
     match sim.last_code(id).await {
@@ -862,17 +876,7 @@ async fn a_metadata_only_rewrite_of_the_pin_secret_sends_no_pin() {
     .await;
     w.start_operator(&[]);
     let us = "106540352242922";
-    let applied = w
-        .wait_channel("us", "the PIN applied", |s| {
-            connected(s)
-                && s.registration
-                    .as_ref()
-                    .is_some_and(|r| r.applied_pin.is_some())
-        })
-        .await
-        .registration
-        .and_then(|r| r.applied_pin)
-        .unwrap();
+    let applied = pin_applied(&w, "us").await;
     assert!(applied.starts_with("hmac-sha256:"), "{applied}");
     assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
 
@@ -924,17 +928,7 @@ async fn two_processes_set_a_new_pin_once() {
     w.start_operator(&[]);
     let _second = w.spawn_operator(&[]);
     let us = "106540352242922";
-    let applied = w
-        .wait_channel("us", "the PIN applied", |s| {
-            connected(s)
-                && s.registration
-                    .as_ref()
-                    .is_some_and(|r| r.applied_pin.is_some())
-        })
-        .await
-        .registration
-        .and_then(|r| r.applied_pin)
-        .unwrap();
+    let applied = pin_applied(&w, "us").await;
     assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
 
     w.set_secret("us-pin", "pin", "135790").await;
@@ -982,13 +976,7 @@ async fn a_display_name_change_is_requested_once_and_applied_by_one_registration
     .await;
     w.start_operator(&[]);
     let us = "106540352242922";
-    w.wait_channel("us", "the PIN applied", |s| {
-        connected(s)
-            && s.registration
-                .as_ref()
-                .is_some_and(|r| r.applied_pin.is_some())
-    })
-    .await;
+    pin_applied(&w, "us").await;
     assert_eq!(w.sim.posts(&format!("/{us}")).await, 1);
 
     rename(&w, "us", "Acme Support Desk").await;
