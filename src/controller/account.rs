@@ -82,6 +82,23 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         // Credentials were rejected and the Secret has not changed since: do not call Meta.
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
+    let decision = decide_sync(ctx, acc, &observation, read, now).await?;
+    hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
+    Ok(Action::requeue(next_reconcile(&decision)))
+}
+
+/// Decides and applies the sync with the account's webhook notices (handed over and in its
+/// inbox), records a read that happened, publishes, and empties the inbox of what was applied.
+/// Notices that could not be applied are kept for the next reconcile.
+async fn decide_sync(
+    ctx: &Context,
+    acc: &WhatsAppBusinessAccount,
+    observation: &AccountObservation,
+    read: bool,
+    now: jiff::Timestamp,
+) -> Result<decide::AccountDecision, Error> {
+    let (namespace, name) = (acc.namespace().unwrap_or_default(), acc.name_any());
+    let uid = acc.meta().uid.clone().unwrap_or_default();
     let facts = inbox::gather(
         ctx.model.webhooks.take_account_facts(&namespace, &name),
         &acc.status
@@ -89,7 +106,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
             .map(|s| s.webhook.webhook_inbox.clone())
             .unwrap_or_default(),
     );
-    let (plan, applied) = decide_and_apply(ctx, acc, &observation, &facts, now).await;
+    let (plan, applied) = decide_and_apply(ctx, acc, observation, &facts, now).await;
     // A read happened, whether or not its status could be written.
     if read && let Some(at) = plan.synced_at.clone() {
         last_sync::record(&ctx.model.memory, &uid, Some(at));
@@ -101,11 +118,9 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
             .restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
-    let decision = plan.decision;
-    publish(ctx, acc, &decision).await;
+    publish(ctx, acc, &plan.decision).await;
     inbox::clear(ctx, acc, &facts).await;
-    hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
-    Ok(Action::requeue(next_reconcile(&decision)))
+    Ok(plan.decision)
 }
 
 /// An account whose WABA id an older account owns, or that is paused: no Graph call, no webhook
