@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Outcome;
 use super::args::{PauseArgs, WaitArgs};
 use super::connect::Connection;
 use super::error::CliError;
 use super::objects::{self, Object};
 use super::target::Target;
+use super::{Outcome, say};
 use crate::crd::{PAUSED_ANNOTATION, RECONCILE_REQUESTED_AT, condition, find_condition, is_paused};
 use crate::decide::condition_reason;
 
@@ -61,7 +61,9 @@ pub async fn sync(conn: &Connection, args: &WaitArgs) -> Result<Outcome, CliErro
     let target = &args.target;
     let token = fresh_token(jiff::Timestamp::now());
     objects::annotate(conn, target, json!({ RECONCILE_REQUESTED_AT: token })).await?;
-    println!("asked the operator to reconcile {target} ({RECONCILE_REQUESTED_AT}={token})");
+    say(&format!(
+        "asked the operator to reconcile {target} ({RECONCILE_REQUESTED_AT}={token})"
+    ));
     let handled = wait_until(conn, target, args.timeout, |o| {
         o.last_handled() == Some(token.as_str())
     })
@@ -100,7 +102,7 @@ pub async fn pause(conn: &Connection, args: &PauseArgs, paused: bool) -> Result<
             Value::Null
         };
         objects::annotate(conn, target, json!({ PAUSED_ANNOTATION: value })).await?;
-        println!("{}", pause_message(target, paused));
+        say(&pause_message(target, paused));
     }
     if !args.wait {
         return Ok(Outcome::Done);
@@ -118,7 +120,7 @@ pub async fn pause(conn: &Connection, args: &PauseArgs, paused: bool) -> Result<
     } else {
         "no longer Paused"
     };
-    println!("the operator reports {target} {reported}");
+    say(&format!("the operator reports {target} {reported}"));
     Ok(Outcome::Done)
 }
 

@@ -12,6 +12,7 @@ use super::connect::Connection;
 use super::error::CliError;
 use super::objects;
 use super::output::document;
+use super::render::wrap;
 use super::timefmt::when;
 use crate::crd::{RegistrationProgress, WhatsAppBusinessAccount, WhatsAppChannel};
 use crate::decide::{
@@ -87,33 +88,37 @@ pub fn summary(b: &Budget, now: Timestamp) -> String {
     line
 }
 
-/// The `budget` command's text.
-pub fn render(target: &str, number: &str, b: &Budget, now: Timestamp) -> String {
-    let mut out = format!(
-        "{target} ({number}): registration budget {}\n",
+/// The `budget` command's text, lines at most `width` wide.
+pub fn render(target: &str, number: &str, b: &Budget, width: usize, now: Timestamp) -> String {
+    let head = format!(
+        "{target} ({number}): registration budget {}",
         summary(b, now)
     );
+    let mut out = wrap(&head, "", "  ", width);
     if b.attempts.is_empty() {
         out.push_str("  no register or deregister attempt in the window\n");
     } else {
-        out.push_str("  attempts in the window (register and deregister, oldest first):\n");
+        let title = "attempts in the window (register and deregister, oldest first):";
+        out.push_str(&wrap(title, "  ", "  ", width));
         for t in &b.attempts {
             let leaves = crate::decide::add_time(t.0, REGISTRATION_WINDOW);
-            out.push_str(&format!(
-                "    {}, leaves the window at {}\n",
+            let line = format!(
+                "{}, leaves the window at {}",
                 when(t.0, now),
                 when(leaves, now)
-            ));
+            );
+            out.push_str(&wrap(&line, "    ", "      ", width));
         }
     }
     if let (Some(t), None) = (&b.next_attempt_at, &b.blocked_until) {
         out.push_str(&format!("  next attempt allowed at {}\n", when(t.0, now)));
     }
-    out.push_str(&format!(
-        "  The operator makes at most {} attempts per {} h; Meta allows 10 and then blocks the \
-         number for 72 h.\n",
+    let cap = format!(
+        "The operator makes at most {} attempts per {} h; Meta allows 10 and then blocks the \
+         number for 72 h.",
         b.limit, b.window_hours
-    ));
+    );
+    out.push_str(&wrap(&cap, "  ", "  ", width));
     out
 }
 
@@ -128,7 +133,7 @@ pub struct BudgetReport {
     pub budget: Budget,
 }
 
-pub async fn run(conn: &Connection, args: &BudgetArgs) -> Result<Outcome, CliError> {
+pub async fn run(conn: &Connection, args: &BudgetArgs, width: usize) -> Result<Outcome, CliError> {
     let now = Timestamp::now();
     let ch = objects::channel(conn, &args.target).await?;
     let account = objects::account_opt(conn, &ch.spec.account_ref.name).await?;
@@ -145,6 +150,7 @@ pub async fn run(conn: &Connection, args: &BudgetArgs) -> Result<Outcome, CliErr
             &args.target.to_string(),
             &report.phone_number,
             &report.budget,
+            width,
             now,
         ),
     };
@@ -212,7 +218,7 @@ mod tests {
     #[test]
     fn renders_the_attempts_and_when_they_free_up() {
         let b = budget(Some(&progress(&[0, 1])), &[], at(2));
-        let text = render("wac/sales", "+4915123456789", &b, at(2));
+        let text = render("wac/sales", "+4915123456789", &b, 200, at(2));
         assert!(text.starts_with(
             "wac/sales (+4915123456789): registration budget 1 of 3 attempts left in the moving 72 h; \
              the next frees up at 2026-01-04T00:00:00Z (in 2d22h)\n"
@@ -221,7 +227,9 @@ mod tests {
             "    2026-01-01T01:00:00Z (1h ago), leaves the window at 2026-01-04T01:00:00Z (in 2d23h)\n"
         ), "{text}");
         assert!(!text.contains("next attempt allowed"), "{text}");
-        let empty = render("wac/sales", "+1", &budget(None, &[], at(0)), at(0));
+        let empty = render("wac/sales", "+1", &budget(None, &[], at(0)), 200, at(0));
+        let narrow = render("wac/sales", "+1", &b, 60, at(2));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 60), "{narrow}");
         assert!(
             empty.contains("registration budget 3 of 3 attempts left"),
             "{empty}"

@@ -64,6 +64,11 @@ fn width() -> usize {
         .max(40)
 }
 
+/// Prints a sentence for people, wrapped to the terminal.
+fn say(text: &str) {
+    print!("{}", render::wrap(text, "", "  ", width()));
+}
+
 async fn run(cli: Cli) -> Result<Outcome, CliError> {
     let conn = connect::connect(&cli.global).await?;
     match &cli.command {
@@ -72,7 +77,7 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Sync(a) => annotate::sync(&conn, a).await,
         Command::Pause(a) => annotate::pause(&conn, a, true).await,
         Command::Resume(a) => annotate::pause(&conn, a, false).await,
-        Command::Budget(a) => budget::run(&conn, a).await,
+        Command::Budget(a) => budget::run(&conn, a, width()).await,
         Command::Check(a) => check::run(&conn, a).await,
     }
 }
@@ -90,6 +95,14 @@ fn describe(err: &CliError) -> String {
         source = s.source();
     }
     text
+}
+
+/// Whether a process started as `argv0` is the plugin: the image links `/kubectl-whatsapp` to
+/// the operator's binary rather than shipping a second one.
+pub fn invoked_as_plugin(argv0: &std::ffi::OsStr) -> bool {
+    std::path::Path::new(argv0)
+        .file_name()
+        .is_some_and(|name| name == "kubectl-whatsapp")
 }
 
 /// The plugin's `main`: parse (clap exits 2 on a usage error), run, map the outcome.
@@ -118,6 +131,17 @@ mod tests {
         assert_eq!(ExitCode::from(Outcome::Done), ExitCode::SUCCESS);
         assert_eq!(ExitCode::from(Outcome::NotDone), ExitCode::from(1));
         assert_eq!(EXIT_ERROR, 2);
+    }
+
+    #[test]
+    fn the_link_named_kubectl_whatsapp_is_the_plugin() {
+        use std::ffi::OsStr;
+        assert!(invoked_as_plugin(OsStr::new("/kubectl-whatsapp")));
+        assert!(invoked_as_plugin(OsStr::new("kubectl-whatsapp")));
+        assert!(!invoked_as_plugin(OsStr::new("/whatsapp-operator")));
+        assert!(!invoked_as_plugin(OsStr::new(
+            "/usr/bin/kubectl-whatsapp-old"
+        )));
     }
 
     #[test]

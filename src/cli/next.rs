@@ -3,7 +3,7 @@
 //! registration budget, as fields and as sentences for people.
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 use serde::Serialize;
 
@@ -58,9 +58,7 @@ fn future(t: Option<&Time>, now: Timestamp) -> Option<Time> {
     t.filter(|t| t.0 > now).cloned()
 }
 
-fn stalled(
-    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-) -> Option<String> {
+fn stalled(conditions: &[Condition]) -> Option<String> {
     find_condition(conditions, condition::STALLED)
         .filter(|c| c.status == "True")
         .map(|c| c.reason.clone())
@@ -69,7 +67,7 @@ fn stalled(
 /// Fields every resource has: pause, deletion, stall and the failure backoff.
 fn common(
     meta: &kube::core::ObjectMeta,
-    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    conditions: &[Condition],
     sync: &SyncStatus,
     now: Timestamp,
 ) -> Next {

@@ -9,11 +9,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{ObjectMeta, Patch, PatchParams};
 
-use super::Outcome;
 use super::args::VerifyArgs;
 use super::connect::Connection;
 use super::error::CliError;
 use super::objects::{self, FIELD_MANAGER};
+use super::{Outcome, say};
 use crate::crd::{Management, Phase, SecretKeyRef, WhatsAppChannel};
 
 /// Meta's verification codes are six digits (its docs and `verify_code` examples); people copy
@@ -106,18 +106,18 @@ pub async fn run(conn: &Connection, args: &VerifyArgs) -> Result<Outcome, CliErr
     } else {
         "created Secret and wrote"
     };
-    println!(
+    say(&format!(
         "{how} the code into Secret {}/{} key \"{}\" (other keys untouched)",
         conn.namespace, secret.name, secret.key
-    );
+    ));
     if let Some(note) = not_waiting_note(&ch) {
-        println!("{note}");
+        say(&note);
     }
-    println!(
-        "The operator reads it within seconds and verifies it with Meta, then registers the \
-         number.\nWatch: kubectl whatsapp status {target} -n {}",
+    say("The operator reads it within seconds, verifies it with Meta and registers the number.");
+    say(&format!(
+        "Watch: kubectl whatsapp status {target} -n {}",
         conn.namespace
-    );
+    ));
     Ok(Outcome::Done)
 }
 

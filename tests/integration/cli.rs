@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::World;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::Value;
 use whatsapp_operator::crd::{Phase, condition_is_true, find_condition};
 
@@ -72,9 +73,7 @@ fn squashed(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn synced_reason(
-    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-) -> String {
+fn synced_reason(conditions: &[Condition]) -> String {
     find_condition(conditions, "Synced")
         .map(|c| c.reason.clone())
         .unwrap_or_default()
@@ -252,6 +251,13 @@ async fn pause_resume_and_check_the_installation() {
     assert!(r.stdout.contains("Normal Paused\n"), "{r:?}");
     assert!(
         r.stdout.contains("Synced       False   Paused, since"),
+        "{r:?}"
+    );
+    // A paused resource still answers a sync, without calling Meta.
+    let r = plugin(&w, &["sync", "waba/acme"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("handled (paused: without calling Meta)"),
         "{r:?}"
     );
     let r = plugin(&w, &["pause", "waba/acme"]).await;
@@ -438,7 +444,7 @@ spec:
     let r = plugin(&w, &["verify", "wac/ghost", "123 456"]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout.contains(&format!(
+        squashed(&r.stdout).contains(&format!(
             "created Secret and wrote the code into Secret {}/ghost-otp",
             w.ns
         )),
