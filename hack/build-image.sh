@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the operator's container image on a machine with no container daemon and no base image
-# to pull: a static musl release binary, the CA bundle of this machine and an empty /tmp in an
-# image FROM scratch, assembled with buildah (vfs storage) and written as an OCI archive.
+# to pull: a static musl release binary (also the kubectl plugin, through the link
+# /kubectl-whatsapp), the CA bundle of this machine and an empty /tmp in an image FROM scratch,
+# assembled with buildah (vfs storage) and written as an OCI archive.
 # It is the image the Containerfile builds; keep the two in step.
 #
 #   hack/build-image.sh [OUTPUT]   default: <target dir>/image/whatsapp-operator-<version>.oci.tar
@@ -96,6 +97,9 @@ ROOTFS="$STAGE/rootfs"
 umask 022
 install -d -m 0755 "$ROOTFS"
 install -D -m 0755 "$BIN" "$ROOTFS/whatsapp-operator"
+# The kubectl plugin is the same binary under another name (src/main.rs dispatches on it): a
+# second static binary (about 15 MB) would take the image over its 25 MiB budget.
+ln -s whatsapp-operator "$ROOTFS/kubectl-whatsapp"
 install -D -m 0644 "$CA_BUNDLE" "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 install -d -m 1777 "$ROOTFS/tmp"
 CTR="$(bah from --name "whatsapp-operator-build-$$" scratch)"

@@ -8,10 +8,12 @@
 #
 # 1. The configuration: user 65532:65532, entrypoint, OCI labels; under 25 MiB uncompressed; a
 #    static binary, a non-empty CA bundle at /etc/ssl/certs/ca-certificates.crt, /tmp 1777.
-# 2. `/whatsapp-operator --version` prints the version of Cargo.toml.
+# 2. `/whatsapp-operator --version` prints the version of Cargo.toml, and so does the kubectl
+#    plugin, `/kubectl-whatsapp --version` (a link to the same binary).
 # 3. `run` against a local control plane and meta-sim behind a TLS front whose certificate comes
 #    from a throwaway CA, trusted through SSL_CERT_FILE: the operator takes its Lease, and the
-#    example account and channels become Ready (every Graph call over verified TLS).
+#    example account and channels become Ready (every Graph call over verified TLS); the image's
+#    kubectl plugin reports a channel Ready and passes `check` against that control plane.
 # 4. `run` with only the image's own CA bundle: the operator starts (the bundle loads), and the
 #    front sees its TLS handshakes fail with "unknown ca": the certificate is verified and refused.
 # 5. `run` with an empty bundle: the operator refuses to start.
@@ -100,15 +102,16 @@ wait_for() {
 
 # image_cmd [ENV=VALUE...] -- ARGS...: sets CMD to run the image's binary in its root as
 # 65532:65532 with nothing of this shell's environment (no proxies, no SSL_CERT_FILE of the host).
-# env and chroot exec: CMD run in the background keeps one PID, the operator's.
+# env and chroot exec: CMD run in the background keeps one PID, the operator's. PROGRAM picks
+# another path of the image (the plugin's link).
 image_cmd() {
-  local env=()
+  local env=() program="${PROGRAM:-/whatsapp-operator}"
   while [ "$1" != "--" ]; do
     env+=("$1")
     shift
   done
   shift
-  CMD=(env -i "${env[@]}" "$CHROOT" --userspec=65532:65532 --groups=65532 "$ROOT" /whatsapp-operator "$@")
+  CMD=(env -i "${env[@]}" "$CHROOT" --userspec=65532:65532 --groups=65532 "$ROOT" "$program" "$@")
 }
 
 ### 1. Configuration and file system
@@ -154,6 +157,7 @@ want = [
 ] + [rf"org\.opencontainers\.image\.{k}=" for k in ("title", "version", "revision", "source", "licenses")]
 missing = [w for w in want if not re.search(w, final)]
 for w in ("install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt",
+          "ln -s whatsapp-operator /rootfs/kubectl-whatsapp",
           "install -d -m 1777 /rootfs/tmp", "--target x86_64-unknown-linux-musl"):
     if w not in text:
         missing.append(w)
@@ -176,6 +180,10 @@ if readelf -lW "$BIN" | grep -q 'Requesting program interpreter' || readelf -dW 
   die "/whatsapp-operator is not statically linked"
 fi
 log "binary: $(stat -c %s "$BIN") bytes, static"
+PLUGIN="$ROOTFS/kubectl-whatsapp"
+{ [ -L "$PLUGIN" ] && [ "$(readlink "$PLUGIN")" = whatsapp-operator ]; } ||
+  die "/kubectl-whatsapp is not a link to whatsapp-operator"
+log "plugin: /kubectl-whatsapp -> whatsapp-operator"
 BUNDLE="$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 [ -s "$BUNDLE" ] || die "/etc/ssl/certs/ca-certificates.crt missing or empty"
 [ "$(stat -c %a "$BUNDLE")" = 644 ] || die "/etc/ssl/certs/ca-certificates.crt is not mode 0644"
@@ -201,6 +209,10 @@ image_cmd -- --version
 GOT="$("${CMD[@]}")" || die "/whatsapp-operator --version failed"
 [ "$GOT" = "whatsapp-operator $VERSION" ] || die "--version printed '$GOT', expected 'whatsapp-operator $VERSION'"
 log "--version (uid 65532, read-only root): $GOT"
+PROGRAM=/kubectl-whatsapp image_cmd -- --version
+GOT="$("${CMD[@]}")" || die "/kubectl-whatsapp --version failed"
+[ "$GOT" = "kubectl-whatsapp $VERSION" ] || die "/kubectl-whatsapp --version printed '$GOT', expected 'kubectl-whatsapp $VERSION'"
+log "plugin --version: $GOT"
 
 ### The test bed: control plane, meta-sim, a TLS front with a throwaway CA
 log "starting a control plane"
@@ -301,6 +313,14 @@ kc wait -n "$NS" --for=condition=Ready waba/acme wac/acme-support wac/acme-brasi
 }
 kc get -n "$NS" wac,waba >&2
 log "waba/acme and wac/acme-support, acme-brasil, acme-shop-app Ready"
+# The image's kubectl plugin, as a person in a debug container would run it.
+PROGRAM=/kubectl-whatsapp image_cmd KUBECONFIG=/tmp/kubeconfig -- status wac/acme-support -n "$NS"
+"${CMD[@]}" >"$WORK/plugin-status.log" 2>&1 || die "kubectl-whatsapp status exited $? (see plugin-status.log)"
+grep -q "Ready=True" "$WORK/plugin-status.log" || die "kubectl-whatsapp status does not show Ready=True"
+PROGRAM=/kubectl-whatsapp image_cmd KUBECONFIG=/tmp/kubeconfig -- check --operator-namespace default \
+  --operator-name whatsapp-operator-image-check --skip-webhook
+"${CMD[@]}" >"$WORK/plugin-check.log" 2>&1 || die "kubectl-whatsapp check exited $? (see plugin-check.log)"
+log "plugin: status wac/acme-support Ready=True; check: $(grep -c '^OK' "$WORK/plugin-check.log") OK"
 curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/readyz" || die "/readyz is not 200"
 OK="$(count 'handshake ok; first request: [A-Z]* /v')"
 FAILED="$(count 'handshake failed')"

@@ -87,8 +87,14 @@ def unpack(archive, dest):
             target = os.path.realpath(os.path.join(dest, m.name))
             if target != dest and not target.startswith(dest + os.sep):
                 die(f"{m.name} points outside the root file system")
-            if m.issym() or m.islnk():
-                die(f"link {m.name}: not expected in this image")
+            if m.islnk():
+                die(f"hard link {m.name}: not expected in this image")
+            if m.issym():
+                # /kubectl-whatsapp -> whatsapp-operator: a link may only point inside the root.
+                base_dir = dest if m.linkname.startswith("/") else os.path.dirname(target)
+                pointed = os.path.realpath(os.path.join(base_dir, m.linkname.lstrip("/")))
+                if not pointed.startswith(dest + os.sep):
+                    die(f"link {m.name} -> {m.linkname} points outside the root file system")
         # Modes as they are (the sticky /tmp), owners by number: the image is trusted after the
         # checks above, and the newer extraction filters would clear the sticky bit.
         kwargs = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}

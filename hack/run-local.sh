@@ -86,6 +86,7 @@ Running. In another shell:
   curl -s -XPOST $SIM_URL/_sim/webhooks/deliver -H 'content-type: application/json' \
     -d '{"app_id":"670843887433847","waba_id":"102290129340398","field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_2K"}}'
   kubectl annotate -n $NS waba/acme whatsapp-operator.io/reconcile-requested-at="\$(date +%s)" --overwrite
+  $TARGET_DIR/debug/kubectl-whatsapp status wac/acme-sales -n $NS   # the kubectl plugin
   kubectl get events -n $NS
 Logs: $RUN_DIR/operator.log, $RUN_DIR/meta-sim.log. Ctrl-C stops everything.
 MSG

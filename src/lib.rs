@@ -1,5 +1,6 @@
 //! whatsapp-operator: WhatsApp Business phone numbers as Kubernetes custom resources.
 
+pub mod cli;
 pub mod controller;
 pub mod crd;
 pub mod decide;

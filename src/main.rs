@@ -20,6 +20,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The image ships one binary: its `/kubectl-whatsapp` is a link to this one, which then is
+    // the kubectl plugin (a second static binary would double the image).
+    if std::env::args_os()
+        .next()
+        .is_some_and(|argv0| whatsapp_operator::cli::invoked_as_plugin(&argv0))
+    {
+        return whatsapp_operator::cli::main();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Crd => match whatsapp_operator::crd::crds_yaml() {

@@ -15,8 +15,8 @@ pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(72 * 3600);
 /// The operator's own cap per window (Meta's is 10).
 pub const MAX_REGISTRATION_ATTEMPTS: usize = 3;
 
-/// Attempts still inside the window, oldest first.
-fn attempts_in_window(progress: &RegistrationProgress, now: Timestamp) -> Vec<Timestamp> {
+/// Attempts still inside the window at `now`, oldest first.
+pub fn attempts_in_window(progress: &RegistrationProgress, now: Timestamp) -> Vec<Timestamp> {
     let mut v: Vec<Timestamp> = progress
         .attempts
         .iter()

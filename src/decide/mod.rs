@@ -39,8 +39,8 @@ pub use backoff::{
     retry_wait,
 };
 pub use budget::{
-    MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, attempts_remaining, merge_history,
-    next_attempt_allowed, record_attempt, record_meta_refusal,
+    MAX_REGISTRATION_ATTEMPTS, REGISTRATION_WINDOW, attempts_in_window, attempts_remaining,
+    merge_history, next_attempt_allowed, record_attempt, record_meta_refusal,
 };
 pub use channel::{ChannelDecision, decide_channel, is_registered, observe_channel};
 pub use channel_sync::{ChannelInput, ChannelPlan, RegistrationState, plan_channel};
@@ -53,6 +53,7 @@ pub use registration::{
     drop_announced_registration, keep_transition_times, plan_registration, record_intent,
     record_outcome, registration_reason, snapshot_fresh_from,
 };
+pub(crate) use time::add as add_time;
 pub use time::{format_time, parse_time, status_time};
 
 /// How a failed Meta call is handled; the Graph client classifies errors into these.

@@ -7,6 +7,7 @@ mod api_docs;
 mod chart;
 mod chart_install;
 mod claims;
+mod cli;
 mod control_plane;
 mod crd_admission;
 mod crd_drift;
