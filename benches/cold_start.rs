@@ -276,6 +276,7 @@ fn representative_status(number: &Number, account: &str) -> WhatsAppChannelStatu
                 entity("BUSINESS", BUSINESS_ID.into()),
                 entity("APP", APP_ID.into()),
             ],
+            ..HealthSummary::default()
         }),
         registration: None,
         sync: SyncStatus {

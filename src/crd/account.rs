@@ -181,6 +181,28 @@ pub struct WhatsAppBusinessAccountStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ban_state_since: Option<Time>,
 
+    /// Meta's account alerts (account_alerts webhooks), one per alert type and entity, sorted.
+    /// An alert Meta no longer reports as ACTIVE stays with the status Meta gave it (NONE,
+    /// RESOLVED...) until Meta reports that alert again, so the list shows Meta's last word on
+    /// each; the event AccountAlert announces an ACTIVE one, AccountAlertResolved its end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AccountAlert>,
+
+    /// The capabilities of the WABA and its business portfolio from business_capability_update
+    /// webhooks. Meta reports the caps in separate updates: each value is the last one given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<AccountCapabilities>,
+
+    /// Policy or terms violations Meta reported (account_update ACCOUNT_VIOLATION), one per
+    /// violation type, sorted. Meta sends no notice when a violation ends, so they stay listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<AccountViolation>,
+
+    /// Volume-based pricing tiers the WABA reached (account_update
+    /// VOLUME_BASED_PRICING_TIER_UPDATE), one per pricing category and region, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pricing_tiers: Vec<PricingTier>,
+
     /// When the access token expires, from Meta's debug_token (RFC 3339); absent for tokens that never expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_expire_at: Option<Time>,
@@ -215,4 +237,83 @@ pub struct AccountRestriction {
     /// When the restriction ends (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<Time>,
+}
+
+/// One alert from an account_alerts webhook.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountAlert {
+    /// Meta's alert type, e.g. INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED, OBA_REJECTED.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// What the alert is about: BUSINESS, PHONE_NUMBER... (Meta's entity_type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Meta's ID of that entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// CRITICAL, WARNING or INFORMATIONAL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Meta's alert status, verbatim: ACTIVE while it holds, another value (NONE...) once not.
+    pub status: String,
+    /// Meta's description of the alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When Meta sent the notice that put the alert in its current state (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+}
+
+/// What business_capability_update webhooks said of the WABA and its business portfolio.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountCapabilities {
+    /// The business portfolio's messaging limit (max_daily_conversations_per_business), in the
+    /// spelling of status.messagingLimit (TIER_2K, TIER_UNLIMITED...). A change raises
+    /// PortfolioLimitIncreased or PortfolioLimitDecreased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_limit: Option<String>,
+    /// How many phone numbers the WABA may have (max_phone_numbers_per_waba).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_phone_numbers_per_waba: Option<i64>,
+    /// How many phone numbers the business portfolio may have (max_phone_numbers_per_business;
+    /// Meta gives it while the portfolio limit is 250).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_phone_numbers_per_business: Option<i64>,
+}
+
+/// One violation type from account_update ACCOUNT_VIOLATION webhooks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountViolation {
+    /// Meta's violation type (violation_info.violation_type), e.g. ADULT or SCAM.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// When Meta first reported it (RFC 3339, the notice's delivery time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+}
+
+/// The volume tier of one pricing category in one market, from account_update
+/// VOLUME_BASED_PRICING_TIER_UPDATE webhooks (volume_tier_info).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingTier {
+    /// The template category the tier's rates apply to (UTILITY, AUTHENTICATION...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_category: Option<String>,
+    /// The market, as Meta names it (e.g. INDIA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The tier, Meta's range of delivered messages (e.g. 25000001:50000000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The month the tier's rates apply from (YYYY-MM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_month: Option<String>,
+    /// When the WABA reached the tier (RFC 3339; Meta's tier_update_time, else the notice's
+    /// delivery time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Time>,
 }

@@ -414,6 +414,18 @@ pub struct WhatsAppChannelStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthSummary>,
 
+    /// The last phone_number_quality_update webhook Meta sent for the number: its event
+    /// (THROUGHPUT_UPGRADE, ONBOARDING, or the legacy FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE)
+    /// and the limits it carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_quality_update: Option<QualityUpdateNotice>,
+
+    /// The security webhooks Meta sent for the number, the last of each event (PIN_CHANGED,
+    /// PIN_RESET_REQUEST, PIN_REQUEST_SUCCESS...), sorted by event. A new PIN_RESET_REQUEST
+    /// raises the event PinResetRequested; PIN_CHANGED also sets the PinStale condition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_events: Vec<SecurityNotice>,
+
     /// Registration progress; survives operator restarts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<RegistrationProgress>,
@@ -425,6 +437,38 @@ pub struct WhatsAppChannelStatus {
     /// Webhook notices waiting and the delivery times of those applied.
     #[serde(default, flatten)]
     pub webhook: super::WebhookRecord,
+}
+
+/// A phone_number_quality_update webhook as Meta sent it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityUpdateNotice {
+    /// Meta's event: THROUGHPUT_UPGRADE, ONBOARDING, or a legacy FLAGGED, UNFLAGGED, UPGRADE
+    /// or DOWNGRADE.
+    pub event: String,
+    /// When Meta sent it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
+    /// The business portfolio's messaging limit it carried (max_daily_conversations_per_business).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portfolio_limit: Option<String>,
+    /// The number's current_limit it carried (deprecated by Meta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_limit: Option<String>,
+    /// The number's old_limit, for messaging-limit changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_limit: Option<String>,
+}
+
+/// The last security webhook of one event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityNotice {
+    /// Meta's event: PIN_CHANGED, PIN_RESET_REQUEST, PIN_REQUEST_SUCCESS...
+    pub event: String,
+    /// When Meta sent it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
 }
 
 /// The display-name change flow of a registered number.

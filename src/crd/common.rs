@@ -21,6 +21,11 @@ pub struct HealthSummary {
     /// Overall ability to send messages: AVAILABLE, LIMITED or BLOCKED (Meta's value, verbatim).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_send_message: Option<String>,
+    /// Whether the number can receive calls over SIP: can_receive_call_sip of the PHONE_NUMBER
+    /// entity, verbatim (AVAILABLE, LIMITED, BLOCKED...). Only a number's health has it, and
+    /// only when Meta reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_receive_call_sip: Option<String>,
     /// Health of each entity Meta checks (PHONE_NUMBER, WABA, BUSINESS, APP), with errors and
     /// Meta's suggested solutions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -38,6 +43,10 @@ pub struct HealthEntityStatus {
     pub id: Option<String>,
     /// AVAILABLE, LIMITED or BLOCKED.
     pub can_send_message: String,
+    /// Whether the entity can receive calls over SIP (PHONE_NUMBER and APP entities), verbatim,
+    /// when Meta reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_receive_call_sip: Option<String>,
     /// Why the entity is blocked, with Meta's suggested fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<HealthErrorStatus>,
@@ -130,7 +139,8 @@ pub struct WebhookRecord {
     #[schemars(schema_with = "inbox_schema")]
     pub webhook_inbox: std::collections::BTreeMap<String, crate::meta::Notice>,
     /// Delivery time (RFC 3339) of the newest webhook notice applied, per part of the status it
-    /// speaks about (quality, name, security, restrictions, banState...): an older notice,
+    /// speaks about (quality, name, security, restrictions, banState..., and one per alert,
+    /// violation type, pricing tier and security event, e.g. violation/ADULT): an older notice,
     /// redelivered or late, never overrides a newer one.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fact_times: std::collections::BTreeMap<String, Time>,

@@ -275,6 +275,8 @@ mod tests {
             digits: "15550783881".into(),
             event: "FLAGGED".into(),
             current_limit: None,
+            old_limit: None,
+            portfolio_limit: None,
         })
     }
 

@@ -155,7 +155,8 @@ pub mod reason {
     /// Warning: several consecutive syncs failed.
     pub const SYNC_FAILING: &str = "SyncFailing";
 
-    // Webhook facts (account_update, security), on the account and on its channels.
+    // Webhook facts (account_update, account_alerts, business_capability_update, security): the
+    // restrictions and ban state on the account and its channels, the others where they land.
     /// Warning: Meta restricted the WABA (ACCOUNT_RESTRICTION).
     pub const ACCOUNT_RESTRICTED: &str = "AccountRestricted";
     /// Warning: Meta disabled the WABA or scheduled it to be disabled (DISABLED_UPDATE).
@@ -164,6 +165,20 @@ pub mod reason {
     pub const ACCOUNT_REINSTATED: &str = "AccountReinstated";
     /// Warning: the number's two-step PIN was changed outside the operator (security PIN_CHANGED).
     pub const PIN_CHANGED: &str = "PinChanged";
+    /// Warning: someone asked Meta to reset the number's two-step PIN (security
+    /// PIN_RESET_REQUEST); once per request.
+    pub const PIN_RESET_REQUESTED: &str = "PinResetRequested";
+    /// Warning: Meta raised an account alert (account_alerts with status ACTIVE).
+    pub const ACCOUNT_ALERT: &str = "AccountAlert";
+    /// Normal: an account alert that was ACTIVE no longer is.
+    pub const ACCOUNT_ALERT_RESOLVED: &str = "AccountAlertResolved";
+    /// Warning: Meta reported a policy or terms violation of the WABA (account_update
+    /// ACCOUNT_VIOLATION); once per violation type.
+    pub const ACCOUNT_VIOLATION: &str = "AccountViolation";
+    /// Normal: business_capability_update raised the business portfolio's messaging limit.
+    pub const PORTFOLIO_LIMIT_INCREASED: &str = "PortfolioLimitIncreased";
+    /// Warning: business_capability_update lowered the business portfolio's messaging limit.
+    pub const PORTFOLIO_LIMIT_DECREASED: &str = "PortfolioLimitDecreased";
 }
 
 #[cfg(test)]

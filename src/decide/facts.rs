@@ -12,12 +12,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::conditions::{ConditionStatus, set_condition, status_of, true_reason};
 use super::events::{EventSpec, reason};
+use super::fact_records;
 use super::time::{format_time, parse_time, status_time};
 use crate::crd::{
-    AccountRestriction, Phase, WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition,
-    find_condition,
+    AccountAlert, AccountRestriction, Phase, QualityUpdateNotice, WhatsAppBusinessAccountStatus,
+    WhatsAppChannelStatus, condition, find_condition,
 };
-use crate::meta::model::{CanSendMessage, NameStatus, NumberStatus, PhoneNumber, WabaSnapshot};
+use crate::meta::model::{
+    CanSendMessage, MessagingLimit, NameStatus, NumberStatus, PhoneNumber, WabaSnapshot,
+};
 use crate::meta::{Fact, Notice};
 
 /// The longest a quality flag lasts in Meta's legacy model (quality recovers within 7 days, or
@@ -29,17 +32,13 @@ const FLAG_LONGEST: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 
 /// only from that webhook, is taken as lifted (a REINSTATE that never arrived).
 const BAN_CONTRADICTED: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
-/// The facts of `notices` to apply, oldest delivery first, without those older than the newest
-/// already applied to their facet (a late or replayed delivery); `times` moves to the newest.
-/// Notices without a time are applied in the order they came.
-fn admitted<'a>(notices: &'a [Notice], times: &mut BTreeMap<String, Time>) -> Vec<&'a Fact> {
+/// The notices to apply, oldest delivery first, without those older than the newest already
+/// applied to their facet (a late or replayed delivery); `times` moves to the newest. Notices
+/// without a time are applied in the order they came.
+fn admitted<'a>(notices: &'a [Notice], times: &mut BTreeMap<String, Time>) -> Vec<&'a Notice> {
     let mut ordered: Vec<&Notice> = notices.iter().collect();
     ordered.sort_by_key(|n| n.at.unwrap_or(i64::MIN));
-    ordered
-        .into_iter()
-        .filter(|n| admit(n, times))
-        .map(|n| &n.fact)
-        .collect()
+    ordered.into_iter().filter(|n| admit(n, times)).collect()
 }
 
 fn admit(notice: &Notice, times: &mut BTreeMap<String, Time>) -> bool {
@@ -47,13 +46,21 @@ fn admit(notice: &Notice, times: &mut BTreeMap<String, Time>) -> bool {
     let (Some(facet), Some(at)) = (notice.fact.facet(), at) else {
         return true;
     };
-    match times.get(facet).and_then(parse_time) {
+    match times.get(&facet).and_then(parse_time) {
         Some(newest) if at < newest => false,
         _ => {
-            times.insert(facet.to_string(), status_time(at));
+            times.insert(facet, status_time(at));
             true
         }
     }
+}
+
+/// When Meta sent the notice, as status records times.
+fn delivered(notice: &Notice) -> Option<Time> {
+    notice
+        .at
+        .and_then(|s| Timestamp::from_second(s).ok())
+        .map(status_time)
 }
 
 /// Condition types written from webhook facts (channels only).
@@ -101,42 +108,101 @@ fn expired(r: &AccountRestriction, now: Timestamp) -> bool {
         .is_some_and(|t| t <= now)
 }
 
-/// Records the account facts (restrictions, ban state) in `status` and drops restrictions that
-/// have expired. Called on every account reconcile, with or without facts.
+/// Records the account facts (restrictions, ban state, violations, pricing tiers, alerts,
+/// capabilities) in `status` and drops restrictions that have expired. Called on every account
+/// reconcile, with or without facts.
 pub fn apply_account_facts(
     status: &mut WhatsAppBusinessAccountStatus,
     notices: &[Notice],
     now: Timestamp,
 ) {
-    for fact in admitted(notices, &mut status.webhook.fact_times) {
-        if let Fact::AccountUpdate {
-            event,
-            restrictions,
-            ban_state,
-            ..
-        } = fact
-        {
-            match event.as_str() {
-                "ACCOUNT_RESTRICTION" => {
-                    let mut list: Vec<AccountRestriction> =
-                        restrictions.iter().flatten().map(restriction_of).collect();
-                    list.sort_by(|a, b| a.type_.cmp(&b.type_));
-                    list.dedup_by(|a, b| a.type_ == b.type_);
-                    status.restrictions = list;
-                }
-                "DISABLED_UPDATE" => {
-                    if let Some(state) = ban_state
-                        && status.ban_state.as_ref() != Some(state)
-                    {
-                        status.ban_state = Some(state.clone());
-                        status.ban_state_since = Some(status_time(now));
-                    }
-                }
-                _ => {}
+    for notice in admitted(notices, &mut status.webhook.fact_times) {
+        let at = delivered(notice);
+        match &notice.fact {
+            Fact::AccountUpdate { .. } => account_update(status, &notice.fact, at.as_ref(), now),
+            Fact::AccountAlert {
+                alert_type,
+                severity,
+                status: alert_status,
+                entity_type,
+                entity_id,
+                description,
+                ..
+            } => {
+                let alert = AccountAlert {
+                    type_: alert_type.clone(),
+                    entity_type: entity_type.clone(),
+                    entity_id: entity_id.clone(),
+                    severity: Some(severity.clone()).filter(|s| !s.is_empty()),
+                    status: alert_status.clone(),
+                    description: description.clone(),
+                    since: None,
+                };
+                fact_records::record_alert(&mut status.alerts, alert, at.as_ref(), now);
             }
+            Fact::Capability {
+                limit,
+                max_phone_numbers_per_waba,
+                max_phone_numbers_per_business,
+                ..
+            } => fact_records::record_capability(
+                &mut status.capabilities,
+                limit.as_ref(),
+                *max_phone_numbers_per_waba,
+                *max_phone_numbers_per_business,
+            ),
+            _ => {}
         }
     }
     status.restrictions.retain(|r| !expired(r, now));
+}
+
+/// One `account_update`: restrictions, ban state, a violation or a pricing tier.
+fn account_update(
+    status: &mut WhatsAppBusinessAccountStatus,
+    fact: &Fact,
+    at: Option<&Time>,
+    now: Timestamp,
+) {
+    let Fact::AccountUpdate {
+        event,
+        restrictions,
+        ban_state,
+        violation_type,
+        volume_tier,
+        ..
+    } = fact
+    else {
+        return;
+    };
+    match event.as_str() {
+        "ACCOUNT_RESTRICTION" => {
+            let mut list: Vec<AccountRestriction> =
+                restrictions.iter().flatten().map(restriction_of).collect();
+            list.sort_by(|a, b| a.type_.cmp(&b.type_));
+            list.dedup_by(|a, b| a.type_ == b.type_);
+            status.restrictions = list;
+        }
+        "DISABLED_UPDATE" => {
+            if let Some(state) = ban_state
+                && status.ban_state.as_ref() != Some(state)
+            {
+                status.ban_state = Some(state.clone());
+                status.ban_state_since = Some(status_time(now));
+            }
+        }
+        "ACCOUNT_VIOLATION" => {
+            if let Some(type_) = violation_type {
+                fact_records::record_violation(&mut status.violations, type_, at, now);
+            }
+        }
+        "VOLUME_BASED_PRICING_TIER_UPDATE" => {
+            if let Some(info) = volume_tier {
+                fact_records::record_pricing_tier(&mut status.pricing_tiers, info, at, now);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Drops a DISABLE known only from a webhook once Graph has shown the WABA able to send for
@@ -172,49 +238,74 @@ fn is_disabling(state: Option<&str>) -> bool {
     matches!(state, Some("DISABLE" | "SCHEDULE_FOR_DISABLE"))
 }
 
-/// AccountRestricted, AccountDisabled and AccountReinstated from the previous status versus the
-/// new one.
+/// AccountRestricted, AccountDisabled, AccountReinstated, AccountViolation, AccountAlert,
+/// AccountAlertResolved and PortfolioLimitIncreased/Decreased from the previous status versus
+/// the new one.
 pub fn account_fact_events(
     waba_id: &str,
     previous: Option<&WhatsAppBusinessAccountStatus>,
     current: &WhatsAppBusinessAccountStatus,
 ) -> Vec<EventSpec> {
-    let mut events = Vec::new();
+    let mut events: Vec<EventSpec> = restriction_event(waba_id, previous, current)
+        .into_iter()
+        .chain(ban_event(waba_id, previous, current))
+        .collect();
+    events.extend(fact_records::violation_events(waba_id, previous, current));
+    let before: &[AccountAlert] = previous.map(|p| p.alerts.as_slice()).unwrap_or(&[]);
+    events.extend(fact_records::alert_events(before, &current.alerts));
+    events.extend(fact_records::capability_event(previous, current));
+    events
+}
+
+/// AccountRestricted when restrictions of a type not there before appear.
+fn restriction_event(
+    waba_id: &str,
+    previous: Option<&WhatsAppBusinessAccountStatus>,
+    current: &WhatsAppBusinessAccountStatus,
+) -> Option<EventSpec> {
     let before: &[AccountRestriction] = previous.map(|p| p.restrictions.as_slice()).unwrap_or(&[]);
     let new: Vec<&AccountRestriction> = current
         .restrictions
         .iter()
         .filter(|r| !before.iter().any(|b| b.type_ == r.type_))
         .collect();
-    if !new.is_empty() {
-        events.push(EventSpec::warning(
+    (!new.is_empty()).then(|| {
+        EventSpec::warning(
             reason::ACCOUNT_RESTRICTED,
             format!(
                 "Meta restricted WABA {waba_id}: {}",
                 describe_restrictions(&new)
             ),
-        ));
-    }
+        )
+    })
+}
+
+/// AccountDisabled or AccountReinstated when the ban state changes.
+fn ban_event(
+    waba_id: &str,
+    previous: Option<&WhatsAppBusinessAccountStatus>,
+    current: &WhatsAppBusinessAccountStatus,
+) -> Option<EventSpec> {
     let was = previous.and_then(|p| p.ban_state.as_deref());
     let now = current.ban_state.as_deref();
-    if was != now {
-        match now {
-            Some("DISABLE") => events.push(EventSpec::warning(
-                reason::ACCOUNT_DISABLED,
-                format!("Meta disabled WABA {waba_id}: none of its numbers can send messages"),
-            )),
-            Some("SCHEDULE_FOR_DISABLE") => events.push(EventSpec::warning(
-                reason::ACCOUNT_DISABLED,
-                format!("Meta scheduled WABA {waba_id} to be disabled"),
-            )),
-            Some("REINSTATE") if is_disabling(was) => events.push(EventSpec::normal(
-                reason::ACCOUNT_REINSTATED,
-                format!("Meta reinstated WABA {waba_id}"),
-            )),
-            _ => {}
-        }
+    if was == now {
+        return None;
     }
-    events
+    match now {
+        Some("DISABLE") => Some(EventSpec::warning(
+            reason::ACCOUNT_DISABLED,
+            format!("Meta disabled WABA {waba_id}: none of its numbers can send messages"),
+        )),
+        Some("SCHEDULE_FOR_DISABLE") => Some(EventSpec::warning(
+            reason::ACCOUNT_DISABLED,
+            format!("Meta scheduled WABA {waba_id} to be disabled"),
+        )),
+        Some("REINSTATE") if is_disabling(was) => Some(EventSpec::normal(
+            reason::ACCOUNT_REINSTATED,
+            format!("Meta reinstated WABA {waba_id}"),
+        )),
+        _ => None,
+    }
 }
 
 /// Records the number facts in `previous` (a copy of the channel's previous status that the
@@ -225,38 +316,68 @@ pub fn apply_number_facts(
     generation: Option<i64>,
     now: Timestamp,
 ) {
-    for fact in admitted(notices, &mut previous.webhook.fact_times) {
-        match fact {
-            Fact::QualityUpdate { event, .. } => quality_fact(previous, event, generation, now),
+    for notice in admitted(notices, &mut previous.webhook.fact_times) {
+        let at = delivered(notice);
+        match &notice.fact {
+            Fact::QualityUpdate {
+                event,
+                current_limit,
+                old_limit,
+                portfolio_limit,
+                ..
+            } => {
+                quality_fact(previous, event, generation, now);
+                let canonical = |l: &Option<MessagingLimit>| l.as_ref().map(|l| l.canonical());
+                let update = QualityUpdateNotice {
+                    event: event.clone(),
+                    at: None,
+                    portfolio_limit: canonical(portfolio_limit),
+                    current_limit: canonical(current_limit),
+                    old_limit: canonical(old_limit),
+                };
+                fact_records::record_quality_update(
+                    &mut previous.last_quality_update,
+                    update,
+                    at.as_ref(),
+                    now,
+                );
+            }
             Fact::NameUpdate {
                 decision,
                 rejection_reason,
                 ..
-            } => {
-                match decision.as_str() {
-                    "REJECTED" => {
-                        previous.name_rejection_reason = Some(
-                            rejection_reason
-                                .clone()
-                                .unwrap_or_else(|| UNKNOWN_REJECTION.into()),
-                        );
-                    }
-                    "APPROVED" => previous.name_rejection_reason = None,
-                    _ => {}
+            } => name_fact(previous, decision, rejection_reason.as_deref()),
+            Fact::Security { event, .. } => {
+                fact_records::record_security(
+                    &mut previous.security_events,
+                    event,
+                    at.as_ref(),
+                    now,
+                );
+                if event == "PIN_CHANGED" {
+                    pin_changed(previous, generation, now);
                 }
-                // A change the operator requested hears Meta's decision before Graph shows it.
-                if let Some(change) = previous.display_name.as_mut()
-                    && change.requested.is_some()
-                    && matches!(decision.as_str(), "APPROVED" | "REJECTED")
-                {
-                    change.decision = Some(decision.clone());
-                }
-            }
-            Fact::Security { event, .. } if event == "PIN_CHANGED" => {
-                pin_changed(previous, generation, now)
             }
             _ => {}
         }
+    }
+}
+
+fn name_fact(status: &mut WhatsAppChannelStatus, decision: &str, rejection_reason: Option<&str>) {
+    match decision {
+        "REJECTED" => {
+            status.name_rejection_reason =
+                Some(rejection_reason.unwrap_or(UNKNOWN_REJECTION).to_string());
+        }
+        "APPROVED" => status.name_rejection_reason = None,
+        _ => {}
+    }
+    // A change the operator requested hears Meta's decision before Graph shows it.
+    if let Some(change) = status.display_name.as_mut()
+        && change.requested.is_some()
+        && matches!(decision, "APPROVED" | "REJECTED")
+    {
+        change.decision = Some(decision.to_string());
     }
 }
 
@@ -373,7 +494,8 @@ fn flag_outlived(status: &WhatsAppChannelStatus, now: Timestamp) -> bool {
         .is_some_and(|c| now.duration_since(c.last_transition_time.0) >= FLAG_LONGEST)
 }
 
-/// PinChanged when the PIN condition starts saying the Secret is stale.
+/// PinChanged when the PIN condition starts saying the Secret is stale; PinResetRequested for
+/// each new PIN reset request.
 pub fn number_fact_events(
     previous: Option<&WhatsAppChannelStatus>,
     current: &WhatsAppChannelStatus,
@@ -381,15 +503,16 @@ pub fn number_fact_events(
     let stale = |s: &WhatsAppChannelStatus| {
         status_of(&s.conditions, fact_condition::PIN_STALE) == Some(ConditionStatus::True)
     };
+    let mut events = Vec::new();
     if stale(current) && !previous.is_some_and(stale) {
-        vec![EventSpec::warning(
+        events.push(EventSpec::warning(
             reason::PIN_CHANGED,
             "Meta reports that the two-step verification PIN was changed outside the operator; \
              update the PIN Secret or the next registration fails",
-        )]
-    } else {
-        Vec::new()
+        ));
     }
+    events.extend(fact_records::pin_reset_event(previous, current));
+    events
 }
 
 /// Clears the stale-PIN condition once the operator applied a PIN again.

@@ -1,12 +1,17 @@
 //! Meta's `health_status` in status form, and sentences that explain it.
 
 use crate::crd::{HealthEntityStatus, HealthErrorStatus, HealthSummary};
-use crate::meta::model::{CanSendMessage, HealthStatus};
+use crate::meta::model::{CanSendMessage, HealthEntityType, HealthStatus};
 
-/// Meta's health, every entity with its errors and additional information.
+/// Meta's health, every entity with its errors and additional information. The number's
+/// calling health sits beside the overall messaging health, since a number's read is where
+/// Meta gives it (its PHONE_NUMBER entity).
 pub(crate) fn summarize(health: &HealthStatus) -> HealthSummary {
     HealthSummary {
         can_send_message: Some(health.can_send_message.as_str().to_string()),
+        can_receive_call_sip: health
+            .entity(&HealthEntityType::PhoneNumber)
+            .and_then(|e| e.can_receive_call_sip.clone()),
         entities: health
             .entities
             .iter()
@@ -14,6 +19,7 @@ pub(crate) fn summarize(health: &HealthStatus) -> HealthSummary {
                 entity_type: e.entity_type.as_str().to_string(),
                 id: e.id.clone(),
                 can_send_message: e.can_send_message.as_str().to_string(),
+                can_receive_call_sip: e.can_receive_call_sip.clone(),
                 errors: e
                     .errors
                     .iter()
@@ -236,6 +242,34 @@ mod tests {
         assert_eq!(overall(Some(&summary)), Some(CanSendMessage::Blocked));
     }
 
+    /// The number's calling health is kept beside its messaging health, and per entity; a
+    /// WABA's health has no number, so no calling health of its own.
+    #[test]
+    fn calling_health_of_the_number_sits_beside_messaging_health() {
+        let mut health = blocked_waba();
+        health.entities[0].can_receive_call_sip = Some("LIMITED".into());
+        health.entities.push(HealthEntity {
+            entity_type: HealthEntityType::App,
+            id: Some("3".into()),
+            can_send_message: CanSendMessage::Available,
+            can_receive_call_sip: Some("AVAILABLE".into()),
+            errors: vec![],
+            additional_info: vec![],
+        });
+        let summary = summarize(&health);
+        assert_eq!(summary.can_receive_call_sip.as_deref(), Some("LIMITED"));
+        assert_eq!(
+            entity(Some(&summary), "APP").and_then(|e| e.can_receive_call_sip.as_deref()),
+            Some("AVAILABLE")
+        );
+        assert_eq!(
+            entity(Some(&summary), "WABA").unwrap().can_receive_call_sip,
+            None
+        );
+        health.entities.remove(0);
+        assert_eq!(summarize(&health).can_receive_call_sip, None);
+    }
+
     #[test]
     fn explanations_name_the_entities_at_that_level() {
         let summary = summarize(&blocked_waba());
@@ -251,6 +285,7 @@ mod tests {
         let bare = HealthSummary {
             can_send_message: Some("BLOCKED".into()),
             entities: vec![],
+            ..HealthSummary::default()
         };
         assert_eq!(
             explain(&bare, &CanSendMessage::Blocked),

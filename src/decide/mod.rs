@@ -15,6 +15,7 @@ mod channel_sync;
 mod conditions;
 mod duration;
 mod events;
+mod fact_records;
 pub mod facts;
 mod health;
 mod pause;

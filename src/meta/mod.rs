@@ -11,4 +11,4 @@ pub mod profile;
 pub mod versions;
 
 pub use error::{ErrorClass, GraphError, Refusal};
-pub use notice::{Fact, Notice, Restriction};
+pub use notice::{Fact, Notice, Restriction, VolumeTier};

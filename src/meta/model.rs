@@ -319,12 +319,24 @@ pub struct HealthEntity {
     #[serde(default)]
     pub id: Option<String>,
     pub can_send_message: CanSendMessage,
-    #[serde(default)]
+    /// Calling health: documented as a string, its values and whether every entity carries it
+    /// are not, so any other shape reads as absent rather than failing the number's record.
+    #[serde(default, deserialize_with = "lenient_text")]
     pub can_receive_call_sip: Option<String>,
     #[serde(default)]
     pub errors: Vec<HealthError>,
     #[serde(default)]
     pub additional_info: Vec<String>,
+}
+
+/// A string, or the text of a number or boolean; anything else is absent.
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// `health_status` of a node.
@@ -805,6 +817,21 @@ mod tests {
                 .as_deref(),
             Some("AVAILABLE")
         );
+    }
+
+    #[test]
+    fn calling_health_of_an_unexpected_shape_does_not_fail_the_entity() {
+        let h: HealthStatus = serde_json::from_str(
+            r#"{ "can_send_message": "AVAILABLE", "entities": [
+                 { "entity_type": "PHONE_NUMBER", "id": "1", "can_send_message": "AVAILABLE", "can_receive_call_sip": {"status": "AVAILABLE"} },
+                 { "entity_type": "APP", "id": "2", "can_send_message": "AVAILABLE", "can_receive_call_sip": true },
+                 { "entity_type": "WABA", "id": "3", "can_send_message": "AVAILABLE", "can_receive_call_sip": null } ] }"#,
+        )
+        .unwrap();
+        let sip = |kind: HealthEntityType| h.entity(&kind).unwrap().can_receive_call_sip.clone();
+        assert_eq!(sip(HealthEntityType::PhoneNumber), None);
+        assert_eq!(sip(HealthEntityType::App).as_deref(), Some("true"));
+        assert_eq!(sip(HealthEntityType::Waba), None);
     }
 
     #[test]

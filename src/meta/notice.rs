@@ -15,8 +15,32 @@ pub struct Restriction {
     pub expiration: Option<i64>,
 }
 
+/// The `volume_tier_info` of a VOLUME_BASED_PRICING_TIER_UPDATE: the volume tier the WABA
+/// reached for one pricing category in one market. Every key is optional, since Meta's page
+/// is the only source of the shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeTier {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Meta's range of messages, e.g. `25000001:50000000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// `YYYY-MM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_month: Option<String>,
+    /// Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_update_time: Option<i64>,
+}
+
 /// What a delivery tells the operator, routed by WABA ID and, for number fields, by the
 /// number's digits.
+///
+/// Fields added after a kind was first recorded are skipped when absent, so a notice recorded
+/// by an older version serialises as it did and keeps the key it is stored under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "kind",
@@ -24,33 +48,59 @@ pub struct Restriction {
     rename_all_fields = "camelCase"
 )]
 pub enum Fact {
-    /// `account_update`: the event plus restriction or ban details when present.
+    /// `account_update`: the event plus restriction, ban, violation or pricing-tier details
+    /// when present.
     AccountUpdate {
         waba_id: String,
         event: String,
         restrictions: Option<Vec<Restriction>>,
         ban_state: Option<String>,
+        /// `violation_info.violation_type` of an ACCOUNT_VIOLATION.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation_type: Option<String>,
+        /// `volume_tier_info` of a VOLUME_BASED_PRICING_TIER_UPDATE.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        volume_tier: Option<VolumeTier>,
     },
     /// `account_review_update`.
     AccountReview { waba_id: String, decision: String },
-    /// `business_capability_update`: the portfolio's messaging limit, when given.
+    /// `business_capability_update`: the portfolio's messaging limit and the caps on phone
+    /// numbers, each when given (Meta sends them in separate updates).
     Capability {
         waba_id: String,
         limit: Option<MessagingLimit>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_phone_numbers_per_waba: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_phone_numbers_per_business: Option<i64>,
     },
-    /// `account_alerts`.
+    /// `account_alerts`: one alert about an entity (BUSINESS, PHONE_NUMBER...).
     AccountAlert {
         waba_id: String,
         alert_type: String,
         severity: String,
         status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entity_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entity_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
-    /// `phone_number_quality_update` (legacy FLAGGED/UNFLAGGED/UPGRADE/DOWNGRADE included).
+    /// `phone_number_quality_update`: Meta's current events (THROUGHPUT_UPGRADE, ONBOARDING)
+    /// and the legacy FLAGGED/UNFLAGGED/UPGRADE/DOWNGRADE.
     QualityUpdate {
         waba_id: String,
         digits: String,
         event: String,
+        /// The number's `current_limit` (deprecated by Meta).
         current_limit: Option<MessagingLimit>,
+        /// The number's `old_limit`, given for messaging-limit changes only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_limit: Option<MessagingLimit>,
+        /// `max_daily_conversations_per_business`: the portfolio's limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        portfolio_limit: Option<MessagingLimit>,
     },
     /// `phone_number_name_update`.
     NameUpdate {
@@ -93,21 +143,50 @@ impl Fact {
 
 impl Fact {
     /// The part of a resource's status the fact speaks about: facts about the same facet are
-    /// applied in delivery order, an older one never overrides a newer one. `None` for facts
+    /// applied in delivery order, an older one never overrides a newer one. Records kept per
+    /// key (an alert, a violation type, a pricing tier, a security event) have a facet per key,
+    /// so a late notice about one never loses to a newer one about another. `None` for facts
     /// that change nothing the operator records.
-    pub fn facet(&self) -> Option<&'static str> {
+    pub fn facet(&self) -> Option<String> {
         Some(match self {
-            Self::AccountUpdate { event, .. } => match event.as_str() {
-                "ACCOUNT_RESTRICTION" => "restrictions",
-                "DISABLED_UPDATE" => "banState",
+            Self::AccountUpdate {
+                event,
+                violation_type,
+                volume_tier,
+                ..
+            } => match event.as_str() {
+                "ACCOUNT_RESTRICTION" => "restrictions".into(),
+                "DISABLED_UPDATE" => "banState".into(),
+                "ACCOUNT_VIOLATION" => format!("violation/{}", violation_type.as_ref()?),
+                "VOLUME_BASED_PRICING_TIER_UPDATE" => {
+                    let tier = volume_tier.as_ref()?;
+                    let part = |p: &Option<String>| p.clone().unwrap_or_default();
+                    format!(
+                        "pricingTier/{}/{}",
+                        part(&tier.pricing_category),
+                        part(&tier.region)
+                    )
+                }
                 _ => return None,
             },
-            Self::AccountReview { .. } => "review",
-            Self::Capability { .. } => "capability",
-            Self::AccountAlert { .. } => "alerts",
-            Self::QualityUpdate { .. } => "quality",
-            Self::NameUpdate { .. } => "name",
-            Self::Security { .. } => "security",
+            Self::AccountReview { .. } => "review".into(),
+            Self::Capability { .. } => "capability".into(),
+            Self::AccountAlert {
+                alert_type,
+                entity_type,
+                entity_id,
+                ..
+            } => format!(
+                "alert/{alert_type}/{}/{}",
+                entity_type.as_deref().unwrap_or_default(),
+                entity_id.as_deref().unwrap_or_default()
+            ),
+            Self::QualityUpdate { .. } => "quality".into(),
+            Self::NameUpdate { .. } => "name".into(),
+            // PIN_CHANGED keeps the facet it always had, so delivery times recorded before
+            // other security events were kept still order it.
+            Self::Security { event, .. } if event == "PIN_CHANGED" => "security".into(),
+            Self::Security { event, .. } => format!("security/{event}"),
         })
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::meta::model::{MessagingLimit, digits_of};
-use crate::meta::{Fact, Notice, Restriction};
+use crate::meta::{Fact, Notice, Restriction, VolumeTier};
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -94,6 +94,10 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
             event: text(v, "event")?,
             restrictions: restrictions(v),
             ban_state: v.get("ban_info").and_then(|b| text(b, "waba_ban_state")),
+            violation_type: v
+                .get("violation_info")
+                .and_then(|i| text(i, "violation_type")),
+            volume_tier: volume_tier(v),
         },
         "account_review_update" => Fact::AccountReview {
             waba_id,
@@ -102,22 +106,17 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
         "business_capability_update" => Fact::Capability {
             waba_id,
             limit: limit(v, "max_daily_conversations_per_business"),
+            max_phone_numbers_per_waba: integer(v, "max_phone_numbers_per_waba"),
+            max_phone_numbers_per_business: integer(v, "max_phone_numbers_per_business"),
         },
-        "account_alerts" => {
-            let info = v.get("alert_info")?;
-            Fact::AccountAlert {
-                waba_id,
-                alert_type: text(info, "alert_type")?,
-                severity: text(info, "alert_severity").unwrap_or_default(),
-                status: text(info, "alert_status").unwrap_or_default(),
-            }
-        }
+        "account_alerts" => alert(waba_id, v)?,
         "phone_number_quality_update" => Fact::QualityUpdate {
             waba_id,
             digits: digits()?,
             event: text(v, "event")?,
-            current_limit: limit(v, "max_daily_conversations_per_business")
-                .or_else(|| limit(v, "current_limit")),
+            current_limit: limit(v, "current_limit"),
+            old_limit: limit(v, "old_limit"),
+            portfolio_limit: limit(v, "max_daily_conversations_per_business"),
         },
         "phone_number_name_update" => Fact::NameUpdate {
             waba_id,
@@ -131,6 +130,41 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
             event: text(v, "event")?,
         },
         _ => return None,
+    })
+}
+
+/// An integer, also when Meta sends it as a string.
+fn integer(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `account_alerts`: `alert_info` with the alert, `entity_type` and `entity_id` beside it.
+fn alert(waba_id: String, v: &Value) -> Option<Fact> {
+    let info = v.get("alert_info")?;
+    Some(Fact::AccountAlert {
+        waba_id,
+        alert_type: text(info, "alert_type")?,
+        severity: text(info, "alert_severity").unwrap_or_default(),
+        status: text(info, "alert_status").unwrap_or_default(),
+        entity_type: text(v, "entity_type"),
+        entity_id: text(v, "entity_id"),
+        description: text(info, "alert_description"),
+    })
+}
+
+/// The `volume_tier_info` of a VOLUME_BASED_PRICING_TIER_UPDATE, when it is an object.
+fn volume_tier(v: &Value) -> Option<VolumeTier> {
+    let info = v.get("volume_tier_info").filter(|i| i.is_object())?;
+    Some(VolumeTier {
+        pricing_category: text(info, "pricing_category"),
+        region: text(info, "region"),
+        tier: text(info, "tier"),
+        effective_month: text(info, "effective_month"),
+        tier_update_time: integer(info, "tier_update_time"),
     })
 }
 
@@ -203,6 +237,8 @@ mod tests {
                     },
                 ]),
                 ban_state: None,
+                violation_type: None,
+                volume_tier: None,
             })
         );
     }
@@ -237,6 +273,149 @@ mod tests {
         ));
         assert!(matches!(&f[4].1, Some(Fact::Security { event, .. }) if event == "PIN_CHANGED"));
         assert_eq!(f[5], ("messages".to_string(), None));
+    }
+
+    /// Meta's documented payloads of the fields whose every part lands in status.
+    #[test]
+    fn alerts_capabilities_violations_tiers_throughput_and_pin_resets_from_metas_examples() {
+        let f = parse(
+            r#"{ "object": "whatsapp_business_account", "entry": [ { "id": "102290129340398", "time": 1745612159, "changes": [
+            { "field": "account_alerts", "value": { "entity_type": "BUSINESS", "entity_id": "506914307656634",
+                "alert_info": { "alert_severity": "WARNING", "alert_status": "ACTIVE",
+                  "alert_type": "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED",
+                  "alert_description": "Limits cannot be increased for your business ..." } } },
+            { "field": "business_capability_update", "value": { "max_daily_conversation_per_phone": 2000,
+                "max_daily_conversations_per_business": "TIER_UNLIMITED",
+                "max_phone_numbers_per_business": 2, "max_phone_numbers_per_waba": "25" } },
+            { "field": "account_update", "value": { "event": "ACCOUNT_VIOLATION", "violation_info": { "violation_type": "ADULT" } } },
+            { "field": "account_update", "value": { "volume_tier_info": { "tier_update_time": 1743451903,
+                "pricing_category": "UTILITY", "tier": "25000001:50000000", "effective_month": "2025-11",
+                "region": "India" }, "event": "VOLUME_BASED_PRICING_TIER_UPDATE" } },
+            { "field": "phone_number_quality_update", "value": { "display_phone_number": "15550783881",
+                "event": "THROUGHPUT_UPGRADE", "old_limit": "TIER_10K", "current_limit": "TIER_UNLIMITED",
+                "max_daily_conversations_per_business": "TIER_2K" } },
+            { "field": "security", "value": { "display_phone_number": "15550783881", "event": "PIN_RESET_REQUEST", "requester": "1234" } }
+        ] } ] }"#,
+        );
+        let waba_id = "102290129340398".to_string();
+        assert_eq!(
+            f[0].1,
+            Some(Fact::AccountAlert {
+                waba_id: waba_id.clone(),
+                alert_type: "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED".into(),
+                severity: "WARNING".into(),
+                status: "ACTIVE".into(),
+                entity_type: Some("BUSINESS".into()),
+                entity_id: Some("506914307656634".into()),
+                description: Some("Limits cannot be increased for your business ...".into()),
+            })
+        );
+        assert_eq!(
+            f[1].1,
+            Some(Fact::Capability {
+                waba_id: waba_id.clone(),
+                limit: Some(MessagingLimit::Unlimited),
+                max_phone_numbers_per_waba: Some(25),
+                max_phone_numbers_per_business: Some(2),
+            })
+        );
+        assert!(
+            matches!(&f[2].1, Some(Fact::AccountUpdate { event, violation_type: Some(v), volume_tier: None, .. }) if event == "ACCOUNT_VIOLATION" && v == "ADULT")
+        );
+        assert_eq!(
+            f[3].1,
+            Some(Fact::AccountUpdate {
+                waba_id: waba_id.clone(),
+                event: "VOLUME_BASED_PRICING_TIER_UPDATE".into(),
+                restrictions: None,
+                ban_state: None,
+                violation_type: None,
+                volume_tier: Some(VolumeTier {
+                    pricing_category: Some("UTILITY".into()),
+                    region: Some("India".into()),
+                    tier: Some("25000001:50000000".into()),
+                    effective_month: Some("2025-11".into()),
+                    tier_update_time: Some(1_743_451_903),
+                }),
+            })
+        );
+        assert_eq!(
+            f[4].1,
+            Some(Fact::QualityUpdate {
+                waba_id: waba_id.clone(),
+                digits: "15550783881".into(),
+                event: "THROUGHPUT_UPGRADE".into(),
+                current_limit: Some(MessagingLimit::Unlimited),
+                old_limit: Some(MessagingLimit::Tier(10_000)),
+                portfolio_limit: Some(MessagingLimit::Tier(2_000)),
+            })
+        );
+        assert!(
+            matches!(&f[5].1, Some(Fact::Security { event, .. }) if event == "PIN_RESET_REQUEST")
+        );
+    }
+
+    /// Details of an unexpected shape are left out, never a reason to drop the notice.
+    #[test]
+    fn odd_details_are_left_out_and_the_notice_kept() {
+        let f = parse(
+            r#"{ "object": "whatsapp_business_account", "entry": [ { "id": "1", "changes": [
+            { "field": "account_alerts", "value": { "entity_type": 7, "alert_info": { "alert_type": "OBA_APPROVED" } } },
+            { "field": "account_update", "value": { "event": "VOLUME_BASED_PRICING_TIER_UPDATE", "volume_tier_info": "UTILITY" } },
+            { "field": "account_update", "value": { "event": "ACCOUNT_VIOLATION", "violation_info": ["ADULT"] } },
+            { "field": "business_capability_update", "value": { "max_phone_numbers_per_waba": {"n": 25} } }
+        ] } ] }"#,
+        );
+        assert_eq!(
+            f[0].1,
+            Some(Fact::AccountAlert {
+                waba_id: "1".into(),
+                alert_type: "OBA_APPROVED".into(),
+                severity: String::new(),
+                status: String::new(),
+                entity_type: Some("7".into()),
+                entity_id: None,
+                description: None,
+            })
+        );
+        assert!(matches!(
+            &f[1].1,
+            Some(Fact::AccountUpdate {
+                volume_tier: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            &f[2].1,
+            Some(Fact::AccountUpdate {
+                violation_type: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            &f[3].1,
+            Some(Fact::Capability {
+                limit: None,
+                max_phone_numbers_per_waba: None,
+                ..
+            })
+        ));
+    }
+
+    /// A notice recorded in an inbox by a version without the newer details reads back and
+    /// serialises as it was, so it keeps the key it is stored (and removed) under.
+    #[test]
+    fn notices_recorded_before_the_new_details_keep_their_key() {
+        let recorded = [
+            r#"{"fact":{"kind":"accountAlert","wabaId":"1","alertType":"OBA_REJECTED","severity":"WARNING","status":"ACTIVE"},"at":5}"#,
+            r#"{"fact":{"kind":"capability","wabaId":"1","limit":"TIER_2K"},"at":5}"#,
+            r#"{"fact":{"kind":"accountUpdate","wabaId":"1","event":"DISABLED_UPDATE","restrictions":null,"banState":"DISABLE"},"at":5}"#,
+            r#"{"fact":{"kind":"qualityUpdate","wabaId":"1","digits":"15550783881","event":"FLAGGED","currentLimit":"TIER_2K"},"at":5}"#,
+        ];
+        for json in recorded {
+            let notice: Notice = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&notice).unwrap(), json);
+        }
     }
 
     #[test]

@@ -107,8 +107,43 @@ async fn statuses(w: &World) -> Vec<Value> {
 /// Delivers the same change again and checks that no event followed. The forced sync and the
 /// pause let the redelivery's reconciles (account, then channels) run before counting.
 async fn redeliver_changes_nothing(w: &World, field: &str, value: Value, token: &str) {
+    changes_nothing(w, field, token, deliver(&w.sim, field, value)).await;
+}
+
+/// Meta's envelope of one change of `field`, sent at `time` (Unix seconds).
+fn envelope(field: &str, value: Value, time: i64) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{
+        "id": WABA, "time": time, "changes": [{"field": field, "value": value}]}]})
+}
+
+/// Has the simulator sign and deliver a whole envelope as given; the operator must answer 200.
+async fn deliver_exactly(sim: &Sim, payload: Value) {
+    let out = sim.deliver_payload(APP, payload).await;
+    assert_eq!(out.status, 200, "{out:?}");
+}
+
+/// Delivers an envelope again exactly as before (its entry time included, as Meta retries a
+/// delivery) and checks that no event followed.
+async fn redeliver_exactly_changes_nothing(w: &World, payload: Value, token: &str) {
+    changes_nothing(
+        w,
+        "the same envelope",
+        token,
+        deliver_exactly(&w.sim, payload),
+    )
+    .await;
+}
+
+/// Runs `delivery`, lets its reconciles run and checks that it published no event and that the
+/// statuses settle.
+async fn changes_nothing(
+    w: &World,
+    field: &str,
+    token: &str,
+    delivery: impl std::future::Future<Output = ()>,
+) {
     let before = w.events().await;
-    deliver(&w.sim, field, value).await;
+    delivery.await;
     w.force_sync("acme", token).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = w.events().await;
@@ -458,4 +493,221 @@ async fn a_stale_flag_delivered_after_the_unflag_changes_nothing() {
     assert!(!condition_is_true(&s.conditions, "QualityFlagged"));
     assert!(s.webhook.webhook_inbox.is_empty(), "{:?}", s.webhook);
     assert_eq!(w.event_count("acme-support", "NumberFlagged").await, 1);
+}
+
+/// Everything Meta's account fields say lands in the account's status, from Meta's documented
+/// payloads: an alert (raised, then no longer active), the portfolio's capabilities (merged
+/// across updates), a violation and a pricing tier, each event once and on the account only.
+#[tokio::test]
+async fn account_notices_land_in_status_with_their_events_once() {
+    let w = world("wh-account-records").await;
+
+    let alert = |status: &str| json!({"entity_type": "BUSINESS", "entity_id": "506914307656634", "alert_info": {"alert_severity": "WARNING", "alert_status": status, "alert_type": "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED", "alert_description": "Limits cannot be increased for your business"}});
+    deliver(&w.sim, "account_alerts", alert("ACTIVE")).await;
+    let s = w
+        .wait_account("acme", "the ACTIVE alert", |s| {
+            s.alerts.iter().any(|a| a.status == "ACTIVE")
+        })
+        .await;
+    assert_eq!(s.alerts.len(), 1, "{:?}", s.alerts);
+    let a = &s.alerts[0];
+    assert_eq!(a.type_, "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED");
+    assert_eq!(
+        (a.entity_type.as_deref(), a.entity_id.as_deref()),
+        (Some("BUSINESS"), Some("506914307656634"))
+    );
+    assert_eq!(a.severity.as_deref(), Some("WARNING"));
+    assert_eq!(
+        a.description.as_deref(),
+        Some("Limits cannot be increased for your business")
+    );
+    assert!(a.since.is_some());
+    wait_events(&w, "acme", "AccountAlert", 1).await;
+    redeliver_changes_nothing(&w, "account_alerts", alert("ACTIVE"), "al1").await;
+    deliver(&w.sim, "account_alerts", alert("NONE")).await;
+    w.wait_account("acme", "the alert no longer active", |s| {
+        s.alerts.len() == 1 && s.alerts[0].status == "NONE"
+    })
+    .await;
+    wait_events(&w, "acme", "AccountAlertResolved", 1).await;
+    redeliver_changes_nothing(&w, "account_alerts", alert("NONE"), "al2").await;
+    assert_eq!(w.event_count("acme", "AccountAlert").await, 1);
+
+    // business_capability_update as Meta documents it, then an update with the limit only.
+    let capability = json!({"max_daily_conversation_per_phone": 2000, "max_daily_conversations_per_business": "TIER_UNLIMITED", "max_phone_numbers_per_business": 2, "max_phone_numbers_per_waba": 25});
+    deliver(&w.sim, "business_capability_update", capability.clone()).await;
+    w.wait_account("acme", "the capabilities", |s| {
+        s.capabilities.as_ref().is_some_and(|c| {
+            c.messaging_limit.as_deref() == Some("TIER_UNLIMITED")
+                && c.max_phone_numbers_per_waba == Some(25)
+                && c.max_phone_numbers_per_business == Some(2)
+        })
+    })
+    .await;
+    wait_events(&w, "acme", "PortfolioLimitIncreased", 1).await;
+    redeliver_changes_nothing(&w, "business_capability_update", capability, "ca1").await;
+    let lower = json!({"max_daily_conversations_per_business": 10000});
+    deliver(&w.sim, "business_capability_update", lower.clone()).await;
+    let s = w
+        .wait_account("acme", "the lower limit", |s| {
+            s.capabilities
+                .as_ref()
+                .is_some_and(|c| c.messaging_limit.as_deref() == Some("TIER_10K"))
+        })
+        .await;
+    let caps = s.capabilities.unwrap();
+    assert_eq!(
+        (
+            caps.max_phone_numbers_per_waba,
+            caps.max_phone_numbers_per_business
+        ),
+        (Some(25), Some(2)),
+        "an update without the caps keeps them"
+    );
+    wait_events(&w, "acme", "PortfolioLimitDecreased", 1).await;
+    redeliver_changes_nothing(&w, "business_capability_update", lower, "ca2").await;
+
+    // account_update ACCOUNT_VIOLATION and VOLUME_BASED_PRICING_TIER_UPDATE, Meta's examples.
+    let violation =
+        json!({"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "ADULT"}});
+    deliver(&w.sim, "account_update", violation.clone()).await;
+    w.wait_account("acme", "the violation", |s| {
+        s.violations.len() == 1 && s.violations[0].type_ == "ADULT"
+    })
+    .await;
+    wait_events(&w, "acme", "AccountViolation", 1).await;
+    redeliver_changes_nothing(&w, "account_update", violation, "vi1").await;
+    let tier = json!({"volume_tier_info": {"tier_update_time": 1743451903, "pricing_category": "UTILITY", "tier": "25000001:50000000", "effective_month": "2025-11", "region": "India"}, "event": "VOLUME_BASED_PRICING_TIER_UPDATE"});
+    deliver(&w.sim, "account_update", tier.clone()).await;
+    let s = w
+        .wait_account("acme", "the pricing tier", |s| !s.pricing_tiers.is_empty())
+        .await;
+    let t = &s.pricing_tiers[0];
+    assert_eq!(
+        (
+            t.pricing_category.as_deref(),
+            t.region.as_deref(),
+            t.tier.as_deref(),
+            t.effective_month.as_deref()
+        ),
+        (
+            Some("UTILITY"),
+            Some("India"),
+            Some("25000001:50000000"),
+            Some("2025-11")
+        )
+    );
+    assert_eq!(
+        t.updated_at.as_ref().map(|u| u.0.as_second()),
+        Some(1_743_451_903)
+    );
+    redeliver_changes_nothing(&w, "account_update", tier, "pt1").await;
+
+    // The account's news stays on the account.
+    for name in CHANNELS {
+        for reason in [
+            "AccountAlert",
+            "AccountViolation",
+            "PortfolioLimitIncreased",
+        ] {
+            assert_eq!(w.event_count(name, reason).await, 0, "{reason} on {name}");
+        }
+    }
+}
+
+/// The number's notices land in its channel's status from Meta's documented payloads: the
+/// current phone_number_quality_update (throughput and the portfolio limit it carries) and a
+/// PIN reset request (a Warning once per request, Meta's retry of it silent); the number's
+/// calling health from Graph sits beside its messaging health, and a shape Meta does not
+/// document leaves it out without failing the number's read.
+#[tokio::test]
+async fn number_notices_and_calling_health_land_in_the_channel() {
+    let w = world("wh-number-records").await;
+
+    let upgrade = json!({"display_phone_number": SUPPORT_DIGITS, "event": "THROUGHPUT_UPGRADE", "current_limit": "TIER_UNLIMITED", "max_daily_conversations_per_business": "TIER_UNLIMITED"});
+    deliver(&w.sim, "phone_number_quality_update", upgrade.clone()).await;
+    let s = w
+        .wait_channel("acme-support", "the throughput upgrade", |s| {
+            s.last_quality_update
+                .as_ref()
+                .is_some_and(|q| q.event == "THROUGHPUT_UPGRADE")
+        })
+        .await;
+    let q = s.last_quality_update.unwrap();
+    assert_eq!(q.portfolio_limit.as_deref(), Some("TIER_UNLIMITED"));
+    assert_eq!(q.current_limit.as_deref(), Some("TIER_UNLIMITED"));
+    assert!(q.at.is_some());
+    assert_eq!(s.status.as_deref(), Some("CONNECTED"));
+    assert!(!condition_is_true(&s.conditions, "QualityFlagged"));
+    redeliver_changes_nothing(&w, "phone_number_quality_update", upgrade, "q1").await;
+    assert_eq!(w.event_count("acme-support", "NumberFlagged").await, 0);
+    assert!(
+        w.channel("acme-brasil")
+            .await
+            .status
+            .unwrap()
+            .last_quality_update
+            .is_none(),
+        "only the number the payload names"
+    );
+
+    // security PIN_RESET_REQUEST, then Meta's retry of the same delivery.
+    let reset = json!({"display_phone_number": SUPPORT_DIGITS, "event": "PIN_RESET_REQUEST", "requester": "1234567890"});
+    let sent = envelope("security", reset, w.sim.now().await);
+    deliver_exactly(&w.sim, sent.clone()).await;
+    let s = w
+        .wait_channel("acme-support", "the PIN reset request", |s| {
+            s.security_events
+                .iter()
+                .any(|e| e.event == "PIN_RESET_REQUEST" && e.at.is_some())
+        })
+        .await;
+    assert!(!condition_is_true(&s.conditions, "PinStale"));
+    wait_events(&w, "acme-support", "PinResetRequested", 1).await;
+    redeliver_exactly_changes_nothing(&w, sent, "s1").await;
+    let success = json!({"display_phone_number": SUPPORT_DIGITS, "event": "PIN_REQUEST_SUCCESS"});
+    deliver(&w.sim, "security", success).await;
+    w.wait_channel("acme-support", "PIN_REQUEST_SUCCESS recorded", |s| {
+        s.security_events.len() == 2
+    })
+    .await;
+    assert_eq!(w.event_count("acme-support", "PinResetRequested").await, 1);
+
+    // Calling health from Graph, beside can_send_message.
+    w.sim
+        .update_number(SUPPORT_ID, json!({"can_receive_call_sip": "AVAILABLE"}))
+        .await;
+    w.force_sync("acme", "sip1").await;
+    let s = w
+        .wait_channel("acme-support", "canReceiveCallSip", |s| {
+            s.health
+                .as_ref()
+                .is_some_and(|h| h.can_receive_call_sip.as_deref() == Some("AVAILABLE"))
+        })
+        .await;
+    let health = s.health.unwrap();
+    let number = health
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "PHONE_NUMBER")
+        .unwrap();
+    assert_eq!(number.can_receive_call_sip.as_deref(), Some("AVAILABLE"));
+    assert_eq!(health.can_send_message.as_deref(), Some("AVAILABLE"));
+
+    // An undocumented shape of it: the number is still read, its calling health left out.
+    let odd = json!({"health_status": {"can_send_message": "AVAILABLE", "entities": [
+        {"entity_type": "PHONE_NUMBER", "id": SUPPORT_ID, "can_send_message": "AVAILABLE", "can_receive_call_sip": {"state": "AVAILABLE"}},
+        {"entity_type": "WABA", "id": WABA, "can_send_message": "AVAILABLE"}]}});
+    w.sim.serve_number_as(SUPPORT_ID, odd).await;
+    w.force_sync("acme", "sip2").await;
+    let s = w
+        .wait_channel("acme-support", "canReceiveCallSip left out", |s| {
+            s.health
+                .as_ref()
+                .is_some_and(|h| h.can_receive_call_sip.is_none() && h.entities.len() == 2)
+        })
+        .await;
+    assert!(condition_is_true(&s.conditions, "Ready"), "{s:?}");
+    assert!(condition_is_true(&s.conditions, "Synced"), "{s:?}");
+    assert_eq!(s.status.as_deref(), Some("CONNECTED"));
 }

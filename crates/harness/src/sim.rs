@@ -519,6 +519,20 @@ impl Sim {
             .unwrap_or_else(|e| panic!("webhooks/deliver answered {out}: {e}"))
     }
 
+    /// `POST /_sim/webhooks/deliver` with a whole envelope, signed and sent as given (its
+    /// `entry[].time` included) to the app's default callback URL: what Meta sends again when
+    /// it retries a delivery.
+    pub async fn deliver_payload(&self, app: &str, payload: Value) -> Delivery {
+        let out = self
+            .post(
+                "webhooks/deliver",
+                json!({"app_id": app, "payload": payload}),
+            )
+            .await;
+        serde_json::from_value(out.clone())
+            .unwrap_or_else(|e| panic!("webhooks/deliver answered {out}: {e}"))
+    }
+
     /// `POST /_sim/webhooks/verify`: Meta's verification handshake against the app's callback.
     /// An error (e.g. the receiver is not listening yet) is returned, not a failed test.
     pub async fn verify_webhook(&self, app: &str) -> Result<Handshake, String> {

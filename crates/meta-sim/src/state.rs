@@ -60,6 +60,10 @@ pub struct Health {
     pub errors: Vec<HealthError>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_info: Vec<String>,
+    /// Calling health (`can_receive_call_sip`), served on the entity only when set: Meta gives it
+    /// for PHONE_NUMBER and APP entities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_receive_call_sip: Option<String>,
 }
 
 impl Default for Health {
@@ -68,6 +72,7 @@ impl Default for Health {
             can_send_message: available(),
             errors: Vec::new(),
             additional_info: Vec::new(),
+            can_receive_call_sip: None,
         }
     }
 }
@@ -200,6 +205,7 @@ pub const WABA_PRIVATE_KEYS: &[&str] = &[
     "can_send_message",
     "errors",
     "additional_info",
+    "can_receive_call_sip",
 ];
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -303,6 +309,7 @@ pub const NUMBER_PRIVATE_KEYS: &[&str] = &[
     "can_send_message",
     "errors",
     "additional_info",
+    "can_receive_call_sip",
     "pin",
     "name_ready",
     "in_use_on_app",

@@ -113,6 +113,9 @@ fn entity(kind: &str, id: &str, health: &Health) -> Value {
         if !health.additional_info.is_empty() {
             obj.insert("additional_info".into(), json!(health.additional_info));
         }
+        if let Some(sip) = &health.can_receive_call_sip {
+            obj.insert("can_receive_call_sip".into(), json!(sip));
+        }
     }
     e
 }

@@ -700,6 +700,46 @@ async fn health_status_is_the_worst_entity() {
     );
 }
 
+/// Calling health is served on the entities it is set on, in a number's read and in the WABA's
+/// expansion of its numbers, and never as a field of its own.
+#[tokio::test]
+async fn calling_health_is_served_on_the_entities_that_have_it() {
+    let h = start().await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/numbers/{SALES}"),
+        Some(json!({"can_receive_call_sip": "LIMITED"})),
+    )
+    .await;
+    let r = get(&h, &format!("/v24.0/{SALES}?fields=health_status"))
+        .await
+        .body;
+    let entities = r["health_status"]["entities"].as_array().unwrap();
+    assert_eq!(entities[0]["entity_type"], "PHONE_NUMBER");
+    assert_eq!(entities[0]["can_receive_call_sip"], "LIMITED");
+    assert!(entities[1].get("can_receive_call_sip").is_none(), "{r}");
+    let all = get(&h, &format!("/v24.0/{SALES}")).await.body;
+    assert!(all.get("can_receive_call_sip").is_none(), "{all}");
+    let r = get(
+        &h,
+        &format!("/v24.0/{WABA}?fields=phone_numbers{{id,health_status}}"),
+    )
+    .await
+    .body;
+    let sales = r["phone_numbers"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == SALES)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        sales["health_status"]["entities"][0]["can_receive_call_sip"],
+        "LIMITED"
+    );
+}
+
 #[tokio::test]
 async fn faults_fail_delay_or_garble_the_next_requests() {
     let h = start().await;

@@ -50,6 +50,7 @@ fn account(name: &str) -> WhatsAppBusinessAccount {
         health: Some(HealthSummary {
             can_send_message: Some("AVAILABLE".into()),
             entities: vec![],
+            ..Default::default()
         }),
         credentials_expire_at: Some(at("2026-03-01T00:00:00Z")),
         conditions: vec![
@@ -88,6 +89,7 @@ fn channel(name: &str, number: &str) -> WhatsAppChannel {
         health: Some(HealthSummary {
             can_send_message: Some("LIMITED".into()),
             entities: vec![],
+            ..Default::default()
         }),
         conditions: vec![
             cond("Ready", "False", "Flagged"),
