@@ -357,10 +357,19 @@ fn report<K>(
 
 /// Backs off per object after Kubernetes API failures (Meta failures are handled in decide and
 /// never reach here): 1 s doubling to 5 min.
+/// How soon an object whose status write met a newer version is decided again.
+const CONFLICT_REQUEUE: Duration = Duration::from_secs(1);
+
 fn error_policy<K>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action
 where
     K: kube::Resource,
 {
+    if matches!(err, Error::Conflict { .. }) {
+        // The object changed since it was read: the fresh copy is on its way through the watch.
+        // Not a failure, so no backoff grows (it costs no call to Meta).
+        debug!(error = %err, "requeue after a conflict");
+        return Action::requeue(CONFLICT_REQUEUE);
+    }
     let uid = obj.meta().uid.clone().unwrap_or_default();
     let n = ctx.model.memory.with(&uid, |e| {
         e.errors = e.errors.saturating_add(1);
