@@ -329,6 +329,9 @@ impl Planner<'_, '_> {
 
     /// Plans `step` when the snapshot is current and no retry wait is pending.
     fn write(&mut self, step: Step) {
+        if let Some(wait) = self.step_in_flight() {
+            return self.requeue(wait);
+        }
         if self.snapshot_is_current() && self.retry_allowed() {
             self.plan.step = Some(step);
             self.requeue(RESYNC_POLL);
@@ -558,6 +561,17 @@ impl Planner<'_, '_> {
         progress
     }
 
+    /// How long to wait for Meta's answer to a step whose intent is in status (another process
+    /// wrote it, or this one before the watch brought the answer): planning a step now could call
+    /// Meta twice. One older than `STEP_IN_FLIGHT` was lost in a crash and is planned again from
+    /// Meta's truth.
+    fn step_in_flight(&self) -> Option<Duration> {
+        let flight = self.status.registration.as_ref()?.in_flight.as_ref()?;
+        let until = add(parse_time(&flight.started_at)?, STEP_IN_FLIGHT);
+        (until > self.input.now)
+            .then(|| Duration::try_from(self.input.now.duration_until(until)).unwrap_or_default())
+    }
+
     /// How long to wait for an answer to a code request sent moments ago (by this or another
     /// process); `None` when none is in flight.
     fn code_request_in_flight(&self, progress: &RegistrationProgress) -> Option<Duration> {
@@ -708,6 +722,11 @@ pub fn keep_transition_times(
 /// How long a code request sent without an answer yet is left in flight before it is sent again
 /// (a Graph call lasts at most the client's timeout, 20 s by default).
 pub const CODE_REQUEST_IN_FLIGHT: Duration = Duration::from_secs(120);
+
+/// How long any step's intent holds off another plan: longer than one Graph request may take
+/// (20 s by default, writes are never retried), short enough that a step lost in a crash is
+/// planned again soon.
+pub const STEP_IN_FLIGHT: Duration = Duration::from_secs(30);
 
 /// How long after the operator's own registration the mirror turning CONNECTED is the same news.
 pub const REGISTERED_ANNOUNCED_FOR: Duration = Duration::from_secs(30 * 60);

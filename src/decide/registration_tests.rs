@@ -885,3 +885,27 @@ fn an_approved_name_waits_for_the_registration_budget() {
     );
     assert!(message.contains("allows at"), "{message}");
 }
+
+/// A step another process has in flight (its intent in status, no answer yet) holds off every
+/// plan, so two processes never send the same write; one lost in a crash is planned again after
+/// `STEP_IN_FLIGHT`.
+#[test]
+fn a_step_in_flight_elsewhere_holds_off_the_same_write() {
+    let mut w = World::new(managed());
+    w.status = Some(WhatsAppChannelStatus {
+        registration: Some(RegistrationProgress {
+            in_flight: Some(StepInFlight {
+                step: "set_pin".into(),
+                started_at: status_time(w.now),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    w.later(5);
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert_eq!(step, None);
+    w.later(STEP_IN_FLIGHT.as_secs());
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert!(matches!(step, Some(Step::SetPin { .. })), "{step:?}");
+}
