@@ -15,8 +15,8 @@ use super::health::{self, HealthChange};
 use super::time::{add, format_time, parse_time, status_time, truncate, until};
 use super::{AccountObservation, FailureClass, SyncFailure};
 use crate::crd::{
-    HealthSummary, OwnerBusiness, PAUSED_ANNOTATION, WhatsAppBusinessAccountSpec,
-    WhatsAppBusinessAccountStatus, condition,
+    HealthSummary, OwnerBusiness, WhatsAppBusinessAccountSpec, WhatsAppBusinessAccountStatus,
+    condition,
 };
 use crate::meta::model::{CanSendMessage, ReviewStatus, WabaSnapshot};
 
@@ -148,10 +148,9 @@ impl Draft<'_> {
                     condition::SYNCED,
                     ConditionStatus::False,
                     cr::PAUSED,
-                    format!(
-                        "paused by the annotation {PAUSED_ANNOTATION}: the operator makes no \
-                         call to Meta for this account (its channels keep their last status); \
-                         remove the annotation to resume"
+                    super::pause::paused_message(
+                        "this account",
+                        " (its channels keep their last status)",
                     ),
                 );
                 (interval, false)

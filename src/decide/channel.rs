@@ -204,11 +204,7 @@ impl Draft<'_> {
                     condition::SYNCED,
                     ConditionStatus::False,
                     cr::PAUSED,
-                    format!(
-                        "paused by the annotation {PAUSED_ANNOTATION}: the operator makes no \
-                         call to Meta for this channel and holds its status; remove the \
-                         annotation to resume"
-                    ),
+                    super::pause::paused_message("this channel", " and holds its status"),
                 );
                 self.set_last_known_meta_state(true);
             }

@@ -11,6 +11,14 @@ fn paused(conditions: &[Condition]) -> bool {
     find_condition(conditions, condition::SYNCED).is_some_and(|c| c.reason == cr::PAUSED)
 }
 
+/// The Synced message of a paused resource: `what` it is and `holds`, what stays as it was.
+pub fn paused_message(what: &str, holds: &str) -> String {
+    format!(
+        "paused by the annotation {PAUSED_ANNOTATION}: the operator makes no call to Meta for \
+         {what}{holds}; remove the annotation to resume"
+    )
+}
+
 /// The event of a pause or a resume of `kind`, if its status just changed between them.
 pub fn pause_event(previous: &[Condition], current: &[Condition], kind: &str) -> Option<EventSpec> {
     match (paused(previous), paused(current)) {
