@@ -7,15 +7,18 @@ mod account;
 mod channel;
 mod common;
 mod interval;
+#[allow(clippy::duplicated_attributes)]
+mod template;
 
 pub use account::*;
 pub use channel::*;
 pub use common::*;
 pub use interval::Interval;
+pub use template::*;
 
 use kube::CustomResourceExt;
 
-/// API group of both resources.
+/// API group of the resources.
 pub const GROUP: &str = "whatsapp-operator.io";
 
 /// Annotation that forces an immediate sync; its value is echoed in `status.lastHandledReconcileAt`.
@@ -36,10 +39,14 @@ pub fn is_paused(meta: &kube::core::ObjectMeta) -> bool {
 /// Finalizer guarding channel clean-up at Meta.
 pub const CHANNEL_FINALIZER: &str = "whatsapp-operator.io/cleanup";
 
-/// Both CRDs as a multi-document YAML stream, exactly what `crds/` holds.
+/// The CRDs as a multi-document YAML stream, exactly what `crds/` holds.
 pub fn crds_yaml() -> Result<String, serde_saphyr::ser::Error> {
     let mut out = String::new();
-    for crd in [WhatsAppBusinessAccount::crd(), WhatsAppChannel::crd()] {
+    for crd in [
+        WhatsAppBusinessAccount::crd(),
+        WhatsAppChannel::crd(),
+        WhatsAppMessageTemplate::crd(),
+    ] {
         out.push_str("---\n");
         out.push_str(&serde_saphyr::to_string(&crd)?);
     }
