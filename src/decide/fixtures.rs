@@ -171,5 +171,7 @@ pub fn waba() -> WabaSnapshot {
         }),
         phone_numbers: vec![number()],
         malformed_numbers: Vec::new(),
+        message_templates: None,
+        malformed_templates: Vec::new(),
     }
 }

@@ -11,6 +11,7 @@ use tracing::warn;
 use super::client::{Call, GraphClient, Param, Target, Verb};
 use crate::meta::model::{PhoneNumber, SubscribedApp, TokenInfo, WabaSnapshot, decode_numbers};
 use crate::meta::profile::{BusinessProfileData, PROFILE_FIELDS};
+use crate::meta::template::{TEMPLATE_FIELDS, TemplateContent, decode_templates};
 use crate::meta::{ErrorClass, GraphError};
 
 /// Fields read for every phone number, health included.
@@ -22,6 +23,9 @@ is_pin_enabled,last_onboarded_time,health_status";
 /// Fields read for the WABA itself.
 pub const WABA_FIELDS: &str = "id,name,account_review_status,business_verification_status,\
 ownership_type,whatsapp_business_manager_messaging_limit,health_status,owner_business_info";
+
+/// Templates per page of the WABA read's `message_templates` expansion.
+const TEMPLATE_PAGE: u32 = 100;
 
 /// Stops a misbehaving pager; at Meta's default page size this is thousands of numbers.
 const MAX_PAGES: usize = 200;
@@ -172,35 +176,84 @@ impl WabaSession {
     /// The WABA with all its numbers and their health: one request by field expansion, then
     /// the `phone_numbers` pages Meta links to.
     pub async fn read_waba(&self) -> Result<WabaSnapshot, GraphError> {
-        self.observed("read_waba", self.read_waba_inner()).await
+        self.observed("read_waba", self.read_waba_inner(false))
+            .await
     }
 
-    async fn read_waba_inner(&self) -> Result<WabaSnapshot, GraphError> {
+    /// `read_waba` with the WABA's message templates in the same request (the
+    /// `message_templates` expansion), their pages followed too.
+    pub async fn read_waba_and_templates(&self) -> Result<WabaSnapshot, GraphError> {
+        self.observed("read_waba", self.read_waba_inner(true)).await
+    }
+
+    async fn read_waba_inner(&self, templates: bool) -> Result<WabaSnapshot, GraphError> {
         const EP: &str = "read_waba";
-        let fields = format!("{WABA_FIELDS},phone_numbers{{{NUMBER_FIELDS}}}");
+        let mut fields = format!("{WABA_FIELDS},phone_numbers{{{NUMBER_FIELDS}}}");
+        if templates {
+            fields.push_str(&format!(
+                ",message_templates.limit({TEMPLATE_PAGE}){{{TEMPLATE_FIELDS}}}"
+            ));
+        }
         let call = self
             .waba_call(EP, Verb::Get, None)?
             .query("fields", Param::text(&fields));
         let mut raw: serde_json::Map<String, Value> = self.send(&call).await?;
-        let first = raw.remove("phone_numbers");
+        let first_numbers = raw.remove("phone_numbers");
+        let first_templates = raw.remove("message_templates");
         let mut snapshot: WabaSnapshot = serde_json::from_value(Value::Object(raw))
             .map_err(|e| GraphError::decode(EP, 200, &e))?;
-        let Some(first) = first else {
-            return Ok(snapshot);
-        };
+        if let Some(first) = first_numbers {
+            let raw_numbers = self
+                .follow_pages(first, "phone_numbers", NUMBER_FIELDS)
+                .await?;
+            let (numbers, malformed) = decode_numbers(raw_numbers);
+            for m in &malformed {
+                warn!(phone_number_id = ?m.id, error = %m.error, "a number of the WABA did not decode");
+            }
+            snapshot.phone_numbers = numbers;
+            snapshot.malformed_numbers = malformed;
+        }
+        if templates {
+            // A WABA without templates may leave the edge out altogether.
+            let raw_templates = match first_templates {
+                Some(first) => {
+                    self.follow_pages(first, "message_templates", TEMPLATE_FIELDS)
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            let (found, malformed) = decode_templates(raw_templates);
+            for m in &malformed {
+                warn!(template = ?m.name, language = ?m.language, error = %m.error, "a template of the WABA did not decode");
+            }
+            snapshot.message_templates = Some(found);
+            snapshot.malformed_templates = malformed;
+        }
+        Ok(snapshot)
+    }
+
+    /// Every record of an expanded edge: the first page as the WABA read returned it, then the
+    /// pages Meta links to (or, for a link elsewhere, the same page asked for by cursor).
+    async fn follow_pages(
+        &self,
+        first: Value,
+        edge: &'static str,
+        fields: &str,
+    ) -> Result<Vec<Value>, GraphError> {
+        const EP: &str = "read_waba";
         let mut page: Page<Value> =
             serde_json::from_value(first).map_err(|e| GraphError::decode(EP, 200, &e))?;
         let mut seen = HashSet::new();
-        let mut raw_numbers = Vec::new();
+        let mut records = Vec::new();
         loop {
-            raw_numbers.append(&mut page.data);
+            records.append(&mut page.data);
             let paging = page.paging.unwrap_or_default();
             let Some(next) = paging.next else { break };
             if !seen.insert(next.clone()) || seen.len() > MAX_PAGES {
                 return Err(GraphError::local(
                     ErrorClass::Other,
                     EP,
-                    "phone_numbers paging does not end",
+                    format!("{edge} paging does not end"),
                 ));
             }
             let call = match self.client.trusted_link(&next) {
@@ -216,23 +269,17 @@ impl WabaSession {
                         GraphError::local(
                             ErrorClass::Other,
                             EP,
-                            "phone_numbers paging link points elsewhere and has no cursor",
+                            format!("{edge} paging link points elsewhere and has no cursor"),
                         )
                     })?;
-                    self.waba_call(EP, Verb::Get, Some("phone_numbers"))?
-                        .query("fields", Param::text(NUMBER_FIELDS))
+                    self.waba_call(EP, Verb::Get, Some(edge))?
+                        .query("fields", Param::text(fields))
                         .query("after", Param::text(&after))
                 }
             };
             page = self.send(&call).await?;
         }
-        let (numbers, malformed) = decode_numbers(raw_numbers);
-        for m in &malformed {
-            warn!(phone_number_id = ?m.id, error = %m.error, "a number of the WABA did not decode");
-        }
-        snapshot.phone_numbers = numbers;
-        snapshot.malformed_numbers = malformed;
-        Ok(snapshot)
+        Ok(records)
     }
 
     pub async fn read_number(&self, phone_number_id: &str) -> Result<PhoneNumber, GraphError> {
@@ -325,6 +372,59 @@ impl WabaSession {
                 .number_call("register", Verb::Post, phone_number_id, Some("register"))?
                 .body("messaging_product", Param::text("whatsapp"))
                 .body("pin", Param::Secret(pin.clone()));
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    /// Creates a template (`POST /{waba-id}/message_templates`); returns Meta's id.
+    pub async fn create_template(
+        &self,
+        name: &str,
+        language: &str,
+        content: &TemplateContent,
+    ) -> Result<String, GraphError> {
+        const EP: &str = "create_template";
+        self.observed(EP, async {
+            let mut call = self
+                .waba_call(EP, Verb::Post, Some("message_templates"))?
+                .body("name", Param::text(name))
+                .body("language", Param::text(language));
+            call = with_content(call, content, true);
+            let created: Created = self.send(&call).await?;
+            Ok(created.id)
+        })
+        .await
+    }
+
+    /// Edits a template's components (and TTL) in place (`POST /{template-id}`).
+    pub async fn edit_template(
+        &self,
+        template_id: &str,
+        content: &TemplateContent,
+    ) -> Result<(), GraphError> {
+        const EP: &str = "edit_template";
+        self.observed(EP, async {
+            checked_id(EP, template_id)?;
+            let call = with_content(
+                Call::new(EP, Verb::Post, template_id.to_owned()),
+                content,
+                false,
+            );
+            self.post_success(call).await
+        })
+        .await
+    }
+
+    /// Deletes one language of a template (`DELETE /{waba-id}/message_templates?name=&hsm_id=`).
+    pub async fn delete_template(&self, name: &str, template_id: &str) -> Result<(), GraphError> {
+        const EP: &str = "delete_template";
+        self.observed(EP, async {
+            checked_id(EP, template_id)?;
+            let call = self
+                .waba_call(EP, Verb::Delete, Some("message_templates"))?
+                .query("name", Param::text(name))
+                .query("hsm_id", Param::text(template_id));
             self.post_success(call).await
         })
         .await
@@ -461,4 +561,22 @@ impl WabaSession {
         })
         .await
     }
+}
+
+/// The content of a create (category and format included) or an edit (Meta lets an edit change
+/// only the components and the TTL; the category of an approved template is Meta's to change).
+fn with_content(mut call: Call, content: &TemplateContent, create: bool) -> Call {
+    if create {
+        call = call
+            .body("category", Param::text(&content.category))
+            .body("parameter_format", Param::text(&content.parameter_format));
+    }
+    call = call.body(
+        "components",
+        Param::Plain(Value::Array(content.components.clone())),
+    );
+    if let Some(ttl) = content.message_send_ttl_seconds {
+        call = call.body("message_send_ttl_seconds", Param::Plain(Value::from(ttl)));
+    }
+    call
 }

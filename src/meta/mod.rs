@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod notice;
 pub mod profile;
+pub mod template;
 pub mod versions;
 
 pub use error::{ErrorClass, GraphError, Refusal};

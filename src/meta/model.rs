@@ -452,6 +452,13 @@ pub struct WabaSnapshot {
     /// absent, and never a reason to fail the read of the others.
     #[serde(skip)]
     pub malformed_numbers: Vec<MalformedNumber>,
+    /// The WABA's message templates, every page followed; `None` when the read did not ask for
+    /// them (no template resource names the account).
+    #[serde(skip)]
+    pub message_templates: Option<Vec<super::template::MessageTemplate>>,
+    /// Templates whose record did not decode.
+    #[serde(skip)]
+    pub malformed_templates: Vec<super::template::MalformedTemplate>,
 }
 
 /// A number of the WABA whose record did not decode, with what could be read of it.
@@ -918,6 +925,8 @@ mod tests {
             owner_business_info: None,
             phone_numbers: numbers,
             malformed_numbers: malformed[..1].to_vec(),
+            message_templates: None,
+            malformed_templates: Vec::new(),
         };
         assert!(snapshot.unreadable("5511987654321").is_some());
         assert_eq!(snapshot.unreadable("15550783881"), None);
