@@ -12,4 +12,4 @@ pub mod template;
 pub mod versions;
 
 pub use error::{ErrorClass, GraphError, Refusal};
-pub use notice::{Fact, Notice, Restriction, VolumeTier};
+pub use notice::{Fact, Notice, Restriction, TemplateRef, VolumeTier};

@@ -115,6 +115,60 @@ pub enum Fact {
         digits: String,
         event: String,
     },
+    /// `message_template_status_update`: APPROVED, REJECTED, PAUSED, DISABLED...
+    TemplateStatus {
+        waba_id: String,
+        template: TemplateRef,
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recommendation: Option<String>,
+        /// `other_info.title` (FIRST_PAUSE, SECOND_PAUSE, RATE_LIMITING_PAUSE, UNPAUSE...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        info_title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        info_description: Option<String>,
+        /// `disable_info.disable_date` (Unix seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disable_date: Option<i64>,
+    },
+    /// `message_template_quality_update`.
+    TemplateQuality {
+        waba_id: String,
+        template: TemplateRef,
+        score: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+    },
+    /// `template_category_update`: announced (`correct_category` and the time it applies) or
+    /// applied (`previous_category` and `new_category`).
+    TemplateCategory {
+        waba_id: String,
+        template: TemplateRef,
+        new_category: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_category: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        correct_category: Option<String>,
+        /// `category_update_timestamp` (Unix seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update_at: Option<i64>,
+    },
+    /// `message_template_components_update`: the template's content changed at Meta; the
+    /// forced read brings it.
+    TemplateComponents { waba_id: String, template: TemplateRef },
+}
+
+/// The template a notice is about: Meta's id, and its name and language when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Fact {
@@ -126,7 +180,22 @@ impl Fact {
             | Self::AccountAlert { waba_id, .. }
             | Self::QualityUpdate { waba_id, .. }
             | Self::NameUpdate { waba_id, .. }
-            | Self::Security { waba_id, .. } => waba_id,
+            | Self::Security { waba_id, .. }
+            | Self::TemplateStatus { waba_id, .. }
+            | Self::TemplateQuality { waba_id, .. }
+            | Self::TemplateCategory { waba_id, .. }
+            | Self::TemplateComponents { waba_id, .. } => waba_id,
+        }
+    }
+
+    /// The template a template-level fact is about.
+    pub fn template(&self) -> Option<&TemplateRef> {
+        match self {
+            Self::TemplateStatus { template, .. }
+            | Self::TemplateQuality { template, .. }
+            | Self::TemplateCategory { template, .. }
+            | Self::TemplateComponents { template, .. } => Some(template),
+            _ => None,
         }
     }
 
@@ -187,6 +256,10 @@ impl Fact {
             // other security events were kept still order it.
             Self::Security { event, .. } if event == "PIN_CHANGED" => "security".into(),
             Self::Security { event, .. } => format!("security/{event}"),
+            Self::TemplateStatus { .. } => "template/status".into(),
+            Self::TemplateQuality { .. } => "template/quality".into(),
+            Self::TemplateCategory { .. } => "template/category".into(),
+            Self::TemplateComponents { .. } => return None,
         })
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::meta::model::{MessagingLimit, digits_of};
-use crate::meta::{Fact, Notice, Restriction, VolumeTier};
+use crate::meta::{Fact, Notice, Restriction, TemplateRef, VolumeTier};
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -129,7 +129,55 @@ fn fact_of(waba_id: &str, change: &Change) -> Option<Fact> {
             digits: digits()?,
             event: text(v, "event")?,
         },
+        "message_template_status_update" => template_status(waba_id, v)?,
+        "message_template_quality_update" => Fact::TemplateQuality {
+            waba_id,
+            template: template_ref(v),
+            score: text(v, "new_quality_score")?,
+            previous: text(v, "previous_quality_score"),
+        },
+        "template_category_update" => Fact::TemplateCategory {
+            waba_id,
+            template: template_ref(v),
+            new_category: text(v, "new_category")?,
+            previous_category: text(v, "previous_category"),
+            correct_category: text(v, "correct_category"),
+            update_at: integer(v, "category_update_timestamp"),
+        },
+        "message_template_components_update" => Fact::TemplateComponents {
+            waba_id,
+            template: template_ref(v),
+        },
         _ => return None,
+    })
+}
+
+/// `message_template_id` (an integer in Meta's examples), `message_template_name` and
+/// `message_template_language`.
+fn template_ref(v: &Value) -> TemplateRef {
+    TemplateRef {
+        id: text(v, "message_template_id"),
+        name: text(v, "message_template_name"),
+        language: text(v, "message_template_language"),
+    }
+}
+
+/// `message_template_status_update`, with its rejection, pause and disable details.
+fn template_status(waba_id: String, v: &Value) -> Option<Fact> {
+    let rejection = v.get("rejection_info");
+    let info = v.get("other_info");
+    Some(Fact::TemplateStatus {
+        waba_id,
+        template: template_ref(v),
+        event: text(v, "event")?,
+        reason: text(v, "reason")
+            .filter(|r| !r.eq_ignore_ascii_case("NONE"))
+            .or_else(|| rejection.and_then(|r| text(r, "reason")))
+            .filter(|r| !r.eq_ignore_ascii_case("NONE")),
+        recommendation: rejection.and_then(|r| text(r, "recommendation")),
+        info_title: info.and_then(|i| text(i, "title")),
+        info_description: info.and_then(|i| text(i, "description")),
+        disable_date: v.get("disable_info").and_then(|d| integer(d, "disable_date")),
     })
 }
 
@@ -208,6 +256,32 @@ mod tests {
         // The same notice delivered twice has one name; another time makes another notice.
         assert_eq!(notices[0].key(), notices[0].clone().key());
         assert_ne!(notices[0].key(), notices[1].key());
+    }
+
+    #[test]
+    fn template_status_quality_and_category_from_metas_shapes() {
+        let f = parse(
+            r#"{ "object": "whatsapp_business_account", "entry": [ { "id": "1", "time": 5, "changes": [
+            { "field": "message_template_status_update", "value": { "event": "REJECTED", "message_template_id": 806312974732579, "message_template_name": "order_update", "message_template_language": "pt_BR", "reason": "NONE", "rejection_info": { "reason": "PROMOTIONAL", "recommendation": "Use the MARKETING category" } } },
+            { "field": "message_template_status_update", "value": { "event": "PAUSED", "message_template_id": 7, "message_template_name": "promo", "message_template_language": "en_US", "reason": null, "other_info": { "title": "FIRST_PAUSE", "description": "Paused for 3 hours" } } },
+            { "field": "message_template_quality_update", "value": { "previous_quality_score": "GREEN", "new_quality_score": "RED", "message_template_id": 7, "message_template_name": "promo", "message_template_language": "en_US" } },
+            { "field": "template_category_update", "value": { "message_template_id": 7, "message_template_name": "promo", "message_template_language": "en_US", "new_category": "UTILITY", "correct_category": "MARKETING", "category_update_timestamp": 1751500000 } },
+            { "field": "message_template_status_update", "value": { "message_template_id": 7 } }
+        ] } ] }"#,
+        );
+        let order = TemplateRef {
+            id: Some("806312974732579".into()),
+            name: Some("order_update".into()),
+            language: Some("pt_BR".into()),
+        };
+        assert!(matches!(&f[0].1, Some(Fact::TemplateStatus { template, event, reason: Some(r), recommendation: Some(_), .. })
+            if *template == order && event == "REJECTED" && r == "PROMOTIONAL"));
+        assert!(matches!(&f[1].1, Some(Fact::TemplateStatus { reason: None, info_title: Some(t), .. }) if t == "FIRST_PAUSE"));
+        assert!(matches!(&f[2].1, Some(Fact::TemplateQuality { score, previous: Some(p), template, .. })
+            if score == "RED" && p == "GREEN" && template.id.as_deref() == Some("7")));
+        assert!(matches!(&f[3].1, Some(Fact::TemplateCategory { correct_category: Some(c), update_at: Some(1_751_500_000), .. }) if c == "MARKETING"));
+        // No event: nothing to apply.
+        assert_eq!(f[4].1, None);
     }
 
     #[test]
