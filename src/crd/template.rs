@@ -483,6 +483,10 @@ pub struct TemplateSubmission {
     /// When it was created at Meta by the operator (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Time>,
+    /// When content was last sent to Meta (create or edit, RFC 3339): a read older than this
+    /// cannot show it yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<Time>,
     /// Edits of the approved template (RFC 3339), newest last, kept 30 days: Meta allows one per
     /// 24 hours and ten per 30 days.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

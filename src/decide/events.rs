@@ -128,6 +128,32 @@ pub mod reason {
     /// Normal: the paused annotation was removed; calls to Meta resume.
     pub const RESUMED: &str = "Resumed";
 
+    // Template.
+    /// Normal: the operator created or changed the template at Meta; Meta reviews it.
+    pub const TEMPLATE_SUBMITTED: &str = "TemplateSubmitted";
+    /// Normal: Meta approved the template.
+    pub const TEMPLATE_APPROVED: &str = "TemplateApproved";
+    /// Warning: Meta rejected the template; the note has Meta's reason.
+    pub const TEMPLATE_REJECTED: &str = "TemplateRejected";
+    /// Warning: Meta paused the template for low quality.
+    pub const TEMPLATE_PAUSED: &str = "TemplatePaused";
+    /// Normal: a paused template is approved again.
+    pub const TEMPLATE_UNPAUSED: &str = "TemplateUnpaused";
+    /// Warning: Meta disabled the template.
+    pub const TEMPLATE_DISABLED: &str = "TemplateDisabled";
+    /// Warning: the template's quality dropped to YELLOW or RED.
+    pub const TEMPLATE_QUALITY_DEGRADED: &str = "TemplateQualityDegraded";
+    /// Normal: the template's quality is GREEN again.
+    pub const TEMPLATE_QUALITY_RECOVERED: &str = "TemplateQualityRecovered";
+    /// Warning: Meta announced a category change, with its date.
+    pub const TEMPLATE_CATEGORY_CHANGING: &str = "TemplateCategoryChanging";
+    /// Warning: Meta changed the template's category.
+    pub const TEMPLATE_CATEGORY_CHANGED: &str = "TemplateCategoryChanged";
+    /// Normal: the operator deleted the template's language at Meta (policy Delete).
+    pub const TEMPLATE_DELETED: &str = "TemplateDeleted";
+    /// Warning: a Delete template went without deleting it at Meta, and why.
+    pub const TEMPLATE_DELETION_SKIPPED: &str = "TemplateDeletionSkipped";
+
     // Account: health entities.
     pub const WABA_BLOCKED: &str = "WabaBlocked";
     pub const WABA_LIMITED: &str = "WabaLimited";

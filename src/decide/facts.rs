@@ -35,7 +35,10 @@ const BAN_CONTRADICTED: jiff::SignedDuration = jiff::SignedDuration::from_hours(
 /// The notices to apply, oldest delivery first, without those older than the newest already
 /// applied to their facet (a late or replayed delivery); `times` moves to the newest. Notices
 /// without a time are applied in the order they came.
-fn admitted<'a>(notices: &'a [Notice], times: &mut BTreeMap<String, Time>) -> Vec<&'a Notice> {
+pub(crate) fn admitted<'a>(
+    notices: &'a [Notice],
+    times: &mut BTreeMap<String, Time>,
+) -> Vec<&'a Notice> {
     let mut ordered: Vec<&Notice> = notices.iter().collect();
     ordered.sort_by_key(|n| n.at.unwrap_or(i64::MIN));
     ordered.into_iter().filter(|n| admit(n, times)).collect()

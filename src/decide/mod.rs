@@ -21,6 +21,7 @@ mod health;
 mod pause;
 mod profile;
 mod registration;
+pub mod template;
 mod time;
 
 #[cfg(test)]

@@ -90,6 +90,12 @@ pub enum Refusal {
     BusinessVerificationRequired,
     /// Meta's verdict on a verification code (136025); `expired` when it says the code expired.
     CodeRejected { expired: bool },
+    /// Creating a template whose name and language the WABA already holds.
+    TemplateExists,
+    /// Creating a template with a name deleted less than 30 days ago.
+    TemplateNameReserved,
+    /// Editing an approved template beyond Meta's limits (one per 24 hours, ten per 30 days).
+    TemplateEditLimit,
 }
 
 impl Refusal {
@@ -109,8 +115,23 @@ impl Refusal {
             message.to_lowercase(),
             details.unwrap_or_default().to_lowercase()
         );
+        // Meta's template subcodes are not documented (2388023/2388024 are seen in the wild),
+        // so the wording decides as well.
         if text.contains("already exists in this whatsapp business account") {
             Some(Self::AlreadyInWaba)
+        } else if subcode == Some(2_388_023)
+            || text.contains("30 days")
+            || (text.contains("deleted") && text.contains("name"))
+        {
+            Some(Self::TemplateNameReserved)
+        } else if subcode == Some(2_388_024)
+            || (text.contains("template") && text.contains("already exists"))
+        {
+            Some(Self::TemplateExists)
+        } else if text.contains("edit")
+            && (text.contains("limit") || text.contains("24 hours") || text.contains("per day"))
+        {
+            Some(Self::TemplateEditLimit)
         } else if text.contains("whatsapp app") || text.contains("registered on whatsapp") {
             Some(Self::InUseOnApp)
         } else if text.contains("another business") {

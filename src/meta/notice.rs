@@ -157,7 +157,10 @@ pub enum Fact {
     },
     /// `message_template_components_update`: the template's content changed at Meta; the
     /// forced read brings it.
-    TemplateComponents { waba_id: String, template: TemplateRef },
+    TemplateComponents {
+        waba_id: String,
+        template: TemplateRef,
+    },
 }
 
 /// The template a notice is about: Meta's id, and its name and language when given.

@@ -177,7 +177,9 @@ fn template_status(waba_id: String, v: &Value) -> Option<Fact> {
         recommendation: rejection.and_then(|r| text(r, "recommendation")),
         info_title: info.and_then(|i| text(i, "title")),
         info_description: info.and_then(|i| text(i, "description")),
-        disable_date: v.get("disable_info").and_then(|d| integer(d, "disable_date")),
+        disable_date: v
+            .get("disable_info")
+            .and_then(|d| integer(d, "disable_date")),
     })
 }
 
@@ -274,12 +276,20 @@ mod tests {
             name: Some("order_update".into()),
             language: Some("pt_BR".into()),
         };
-        assert!(matches!(&f[0].1, Some(Fact::TemplateStatus { template, event, reason: Some(r), recommendation: Some(_), .. })
-            if *template == order && event == "REJECTED" && r == "PROMOTIONAL"));
-        assert!(matches!(&f[1].1, Some(Fact::TemplateStatus { reason: None, info_title: Some(t), .. }) if t == "FIRST_PAUSE"));
-        assert!(matches!(&f[2].1, Some(Fact::TemplateQuality { score, previous: Some(p), template, .. })
-            if score == "RED" && p == "GREEN" && template.id.as_deref() == Some("7")));
-        assert!(matches!(&f[3].1, Some(Fact::TemplateCategory { correct_category: Some(c), update_at: Some(1_751_500_000), .. }) if c == "MARKETING"));
+        assert!(
+            matches!(&f[0].1, Some(Fact::TemplateStatus { template, event, reason: Some(r), recommendation: Some(_), .. })
+            if *template == order && event == "REJECTED" && r == "PROMOTIONAL")
+        );
+        assert!(
+            matches!(&f[1].1, Some(Fact::TemplateStatus { reason: None, info_title: Some(t), .. }) if t == "FIRST_PAUSE")
+        );
+        assert!(
+            matches!(&f[2].1, Some(Fact::TemplateQuality { score, previous: Some(p), template, .. })
+            if score == "RED" && p == "GREEN" && template.id.as_deref() == Some("7"))
+        );
+        assert!(
+            matches!(&f[3].1, Some(Fact::TemplateCategory { correct_category: Some(c), update_at: Some(1_751_500_000), .. }) if c == "MARKETING")
+        );
         // No event: nothing to apply.
         assert_eq!(f[4].1, None);
     }
