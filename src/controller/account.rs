@@ -10,7 +10,8 @@ use super::memory::Memory;
 use super::secrets::{self, SecretLookup};
 use super::{Context, Error, Measure, apply, inbox, token_info, webhooks};
 use crate::crd::{
-    RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus, WhatsAppChannel,
+    RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus,
+    WhatsAppChannel, WhatsAppMessageTemplate,
 };
 use crate::decide::{self, AccountObservation, FailureClass, SyncFailure};
 use crate::meta::model::WabaSnapshot;
@@ -412,7 +413,14 @@ async fn observe(
     let session = ctx
         .graph
         .session(&acc.spec.business_account_id, token.value);
-    let observation = match session.read_waba().await {
+    // Templates ride along in the same request, only for accounts that have template
+    // resources: the others pay nothing for a feature they do not use.
+    let read = if has_templates(ctx, namespace, &acc.name_any()).await {
+        session.read_waba_and_templates().await
+    } else {
+        session.read_waba().await
+    };
+    let observation = match read {
         Ok(waba) => {
             ctx.forget_rejected_credentials(&uid);
             let webhook_subscribed =
@@ -510,11 +518,29 @@ pub(super) fn failure_of(err: &GraphError) -> SyncFailure {
     }
 }
 
+/// Whether template resources name the account (once the template store holds its listing).
+async fn has_templates(ctx: &Context, namespace: &str, account: &str) -> bool {
+    ctx.stores.templates_ready.wait().await
+        && !ctx
+            .model
+            .templates_by_account
+            .members(&(namespace.to_string(), account.to_string()))
+            .is_empty()
+}
+
+/// Wakes the account's channels and templates after its sync.
 async fn trigger_channels(ctx: &Context, namespace: &str, account: &str) {
-    // Right after a start the channel store may still be filling; an empty list would leave
+    // Right after a start the stores may still be filling; an empty list would leave
     // channels waiting for their own requeue.
-    if !ctx.stores.channels_ready.wait().await {
+    if !ctx.stores.channels_ready.wait().await || !ctx.stores.templates_ready.wait().await {
         return;
+    }
+    let group = (namespace.to_string(), account.to_string());
+    for ((ns, name), _) in ctx.model.templates_by_account.members(&group) {
+        let _ = ctx
+            .triggers
+            .templates
+            .unbounded_send(ObjectRef::<WhatsAppMessageTemplate>::new(&name).within(&ns));
     }
     let group = (namespace.to_string(), account.to_string());
     for ((ns, name), _) in ctx.model.channels_by_account.members(&group) {

@@ -40,25 +40,31 @@ where
 /// always (an intent changes the status): of two processes that planned the same step on the
 /// same object, one wins and calls Meta; the other gets `Error::Conflict` and plans again from
 /// what the winner wrote.
-pub async fn apply_intent(
-    ctx: &Context,
-    ch: &crate::crd::WhatsAppChannel,
-    status: &crate::crd::WhatsAppChannelStatus,
-) -> Result<(), Error> {
-    let new = serialize(ch, status)?;
-    patch_status(ctx, ch, new, ch.metadata.resource_version.as_deref()).await
+pub async fn apply_intent<K, S>(ctx: &Context, obj: &K, status: &S) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    S: Serialize,
+{
+    let new = serialize(obj, status)?;
+    patch_status(ctx, obj, new, obj.meta().resource_version.as_deref()).await
 }
 
 /// Applies what Meta answered to a step whose intent this reconcile wrote: unconditionally,
 /// because the object changed with that intent, and the answer must not be lost to a
 /// concurrent metadata edit.
-pub async fn apply_outcome(
-    ctx: &Context,
-    ch: &crate::crd::WhatsAppChannel,
-    status: &crate::crd::WhatsAppChannelStatus,
-) -> Result<(), Error> {
-    let new = serialize(ch, status)?;
-    patch_status(ctx, ch, new, None).await
+pub async fn apply_outcome<K, S>(ctx: &Context, obj: &K, status: &S) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    S: Serialize,
+{
+    let new = serialize(obj, status)?;
+    patch_status(ctx, obj, new, None).await
 }
 
 /// The status as the controllers apply it: without the webhook inbox, which belongs to the

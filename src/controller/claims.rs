@@ -37,7 +37,7 @@ impl Claimant {
         }
     }
 
-    fn order(&self) -> (bool, Option<Timestamp>, &str) {
+    pub(super) fn order(&self) -> (bool, Option<Timestamp>, &str) {
         (self.created.is_none(), self.created, &self.uid)
     }
 

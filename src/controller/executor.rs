@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::graph::{BusinessProfileData, GraphClient};
 use crate::meta::GraphError;
+use crate::meta::template::TemplateContent;
 
 /// A write to Meta on behalf of one WABA.
 #[derive(Clone, Debug)]
@@ -55,6 +56,22 @@ pub enum MetaAction {
     SubscribeApp {
         override_callback: Option<(String, SecretString)>,
     },
+    /// Creates a message template; Meta reviews it.
+    CreateTemplate {
+        name: String,
+        language: String,
+        content: TemplateContent,
+    },
+    /// Replaces a template's components (and TTL).
+    EditTemplate {
+        template_id: String,
+        content: TemplateContent,
+    },
+    /// Deletes one language of a template.
+    DeleteTemplate {
+        name: String,
+        template_id: String,
+    },
 }
 
 impl MetaAction {
@@ -70,6 +87,9 @@ impl MetaAction {
             Self::UpdateBusinessProfile { .. } => "update_profile",
             Self::Deregister { .. } => "deregister",
             Self::SubscribeApp { .. } => "subscribe_app",
+            Self::CreateTemplate { .. } => "create_template",
+            Self::EditTemplate { .. } => "edit_template",
+            Self::DeleteTemplate { .. } => "delete_template",
         }
     }
 }
@@ -172,6 +192,21 @@ impl MetaExecutor for GraphExecutor {
                     session
                         .subscribe_app(override_callback.as_ref().map(|(u, t)| (u.as_str(), t)))
                         .await
+                }
+                MetaAction::CreateTemplate {
+                    name,
+                    language,
+                    content,
+                } => session
+                    .create_template(name, language, content)
+                    .await
+                    .map(|_| ()),
+                MetaAction::EditTemplate {
+                    template_id,
+                    content,
+                } => session.edit_template(template_id, content).await,
+                MetaAction::DeleteTemplate { name, template_id } => {
+                    session.delete_template(name, template_id).await
                 }
             }
         })

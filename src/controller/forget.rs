@@ -10,12 +10,13 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::Context;
 use super::stores;
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 
 /// Which resources still exist, as far as forgetting is concerned.
 pub trait Liveness {
     fn has_account(&self, namespace: &str, name: &str) -> bool;
     fn has_channel(&self, namespace: &str, name: &str) -> bool;
+    fn has_template(&self, namespace: &str, name: &str) -> bool;
     fn has_uid(&self, uid: &str) -> bool;
 }
 
@@ -43,9 +44,15 @@ impl<'a> Live<'a> {
             .state()
             .into_iter()
             .filter_map(|c| c.uid());
+        let templates = ctx
+            .stores
+            .templates
+            .state()
+            .into_iter()
+            .filter_map(|t| t.uid());
         Self {
             ctx,
-            uids: accounts.chain(channels).collect(),
+            uids: accounts.chain(channels).chain(templates).collect(),
         }
     }
 }
@@ -59,6 +66,10 @@ impl Liveness for Live<'_> {
 
     fn has_channel(&self, namespace: &str, name: &str) -> bool {
         outside(self.ctx, namespace) || channel_uid(self.ctx, namespace, name).is_some()
+    }
+
+    fn has_template(&self, namespace: &str, name: &str) -> bool {
+        outside(self.ctx, namespace) || template_uid(self.ctx, namespace, name).is_some()
     }
 
     /// Whether an account or a channel with this UID existed when the pass began.
@@ -107,6 +118,16 @@ impl Liveness for Deleted<'_> {
         )
     }
 
+    fn has_template(&self, namespace: &str, name: &str) -> bool {
+        let kind = <WhatsAppMessageTemplate as kube::Resource>::kind(&());
+        !self.is_gone(
+            &kind,
+            namespace,
+            name,
+            template_uid(self.ctx, namespace, name),
+        )
+    }
+
     fn has_uid(&self, uid: &str) -> bool {
         uid != self.gone.uid
     }
@@ -135,6 +156,14 @@ fn channel_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
         .channels
         .get(&r)
         .map(|c| c.uid().unwrap_or_default())
+}
+
+fn template_uid(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
+    let r = ObjectRef::<WhatsAppMessageTemplate>::new(name).within(namespace);
+    ctx.stores
+        .templates
+        .get(&r)
+        .map(|t| t.uid().unwrap_or_default())
 }
 
 impl Context {

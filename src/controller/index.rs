@@ -11,7 +11,7 @@ use kube::Resource;
 use kube::runtime::watcher;
 
 use super::claims::{Claimant, NumberClaim};
-use crate::crd::WhatsAppChannel;
+use crate::crd::{WhatsAppChannel, WhatsAppMessageTemplate};
 
 /// An object by namespace and name.
 pub type ObjectKey = (String, String);
@@ -132,6 +132,27 @@ pub type AccountsByWaba = Grouped<String, Claimant>;
 /// Channels by their numbers' digits (None when the spec's number does not parse), with their
 /// claims on them.
 pub type ChannelsByNumber = Grouped<Option<String>, NumberClaim>;
+
+/// A template's entry under its account: its claim, and the name and language it claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateEntry {
+    pub claimant: Claimant,
+    pub name: String,
+    pub language: String,
+}
+
+/// Templates by their account (namespace, account name).
+pub type TemplatesByAccount = Grouped<ObjectKey, TemplateEntry>;
+
+pub fn template_entry(t: &WhatsAppMessageTemplate) -> (ObjectKey, TemplateEntry) {
+    let namespace = t.metadata.namespace.clone().unwrap_or_default();
+    let entry = TemplateEntry {
+        claimant: Claimant::of(t),
+        name: t.spec.name.clone(),
+        language: t.spec.language.clone(),
+    };
+    ((namespace, t.spec.account_ref.name.clone()), entry)
+}
 
 pub fn channel_entry(ch: &WhatsAppChannel) -> (ObjectKey, Option<String>) {
     let namespace = ch.metadata.namespace.clone().unwrap_or_default();

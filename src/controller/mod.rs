@@ -23,6 +23,7 @@ mod scrape;
 mod secrets;
 mod snapshots;
 mod stores;
+mod template;
 mod token_info;
 mod webhooks;
 
@@ -44,7 +45,7 @@ use kube::{Api, Client};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 use crate::graph::GraphClient;
 use crate::metrics::Metrics;
 use crate::webhook::Delivery;
@@ -75,8 +76,10 @@ pub struct Stores {
     pub namespace: Option<String>,
     pub accounts: Store<WhatsAppBusinessAccount>,
     pub channels: Store<WhatsAppChannel>,
+    pub templates: Store<WhatsAppMessageTemplate>,
     accounts_ready: stores::Readiness,
     channels_ready: stores::Readiness,
+    templates_ready: stores::Readiness,
 }
 
 /// Everything this process knows between reconciles for one watch scope, kept from watch events
@@ -88,6 +91,7 @@ pub struct Model {
     pub account_statuses: AccountStatuses,
     accounts_by_waba: Arc<index::AccountsByWaba>,
     channels_by_account: Arc<index::ChannelsByAccount>,
+    templates_by_account: Arc<index::TemplatesByAccount>,
     /// Webhook facts waiting for their resources' next reconcile, forced accounts, standings.
     webhooks: webhooks::WebhookState,
     /// Per resource UID: what status cannot hold without a write (see `memory`).
@@ -98,6 +102,8 @@ pub struct Model {
 struct Triggers {
     /// Channels after their account synced (or a webhook named their number).
     channels: mpsc::UnboundedSender<ObjectRef<WhatsAppChannel>>,
+    /// Templates after their account synced (or a webhook named them).
+    templates: mpsc::UnboundedSender<ObjectRef<WhatsAppMessageTemplate>>,
     /// An account that a webhook named, or whose channel wrote to Meta and needs a fresh read.
     accounts: mpsc::UnboundedSender<ObjectRef<WhatsAppBusinessAccount>>,
     /// Account syncs asked for later, one pending entry per account.
@@ -195,6 +201,7 @@ struct Scope {
     ctx: Arc<Context>,
     accounts: Controller<WhatsAppBusinessAccount>,
     channels: Controller<WhatsAppChannel>,
+    templates: Controller<WhatsAppMessageTemplate>,
     gone: mpsc::UnboundedReceiver<stores::Gone>,
     due_accounts: requeue::Due<WhatsAppBusinessAccount>,
 }
@@ -205,6 +212,7 @@ impl Scope {
         let wc = watcher::Config::default().any_semantic();
         let (account_tx, account_rx) = mpsc::unbounded();
         let (channel_tx, channel_rx) = mpsc::unbounded();
+        let (template_tx, template_rx) = mpsc::unbounded();
         let (gone_tx, gone) = mpsc::unbounded();
         let accounts_by_waba = Arc::new(index::AccountsByWaba::default());
         let channels_by_account = Arc::new(index::ChannelsByAccount::default());
@@ -218,6 +226,14 @@ impl Scope {
         );
         let by_account = channels_by_account.clone();
         let by_number = channels_by_number.clone();
+        let templates_by_account = Arc::new(index::TemplatesByAccount::default());
+        let by_account_t = templates_by_account.clone();
+        let (templates, templates_ready) = stores::controller(
+            api_for::<WhatsAppMessageTemplate>(&shared.client, ns),
+            wc.clone(),
+            gone_tx.clone(),
+            move |event| by_account_t.observe(event, index::template_entry),
+        );
         let (channels, channels_ready) = stores::controller(
             api_for::<WhatsAppChannel>(&shared.client, ns),
             wc,
@@ -234,7 +250,8 @@ impl Scope {
             channels_ready: channels_ready.clone(),
         });
         let accounts = accounts.with_config(cfg.clone()).reconcile_on(account_rx);
-        let channels = channels.with_config(cfg).reconcile_on(channel_rx);
+        let channels = channels.with_config(cfg.clone()).reconcile_on(channel_rx);
+        let templates = templates.with_config(cfg).reconcile_on(template_rx);
         let (account_requeue, due_accounts) = requeue::queue();
         let ctx = Arc::new(Context {
             client: shared.client,
@@ -246,20 +263,24 @@ impl Scope {
                 namespace: ns.map(str::to_string),
                 accounts: accounts.store(),
                 channels: channels.store(),
+                templates: templates.store(),
                 accounts_ready,
                 channels_ready,
+                templates_ready,
             },
             model: Model {
                 snapshots: Snapshots::default(),
                 account_statuses: AccountStatuses::default(),
                 accounts_by_waba,
                 channels_by_account,
+                templates_by_account,
                 webhooks: webhooks::WebhookState::new(config.webhooks.clone()),
                 memory: memory::Memory::default(),
             },
             claims: shared.claims,
             triggers: Triggers {
                 channels: channel_tx,
+                templates: template_tx,
                 accounts: account_tx,
                 later: account_requeue,
             },
@@ -269,6 +290,7 @@ impl Scope {
             ctx,
             accounts,
             channels,
+            templates,
             gone,
             due_accounts,
         }
@@ -288,6 +310,11 @@ impl Scope {
             .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(channel::reconcile, error_policy, ctx.clone())
             .for_each(|res| async move { report("channel", res) });
+        let template_stream = self
+            .templates
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+            .run(template::reconcile, error_policy, ctx.clone())
+            .for_each(|res| async move { report("template", res) });
         let prune = forget_gone(ctx.clone(), self.gone, shutdown.clone());
         let due = {
             let ctx = ctx.clone();
@@ -302,7 +329,14 @@ impl Scope {
                 _ = shutdown.cancelled() => {}
             }
         };
-        futures::join!(account_stream, channel_stream, prune, due, dispatch);
+        futures::join!(
+            account_stream,
+            channel_stream,
+            template_stream,
+            prune,
+            due,
+            dispatch
+        );
     }
 }
 
@@ -406,9 +440,11 @@ impl Context {
         let _ = self.triggers.accounts.unbounded_send(object);
     }
 
-    /// Waits until both stores hold their first listing; false on shutdown.
+    /// Waits until every store holds its first listing; false on shutdown.
     async fn stores_ready(&self) -> bool {
-        self.stores.accounts_ready.wait().await && self.stores.channels_ready.wait().await
+        self.stores.accounts_ready.wait().await
+            && self.stores.channels_ready.wait().await
+            && self.stores.templates_ready.wait().await
     }
 
     fn take_forced_sync(&self, uid: &str) -> bool {

@@ -16,10 +16,10 @@ use tracing::{debug, info, warn};
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
 use super::{Context, inbox};
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 use crate::decide::facts::AccountStanding;
 use crate::graph::WabaSession;
-use crate::meta::{Fact, Notice};
+use crate::meta::{Fact, Notice, TemplateRef};
 use crate::webhook::Delivery;
 
 /// How the runtime treats webhook-triggered syncs.
@@ -60,6 +60,7 @@ pub struct WebhookState {
     started: Instant,
     pending_accounts: Mutex<HashMap<Key, Vec<Notice>>>,
     pending_channels: Mutex<HashMap<Key, Vec<Notice>>>,
+    pending_templates: Mutex<HashMap<Key, Vec<Notice>>>,
     forced: Mutex<HashSet<Key>>,
     standings: RwLock<HashMap<Key, AccountStanding>>,
 }
@@ -71,6 +72,7 @@ impl WebhookState {
             started: Instant::now(),
             pending_accounts: Mutex::default(),
             pending_channels: Mutex::default(),
+            pending_templates: Mutex::default(),
             forced: Mutex::default(),
             standings: RwLock::default(),
         }
@@ -85,6 +87,7 @@ impl WebhookState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|(ns, name), _| live.has_account(ns, name));
         lock(&self.pending_channels).retain(|(ns, name), _| live.has_channel(ns, name));
+        lock(&self.pending_templates).retain(|(ns, name), _| live.has_template(ns, name));
     }
 
     /// True once: the account was asked to sync by a webhook.
@@ -104,25 +107,23 @@ impl WebhookState {
             .unwrap_or_default()
     }
 
+    pub fn take_template_facts(&self, namespace: &str, name: &str) -> Vec<Notice> {
+        lock(&self.pending_templates)
+            .remove(&key(namespace, name))
+            .unwrap_or_default()
+    }
+
     /// Puts facts back after a reconcile that could not apply them.
     pub fn restore_account_facts(&self, namespace: &str, name: &str, facts: Vec<Notice>) {
-        if !facts.is_empty() {
-            let mut pending = lock(&self.pending_accounts);
-            let entry = pending.entry(key(namespace, name)).or_default();
-            let newer = std::mem::take(entry);
-            *entry = facts;
-            entry.extend(newer);
-        }
+        restore(&self.pending_accounts, namespace, name, facts);
     }
 
     pub fn restore_channel_facts(&self, namespace: &str, name: &str, facts: Vec<Notice>) {
-        if !facts.is_empty() {
-            let mut pending = lock(&self.pending_channels);
-            let entry = pending.entry(key(namespace, name)).or_default();
-            let newer = std::mem::take(entry);
-            *entry = facts;
-            entry.extend(newer);
-        }
+        restore(&self.pending_channels, namespace, name, facts);
+    }
+
+    pub fn restore_template_facts(&self, namespace: &str, name: &str, facts: Vec<Notice>) {
+        restore(&self.pending_templates, namespace, name, facts);
     }
 
     pub fn set_standing(&self, namespace: &str, account: &str, standing: AccountStanding) {
@@ -140,6 +141,22 @@ impl WebhookState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key(namespace, account))
             .cloned()
+    }
+}
+
+/// Puts `facts` back ahead of any that arrived since.
+fn restore(
+    map: &Mutex<HashMap<Key, Vec<Notice>>>,
+    namespace: &str,
+    name: &str,
+    facts: Vec<Notice>,
+) {
+    if !facts.is_empty() {
+        let mut pending = lock(map);
+        let entry = pending.entry(key(namespace, name)).or_default();
+        let newer = std::mem::take(entry);
+        *entry = facts;
+        entry.extend(newer);
     }
 }
 
@@ -225,6 +242,7 @@ pub async fn dispatch(ctx: Arc<Context>, mut deliveries: mpsc::UnboundedReceiver
 enum Recipient {
     Account(Key),
     Channel(Key),
+    Template(Key),
 }
 
 /// Records every notice in the inbox of each resource it concerns, then hands it to their next
@@ -248,6 +266,9 @@ async fn record_delivery(ctx: &Context, notices: &[Notice]) -> Result<(), String
             }
             Recipient::Channel((ns, name)) => {
                 inbox::record::<WhatsAppChannel>(ctx, ns, name, &notices).await?
+            }
+            Recipient::Template((ns, name)) => {
+                inbox::record::<WhatsAppMessageTemplate>(ctx, ns, name, &notices).await?
             }
         }
         ctx.model.webhooks.pend(&recipient, notices);
@@ -275,6 +296,14 @@ fn recipients(ctx: &Context, fact: &Fact) -> Vec<(Recipient, Key)> {
     let mut out = Vec::new();
     for ((namespace, name), _) in accounts {
         let account = key(&namespace, &name);
+        if let Some(template) = fact.template() {
+            out.extend(
+                named_templates(ctx, template, &namespace, &name)
+                    .into_iter()
+                    .map(|t| (Recipient::Template(t), account.clone())),
+            );
+            continue;
+        }
         match fact.digits() {
             None => out.push((Recipient::Account(account.clone()), account)),
             Some(digits) => out.extend(
@@ -307,12 +336,48 @@ fn number_channels(ctx: &Context, digits: &str, namespace: &str, account: &str) 
         .collect()
 }
 
+/// The templates of the account that the notice names: by Meta's id when their status knows
+/// it, else by name (and language, when the notice gives it).
+fn named_templates(
+    ctx: &Context,
+    template: &TemplateRef,
+    namespace: &str,
+    account: &str,
+) -> Vec<Key> {
+    let group = (namespace.to_string(), account.to_string());
+    ctx.model
+        .templates_by_account
+        .members(&group)
+        .into_iter()
+        .filter(|(k, entry)| {
+            let object = ObjectRef::<WhatsAppMessageTemplate>::new(&k.1).within(&k.0);
+            let known_id = ctx
+                .stores
+                .templates
+                .get(&object)
+                .and_then(|t| t.status.as_ref().and_then(|s| s.template_id.clone()));
+            match (&template.id, known_id) {
+                (Some(id), Some(known)) => *id == known,
+                _ => {
+                    template.name.as_deref() == Some(entry.name.as_str())
+                        && template
+                            .language
+                            .as_deref()
+                            .is_none_or(|l| l == entry.language)
+                }
+            }
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
 impl WebhookState {
     /// Keeps recorded notices for the recipient's next reconcile.
     fn pend(&self, recipient: &Recipient, notices: Vec<Notice>) {
         let (map, k) = match recipient {
             Recipient::Account(k) => (&self.pending_accounts, k),
             Recipient::Channel(k) => (&self.pending_channels, k),
+            Recipient::Template(k) => (&self.pending_templates, k),
         };
         lock(map).entry(k.clone()).or_default().extend(notices);
     }
@@ -320,9 +385,16 @@ impl WebhookState {
     /// A channel applies its notices at once to the last snapshot; the account's forced sync
     /// brings Meta's fresh view right after.
     fn trigger(&self, ctx: &Context, recipient: &Recipient) {
-        if let Recipient::Channel((ns, name)) = recipient {
-            let object = ObjectRef::<WhatsAppChannel>::new(name).within(ns);
-            let _ = ctx.triggers.channels.unbounded_send(object);
+        match recipient {
+            Recipient::Channel((ns, name)) => {
+                let object = ObjectRef::<WhatsAppChannel>::new(name).within(ns);
+                let _ = ctx.triggers.channels.unbounded_send(object);
+            }
+            Recipient::Template((ns, name)) => {
+                let object = ObjectRef::<WhatsAppMessageTemplate>::new(name).within(ns);
+                let _ = ctx.triggers.templates.unbounded_send(object);
+            }
+            Recipient::Account(_) => {}
         }
     }
 }

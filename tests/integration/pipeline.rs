@@ -81,6 +81,9 @@ fn described(action: &MetaAction) -> String {
         } => phone_number_id.clone(),
         MetaAction::AddNumber { cc, number, .. } => format!("{cc}{number}"),
         MetaAction::SubscribeApp { .. } => String::new(),
+        MetaAction::CreateTemplate { name, language, .. } => format!("{name}/{language}"),
+        MetaAction::EditTemplate { template_id, .. }
+        | MetaAction::DeleteTemplate { template_id, .. } => template_id.clone(),
     }
 }
 

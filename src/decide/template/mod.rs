@@ -34,6 +34,8 @@ use crate::meta::template::MessageTemplate;
 pub const REVIEW_RECHECK: Duration = Duration::from_secs(30);
 
 /// What a template learns from its account's latest read.
+// Built once per reconcile and moved into the plan; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum TemplateObservation {
     /// The account's read included the WABA's templates; `found` is this one, if Meta has it.
@@ -197,6 +199,15 @@ fn not_synced(
     now: Timestamp,
 ) {
     report::set_synced(status, false, why, message, generation, now);
+}
+
+/// The events of a write's answer: the status with the intent versus the one with Meta's
+/// answer (a submission, once).
+pub fn outcome_events(
+    before: &WhatsAppMessageTemplateStatus,
+    after: &WhatsAppMessageTemplateStatus,
+) -> Vec<EventSpec> {
+    report::template_events(Some(before), after)
 }
 
 /// What deleting a template resource does at Meta.
