@@ -219,7 +219,7 @@ log "starting a control plane"
 KUBECONFIG_HOST="$(hack/control-plane.sh start "$WORK/cp" --owner $$)"
 kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_HOST" "$@"; }
 kc apply --server-side -f crds/ >/dev/null
-kc wait --for=condition=Established crd/whatsappchannels.whatsapp-operator.io \
+kc wait --for=condition=Established crd/whatsappchannels.whatsapp-operator.io crd/whatsappmessagetemplates.whatsapp-operator.io \
   crd/whatsappbusinessaccounts.whatsapp-operator.io --timeout=60s >/dev/null
 # The kubeconfig (certificates inline) goes where the operator can see it: the image's /tmp.
 install -m 0400 -o 65532 -g 65532 "$KUBECONFIG_HOST" "$ROOT/tmp/kubeconfig"

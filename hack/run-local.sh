@@ -36,7 +36,7 @@ KUBECONFIG="$(hack/control-plane.sh start "$RUN_DIR" --owner $$)"
 
 log "installing the CRDs"
 kubectl apply --server-side -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/whatsappchannels.whatsapp-operator.io \
+kubectl wait --for=condition=Established crd/whatsappchannels.whatsapp-operator.io crd/whatsappmessagetemplates.whatsapp-operator.io \
   crd/whatsappbusinessaccounts.whatsapp-operator.io --timeout=60s >/dev/null
 
 log "starting meta-sim"

@@ -39,6 +39,7 @@ impl WatchScope for ScopeView {
         Some(ScopeSnapshot {
             accounts,
             channels: ctx.stores.channels.state(),
+            templates: ctx.stores.templates.state(),
         })
     }
 }

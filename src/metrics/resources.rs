@@ -42,7 +42,7 @@ use prometheus_client::metrics::MetricType;
 
 use crate::crd::{
     DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
-    WhatsAppChannel, condition, find_condition,
+    WhatsAppChannel, WhatsAppMessageTemplate, condition, find_condition,
 };
 use crate::decide::{self, ConditionStatus};
 use crate::meta::model::{
@@ -62,6 +62,7 @@ pub trait WatchScope: Send + Sync {
 pub struct ScopeSnapshot {
     pub accounts: Vec<AccountView>,
     pub channels: Vec<Arc<WhatsAppChannel>>,
+    pub templates: Vec<Arc<WhatsAppMessageTemplate>>,
 }
 
 /// An account with what this process knows beyond its status.
@@ -86,6 +87,7 @@ impl WatchScope for (Store<WhatsAppBusinessAccount>, Store<WhatsAppChannel>) {
                 })
                 .collect(),
             channels: self.1.state(),
+            templates: Vec::new(),
         })
     }
 }
@@ -150,7 +152,12 @@ impl Collector for Resources {
             &accounts,
             self.state_sets,
             Timestamp::now(),
-        )
+        )?;
+        let templates: Vec<&WhatsAppMessageTemplate> = snapshots
+            .iter()
+            .flat_map(|s| s.templates.iter().map(AsRef::as_ref))
+            .collect();
+        encode_templates(&mut enc, &templates, self.state_sets)
     }
 }
 
@@ -363,6 +370,96 @@ const CHANNEL_STATES: [StateFamily<ChannelStatus>; 5] = [
     },
 ];
 
+type TemplateStatus = crate::crd::WhatsAppMessageTemplateStatus;
+
+/// Meta's template statuses (its list filter's values and those only webhooks carry).
+const TEMPLATE_STATUSES: &[&str] = &[
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "PAUSED",
+    "DISABLED",
+    "IN_APPEAL",
+    "LIMIT_EXCEEDED",
+    "ARCHIVED",
+    "PENDING_DELETION",
+    "DELETED",
+    "FLAGGED",
+    "LOCKED",
+];
+
+const TEMPLATE_STATES: [StateFamily<TemplateStatus>; 2] = [
+    StateFamily {
+        name: "template_status",
+        help: "1 for Meta's status of the template (APPROVED, PENDING, REJECTED, PAUSED, DISABLED...)",
+        label: "status",
+        value: |s| s.status.as_deref(),
+        known: || TEMPLATE_STATUSES.iter().map(|s| s.to_string()).collect(),
+    },
+    StateFamily {
+        name: "template_quality",
+        help: "1 for Meta's quality score of the template (label score: GREEN, YELLOW, RED, UNKNOWN)",
+        label: "score",
+        value: |s| s.quality_score.as_deref(),
+        known: || {
+            ["GREEN", "YELLOW", "RED", "UNKNOWN"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        },
+    },
+];
+
+fn encode_templates(
+    enc: &mut DescriptorEncoder,
+    templates: &[&WhatsAppMessageTemplate],
+    state_sets: StateSets,
+) -> fmt::Result {
+    let empty = TemplateStatus::default();
+    let rows: Vec<(String, String, &WhatsAppMessageTemplate, &TemplateStatus)> = templates
+        .iter()
+        .map(|t| {
+            let (ns, name) = id(*t);
+            (ns, name, *t, t.status.as_ref().unwrap_or(&empty))
+        })
+        .collect();
+    gauge(
+        enc,
+        "template_info",
+        "Always 1 per WhatsAppMessageTemplate; joins its account, template name, language, Meta's category and template id to namespace and name",
+        |m| {
+            rows.iter().try_for_each(|(ns, name, t, s)| {
+                let labels = [
+                    ("namespace", ns.as_str()),
+                    ("name", name.as_str()),
+                    ("account", t.spec.account_ref.name.as_str()),
+                    ("template", t.spec.name.as_str()),
+                    ("language", t.spec.language.as_str()),
+                    (
+                        "category",
+                        s.category.as_deref().unwrap_or(t.spec.category.as_str()),
+                    ),
+                    ("template_id", s.template_id.as_deref().unwrap_or("")),
+                ];
+                m.sample(&labels, 1.0)
+            })
+        },
+    )?;
+    let plain: Vec<_> = rows
+        .iter()
+        .map(|(ns, name, _, s)| (ns.as_str(), name.as_str(), *s))
+        .collect();
+    let conditions: fn(&TemplateStatus) -> &[Condition] = |s| &s.conditions;
+    encode_states(
+        enc,
+        "template",
+        &TEMPLATE_STATES,
+        &plain,
+        conditions,
+        state_sets,
+    )
+}
+
 /// The state families, conditions and stall reasons of one kind.
 fn encode_states<S>(
     enc: &mut DescriptorEncoder,
@@ -389,6 +486,7 @@ fn encode_states<S>(
     };
     let (condition_name, stalled_name) = match kind {
         "account" => ("account_condition", "account_stalled_info"),
+        "template" => ("template_condition", "template_stalled_info"),
         _ => ("channel_condition", "channel_stalled_info"),
     };
     gauge(
