@@ -482,7 +482,7 @@ fn value_sets(team_a: &str, team_b: &str) -> Vec<ValueSet> {
                         "ServiceAccount",
                     ]
                 );
-                assert_eq!(find(o, "CustomResourceDefinition").len(), 2);
+                assert_eq!(find(o, "CustomResourceDefinition").len(), 3);
                 assert!(args(o).contains(&"--leader-election".to_string()));
                 // The small /metrics unless asked for the full state sets.
                 assert_eq!(

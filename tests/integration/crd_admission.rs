@@ -23,6 +23,7 @@ const API_VERSION: &str = "whatsapp-operator.io/v1alpha1";
 enum Kind {
     Channel,
     Account,
+    Template,
 }
 
 impl Kind {
@@ -30,6 +31,7 @@ impl Kind {
         match self {
             Kind::Channel => "WhatsAppChannel",
             Kind::Account => "WhatsAppBusinessAccount",
+            Kind::Template => "WhatsAppMessageTemplate",
         }
     }
 
@@ -37,6 +39,7 @@ impl Kind {
         match self {
             Kind::Channel => "whatsappchannels",
             Kind::Account => "whatsappbusinessaccounts",
+            Kind::Template => "whatsappmessagetemplates",
         }
     }
 
@@ -61,8 +64,94 @@ impl Kind {
                 "businessAccountId": "102290129340398",
                 "credentialsSecretRef": {"name": "acme-graph-token", "key": "token"},
             }),
+            Kind::Template => marketing_template(),
         }
     }
+}
+
+/// A MARKETING template with an image header, three positional variables, a footer, two URL
+/// buttons (one with a variable) and a quick reply.
+fn marketing_template() -> Value {
+    json!({
+        "accountRef": {"name": "acme"},
+        "name": "summer_sale",
+        "language": "en_US",
+        "category": "MARKETING",
+        "components": {
+            "header": {"format": "IMAGE", "exampleHandle": "4::aW1hZ2UvanBlZw==:ARbExample"},
+            "body": {
+                "text": "Hi {{1}}, our summer sale ends {{2}}. Use code {{3}} at checkout.",
+                "examples": ["Ana", "on Sunday", "SUMMER25"],
+            },
+            "footer": {"text": "Reply STOP to opt out"},
+            "buttons": [
+                {
+                    "type": "URL",
+                    "text": "Shop now",
+                    "url": "https://shop.example/sale/{{1}}",
+                    "example": "https://shop.example/sale/summer25",
+                },
+                {"type": "URL", "text": "Our stores", "url": "https://shop.example/stores"},
+                {"type": "QUICK_REPLY", "text": "Stop promotions"},
+            ],
+        },
+    })
+}
+
+/// A UTILITY template with NAMED variables in its text header and body, a URL and a phone button.
+fn utility_template() -> Value {
+    json!({
+        "accountRef": {"name": "acme"},
+        "name": "order_shipped",
+        "language": "pt_BR",
+        "category": "UTILITY",
+        "parameterFormat": "NAMED",
+        "messageSendTtlSeconds": 3600,
+        "components": {
+            "header": {
+                "text": "Pedido {{order_id}}",
+                "namedExample": {"name": "order_id", "example": "12345"},
+            },
+            "body": {
+                "text": "Olá {{first_name}}, seu pedido {{order_id}} foi enviado e chega em {{eta}}. Obrigado!",
+                "namedExamples": [
+                    {"name": "first_name", "example": "Ana"},
+                    {"name": "order_id", "example": "12345"},
+                    {"name": "eta", "example": "2 dias"},
+                ],
+            },
+            "buttons": [
+                {
+                    "type": "URL",
+                    "text": "Rastrear",
+                    "url": "https://shop.example/track/{{1}}",
+                    "example": "https://shop.example/track/12345",
+                },
+                {"type": "PHONE_NUMBER", "text": "Ligar", "phoneNumber": "+55 11 98765-4321"},
+            ],
+        },
+    })
+}
+
+/// An AUTHENTICATION template with a one-tap OTP button.
+fn authentication_template() -> Value {
+    json!({
+        "accountRef": {"name": "acme"},
+        "name": "login_code",
+        "language": "en",
+        "category": "AUTHENTICATION",
+        "messageSendTtlSeconds": 300,
+        "components": {
+            "body": {"addSecurityRecommendation": true},
+            "footer": {"codeExpirationMinutes": 10},
+            "buttons": [{
+                "type": "OTP",
+                "otpType": "ONE_TAP",
+                "text": "Copy code",
+                "supportedApps": [{"packageName": "com.example.bank", "signatureHash": "K8a/AINcGX7"}],
+            }],
+        },
+    })
 }
 
 fn manifest(kind: Kind, name: &str, spec: &Value) -> DynamicObject {
@@ -76,17 +165,29 @@ fn manifest(kind: Kind, name: &str, spec: &Value) -> DynamicObject {
 }
 
 /// `base` with the value at a `/`-separated path replaced (objects on the
-/// way are created); `Value::Null` removes the field.
+/// way are created; a number picks an item of a list); `Value::Null` removes
+/// the field.
 fn with(mut base: Value, path: &str, value: Value) -> Value {
     let mut keys: Vec<&str> = path.split('/').collect();
     let last = keys.pop().expect("non-empty path");
     let mut node = &mut base;
     for key in keys {
-        node = node
-            .as_object_mut()
-            .expect("path goes through objects")
-            .entry(key)
-            .or_insert_with(|| json!({}));
+        node = match node {
+            Value::Array(items) => {
+                let i: usize = key.parse().expect("list index");
+                items.get_mut(i).expect("list index in range")
+            }
+            other => other
+                .as_object_mut()
+                .expect("path goes through objects and lists")
+                .entry(key)
+                .or_insert_with(|| json!({})),
+        };
+    }
+    if let Value::Array(items) = node {
+        let i: usize = last.parse().expect("list index");
+        items[i] = value;
+        return base;
     }
     let object = node.as_object_mut().expect("parent is an object");
     if value.is_null() {
@@ -357,10 +458,17 @@ async fn invalid_specs_are_rejected_with_a_helpful_message() {
     }
     let cases = invalid_cases();
     assert!(cases.len() >= 15);
+    let failures = refusal_failures(&client, &ns, &cases).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Applies each case (as a new object) and describes every case that was not
+/// refused with a message containing its `expect`.
+async fn refusal_failures(client: &Client, ns: &str, cases: &[Case]) -> Vec<String> {
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let name = format!("invalid-{i}");
-        let result = apply(&client, &ns, case.kind, &name, &case.spec).await;
+        let result = apply(client, ns, case.kind, &name, &case.spec).await;
         match rejection(result) {
             Ok(message) if message.contains(case.expect) => {}
             Ok(message) => failures.push(format!(
@@ -370,6 +478,784 @@ async fn invalid_specs_are_rejected_with_a_helpful_message() {
             Err(e) => failures.push(format!("{}: {e}", case.what)),
         }
     }
+    failures
+}
+
+/// Templates Meta accepts, beyond the three examples: each is accepted, so the
+/// rules refuse no more than Meta does.
+fn valid_template_variants() -> Vec<(&'static str, Value)> {
+    let m = marketing_template;
+    let u = utility_template;
+    let a = authentication_template;
+    let qr = || json!({"type": "QUICK_REPLY", "text": "Yes"});
+    let url = || json!({"type": "URL", "text": "Open", "url": "https://shop.example"});
+    let hundred = (1..=100)
+        .map(|k| format!("{{{{{k}}}}} x"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    vec![
+        ("the three examples: marketing", m()),
+        ("the three examples: utility with NAMED variables", u()),
+        ("the three examples: authentication with ONE_TAP", a()),
+        (
+            "a variable used twice",
+            with(
+                m(),
+                "components/body/text",
+                json!("Hi {{1}}, yes {{1}}: the sale ends {{2}}. Use code {{3}} at checkout."),
+            ),
+        ),
+        (
+            "100 variables",
+            with(
+                with(
+                    m(),
+                    "components/body/text",
+                    json!(format!("Values: {hundred} more.")),
+                ),
+                "components/body/examples",
+                json!((1..=100).map(|k| k.to_string()).collect::<Vec<_>>()),
+            ),
+        ),
+        (
+            "a body ending in an emoji after its last variable",
+            with(
+                m(),
+                "components/body/text",
+                json!("Hi {{1}}, the sale ends {{2}}. Code {{3}} 🎉"),
+            ),
+        ),
+        (
+            "a text header with {{1}}",
+            with(
+                m(),
+                "components/header",
+                json!({"text": "Sale for {{1}}", "example": "Ana"}),
+            ),
+        ),
+        (
+            "a location header",
+            with(m(), "components/header", json!({"format": "LOCATION"})),
+        ),
+        (
+            "no header, footer or buttons",
+            with(
+                with(
+                    with(m(), "components/header", Value::Null),
+                    "components/footer",
+                    Value::Null,
+                ),
+                "components/buttons",
+                Value::Null,
+            ),
+        ),
+        (
+            "a COPY_CODE button",
+            with(
+                m(),
+                "components/buttons",
+                json!([{"type": "COPY_CODE", "example": "SUMMER25"}, url()]),
+            ),
+        ),
+        (
+            "a FLOW button",
+            with(
+                m(),
+                "components/buttons",
+                json!([{"type": "FLOW", "text": "Book", "flowId": "1234567890", "flowAction": "navigate", "navigateScreen": "START"}]),
+            ),
+        ),
+        (
+            "ten quick replies",
+            with(m(), "components/buttons", json!(vec![qr(); 10])),
+        ),
+        (
+            "quick replies before the other buttons",
+            with(
+                m(),
+                "components/buttons",
+                json!([qr(), qr(), url(), {"type": "PHONE_NUMBER", "text": "Call", "phoneNumber": "15550051310"}]),
+            ),
+        ),
+        (
+            "a UTILITY TTL of -1 (30 days)",
+            with(u(), "messageSendTtlSeconds", json!(-1)),
+        ),
+        (
+            "a MARKETING TTL of 30 days",
+            with(m(), "messageSendTtlSeconds", json!(2592000)),
+        ),
+        (
+            "an OTP COPY_CODE button",
+            with(
+                a(),
+                "components/buttons",
+                json!([{"type": "OTP", "otpType": "COPY_CODE"}]),
+            ),
+        ),
+        (
+            "an OTP ZERO_TAP button with its terms accepted",
+            with(
+                with(a(), "components/buttons/0/otpType", json!("ZERO_TAP")),
+                "components/buttons/0/zeroTapTermsAccepted",
+                json!(true),
+            ),
+        ),
+        (
+            "an authentication template with an empty body and no footer",
+            with(
+                with(a(), "components/footer", Value::Null),
+                "components/body",
+                json!({}),
+            ),
+        ),
+        (
+            "an ObserveOnly template without body text",
+            json!({
+                "accountRef": {"name": "acme"},
+                "name": "legacy_offer",
+                "language": "es",
+                "category": "MARKETING",
+                "management": "ObserveOnly",
+                "components": {"body": {}},
+            }),
+        ),
+        ("language zh_Hant", with(m(), "language", json!("zh_Hant"))),
+    ]
+}
+
+#[tokio::test]
+async fn templates_meta_accepts_are_accepted() {
+    let (client, ns) = setup_namespace("template-valid").await;
+    let mut failures = Vec::new();
+    for (i, (what, spec)) in valid_template_variants().into_iter().enumerate() {
+        let name = format!("valid-{i}");
+        if let Err(e) = apply(&client, &ns, Kind::Template, &name, &spec).await {
+            failures.push(format!("{what}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn template_case(what: &'static str, spec: Value, expect: &'static str) -> Case {
+    Case {
+        what,
+        kind: Kind::Template,
+        spec,
+        expect,
+    }
+}
+
+/// Templates Meta would refuse, each with the text its message must contain.
+fn invalid_template_cases() -> Vec<Case> {
+    let m = marketing_template;
+    let u = utility_template;
+    let a = authentication_template;
+    let qr = || json!({"type": "QUICK_REPLY", "text": "Yes"});
+    let url = |u: &str| json!({"type": "URL", "text": "Open", "url": u});
+    let body = |text: &str| with(m(), "components/body/text", json!(text));
+    let button =
+        |i: usize, field: &str, v: Value| with(m(), &format!("components/buttons/{i}/{field}"), v);
+    let otp = |field: &str, v: Value| with(a(), &format!("components/buttons/0/{field}"), v);
+    let malformed = "body.text has a malformed variable";
+    let missing_example = "every numbered variable of body.text needs its value in body.examples";
+    let unused_example = "body.examples must hold exactly one value per numbered variable";
+    let one_each = "at most one button of each of the types PHONE_NUMBER";
+    let named = u()
+        .pointer("/components/body/namedExamples")
+        .cloned()
+        .expect("named examples");
+    let plus_named = |entry: Value| {
+        let mut list = named.as_array().expect("a list").clone();
+        list.push(entry);
+        with(u(), "components/body/namedExamples", Value::Array(list))
+    };
+    vec![
+        // Name and language.
+        template_case(
+            "uppercase in the name",
+            with(m(), "name", json!("Summer_Sale")),
+            "name must be lowercase letters, digits and underscores only",
+        ),
+        template_case(
+            "a dash in the name",
+            with(m(), "name", json!("summer-sale")),
+            "name must be lowercase letters, digits and underscores only",
+        ),
+        template_case(
+            "a name over 512 characters",
+            with(m(), "name", json!("a".repeat(513))),
+            "spec.name: Too long",
+        ),
+        template_case(
+            "a language name instead of a code",
+            with(m(), "language", json!("english")),
+            "language must be one of Meta's language codes",
+        ),
+        template_case(
+            "a language with a dash",
+            with(m(), "language", json!("en-US")),
+            "language must be one of Meta's language codes",
+        ),
+        template_case(
+            "an unknown category",
+            with(m(), "category", json!("SERVICE")),
+            "spec.category: Unsupported value: \"SERVICE\"",
+        ),
+        // Body text and positional variables.
+        template_case(
+            "a MARKETING body without text",
+            with(m(), "components/body/text", Value::Null),
+            "components.body.text is required",
+        ),
+        template_case(
+            "a body over 1024 characters",
+            body(&format!(
+                "Hi {{{{1}}}}, {} {{{{2}}}} and {{{{3}}}} ok",
+                "x".repeat(1020)
+            )),
+            "body.text must be 1 to 1024 characters",
+        ),
+        template_case(
+            "a variable without example",
+            with(m(), "components/body/examples", json!(["Ana", "on Sunday"])),
+            missing_example,
+        ),
+        template_case(
+            "an example without variable",
+            with(
+                m(),
+                "components/body/examples",
+                json!(["Ana", "on Sunday", "SUMMER25", "extra"]),
+            ),
+            unused_example,
+        ),
+        template_case(
+            "examples for a text without variables",
+            body("Our summer sale is on. Come by!"),
+            unused_example,
+        ),
+        template_case(
+            "variables skipping {{3}}",
+            with(
+                body("Hi {{1}}, the sale ends {{2}}. Code {{4}} at checkout."),
+                "components/body/examples",
+                json!(["Ana", "Sunday", "S25", "x"]),
+            ),
+            unused_example,
+        ),
+        template_case(
+            "variable {{0}}",
+            with(
+                body("Hi {{0}}, the sale ends soon."),
+                "components/body/examples",
+                json!(["Ana"]),
+            ),
+            malformed,
+        ),
+        template_case(
+            "spaces inside the braces",
+            body("Hi {{ 1 }}, the sale ends {{2}}. Code {{3}} now."),
+            malformed,
+        ),
+        template_case(
+            "a single closing brace",
+            body("Hi {{1}, the sale ends {{2}}. Code {{3}} now."),
+            malformed,
+        ),
+        template_case(
+            "a body starting with a variable",
+            body("{{1}}, our sale ends {{2}}. Code {{3}} now."),
+            "body.text must not start with a variable",
+        ),
+        template_case(
+            "a body ending with a variable and a full stop",
+            body("Hi {{1}}, the sale ends {{2}}. Use code {{3}}."),
+            "body.text must not end with a variable",
+        ),
+        // One parameter format per template.
+        template_case(
+            "a named variable in a POSITIONAL template",
+            body("Hi {{first_name}}, the sale ends {{2}}. Code {{3}} now."),
+            "parameterFormat is POSITIONAL (the default)",
+        ),
+        template_case(
+            "namedExamples in a POSITIONAL template",
+            with(
+                m(),
+                "components/body/namedExamples",
+                json!([{"name": "x", "example": "y"}]),
+            ),
+            "body.namedExamples and header.namedExample are for NAMED templates",
+        ),
+        template_case(
+            "a numbered variable in a NAMED template",
+            with(
+                u(),
+                "components/body/text",
+                json!("Olá {{1}}, seu pedido {{order_id}} chega em {{eta}}. Obrigado!"),
+            ),
+            "parameterFormat is NAMED",
+        ),
+        template_case(
+            "examples in a NAMED template",
+            with(u(), "components/body/examples", json!(["x"])),
+            "body.examples and header.example are for POSITIONAL templates",
+        ),
+        // Named variables.
+        template_case(
+            "a named variable without namedExamples entry",
+            with(
+                u(),
+                "components/body/namedExamples",
+                json!([{"name": "first_name", "example": "Ana"}, {"name": "order_id", "example": "1"}]),
+            ),
+            "every named variable of body.text needs a namedExamples entry",
+        ),
+        template_case(
+            "a namedExamples entry the text does not use",
+            plus_named(json!({"name": "coupon", "example": "X"})),
+            "every namedExamples entry must name a variable that body.text uses",
+        ),
+        template_case(
+            "a variable listed twice in namedExamples",
+            plus_named(json!({"name": "eta", "example": "X"})),
+            "namedExamples lists each variable once",
+        ),
+        template_case(
+            "a variable name with uppercase and a dash",
+            with(
+                u(),
+                "components/body/namedExamples/0/name",
+                json!("First-Name"),
+            ),
+            "a variable name is lowercase letters, digits and underscores",
+        ),
+        // Header.
+        template_case(
+            "a TEXT header without text",
+            with(u(), "components/header", json!({"format": "TEXT"})),
+            "a TEXT header needs text",
+        ),
+        template_case(
+            "a header over 60 characters",
+            with(
+                u(),
+                "components/header/text",
+                json!(format!("Pedido {} {{{{order_id}}}}", "x".repeat(60))),
+            ),
+            "header.text must be 1 to 60 characters",
+        ),
+        template_case(
+            "two variables in the header",
+            with(
+                u(),
+                "components/header/text",
+                json!("Pedido {{order_id}} {{eta}}"),
+            ),
+            "header.text can hold at most one variable",
+        ),
+        template_case(
+            "header variable {{2}}",
+            with(
+                m(),
+                "components/header",
+                json!({"text": "Sale {{2}}", "example": "now"}),
+            ),
+            "the header's variable is written {{1}}",
+        ),
+        template_case(
+            "a header variable without example",
+            with(m(), "components/header", json!({"text": "Sale for {{1}}"})),
+            "header.example is the value of the header's {{1}}",
+        ),
+        template_case(
+            "a named header variable without namedExample",
+            with(u(), "components/header/namedExample", Value::Null),
+            "header.namedExample is the name and example value",
+        ),
+        template_case(
+            "a header namedExample of another name",
+            with(
+                u(),
+                "components/header/namedExample/name",
+                json!("first_name"),
+            ),
+            "header.namedExample.name must be the name of the header's variable",
+        ),
+        template_case(
+            "an IMAGE header without exampleHandle",
+            with(m(), "components/header/exampleHandle", Value::Null),
+            "IMAGE, VIDEO and DOCUMENT headers need exampleHandle",
+        ),
+        template_case(
+            "an IMAGE header with text",
+            with(m(), "components/header/text", json!("Sale")),
+            "only TEXT headers have text, example or namedExample",
+        ),
+        template_case(
+            "a LOCATION header with exampleHandle",
+            with(m(), "components/header/format", json!("LOCATION")),
+            "exampleHandle is only for IMAGE, VIDEO and DOCUMENT headers",
+        ),
+        // Footer.
+        template_case(
+            "a footer over 60 characters",
+            with(m(), "components/footer/text", json!("f".repeat(61))),
+            "footer.text must be 1 to 60 characters",
+        ),
+        template_case(
+            "a variable in the footer",
+            with(m(), "components/footer/text", json!("Hi {{1}}")),
+            "footer.text cannot hold variables",
+        ),
+        template_case(
+            "an empty footer",
+            with(m(), "components/footer", json!({})),
+            "a footer needs text",
+        ),
+        template_case(
+            "codeExpirationMinutes in a MARKETING template",
+            with(m(), "components/footer/codeExpirationMinutes", json!(10)),
+            "codeExpirationMinutes is only for AUTHENTICATION templates",
+        ),
+        template_case(
+            "codeExpirationMinutes of 91",
+            with(a(), "components/footer/codeExpirationMinutes", json!(91)),
+            "codeExpirationMinutes must be 1 to 90",
+        ),
+        // Button counts and order.
+        template_case(
+            "eleven buttons",
+            with(m(), "components/buttons", json!(vec![qr(); 11])),
+            "must have at most 10 items",
+        ),
+        template_case(
+            "three URL buttons",
+            with(
+                m(),
+                "components/buttons",
+                json!([
+                    url("https://a.example"),
+                    url("https://b.example"),
+                    url("https://c.example")
+                ]),
+            ),
+            "a template has at most 2 URL buttons",
+        ),
+        template_case(
+            "two PHONE_NUMBER buttons",
+            with(
+                m(),
+                "components/buttons",
+                json!(vec![
+                    json!({"type": "PHONE_NUMBER", "text": "Call", "phoneNumber": "+15550051310"});
+                    2
+                ]),
+            ),
+            one_each,
+        ),
+        template_case(
+            "two COPY_CODE buttons",
+            with(
+                m(),
+                "components/buttons",
+                json!(vec![json!({"type": "COPY_CODE", "example": "SUMMER25"}); 2]),
+            ),
+            one_each,
+        ),
+        template_case(
+            "quick replies split by a URL button",
+            with(
+                m(),
+                "components/buttons",
+                json!([qr(), url("https://a.example"), qr()]),
+            ),
+            "QUICK_REPLY buttons must be grouped together",
+        ),
+        template_case(
+            "an unknown button type",
+            button(2, "type", json!("CALL")),
+            "spec.components.buttons[2].type: Unsupported value: \"CALL\"",
+        ),
+        // Button fields.
+        template_case(
+            "a quick reply without text",
+            button(2, "text", Value::Null),
+            "QUICK_REPLY, URL, PHONE_NUMBER, FLOW and VOICE_CALL buttons need text",
+        ),
+        template_case(
+            "button text over 25 characters",
+            button(2, "text", json!("t".repeat(26))),
+            "button text must be 1 to 25 characters",
+        ),
+        template_case(
+            "a URL button without url",
+            button(1, "url", Value::Null),
+            "URL buttons need url",
+        ),
+        template_case(
+            "a plain http url",
+            button(1, "url", json!("http://shop.example/stores")),
+            "url must be an https:// address",
+        ),
+        template_case(
+            "a url over 2000 characters",
+            button(
+                1,
+                "url",
+                json!(format!("https://shop.example/{}", "a".repeat(2000))),
+            ),
+            "url must be at most 2000 characters",
+        ),
+        template_case(
+            "a url variable in the middle",
+            button(0, "url", json!("https://shop.example/{{1}}/sale")),
+            "url can hold one variable, {{1}}, and only at its end",
+        ),
+        template_case(
+            "two url variables",
+            button(0, "url", json!("https://shop.example/{{1}}/{{1}}")),
+            "url can hold one variable, {{1}}, and only at its end",
+        ),
+        template_case(
+            "a url variable without example",
+            button(0, "example", Value::Null),
+            "a URL button whose url ends in {{1}} needs example",
+        ),
+        template_case(
+            "url on a quick reply",
+            button(2, "url", json!("https://shop.example")),
+            "url is only for URL buttons",
+        ),
+        template_case(
+            "example on a quick reply",
+            button(2, "example", json!("x")),
+            "example is only for URL buttons",
+        ),
+        template_case(
+            "a PHONE_NUMBER button without phoneNumber",
+            with(u(), "components/buttons/1/phoneNumber", Value::Null),
+            "PHONE_NUMBER buttons need phoneNumber",
+        ),
+        template_case(
+            "letters in the phone number",
+            with(
+                u(),
+                "components/buttons/1/phoneNumber",
+                json!("+55 11 CALL-ME"),
+            ),
+            "phoneNumber must be the number with its country code",
+        ),
+        template_case(
+            "too few digits in the phone number",
+            with(u(), "components/buttons/1/phoneNumber", json!("+55 1234")),
+            "phoneNumber must have 8 to 15 digits",
+        ),
+        template_case(
+            "phoneNumber on a URL button",
+            with(
+                u(),
+                "components/buttons/0/phoneNumber",
+                json!("+15550051310"),
+            ),
+            "phoneNumber is only for PHONE_NUMBER buttons",
+        ),
+        template_case(
+            "a COPY_CODE button without example",
+            with(m(), "components/buttons/2", json!({"type": "COPY_CODE"})),
+            "COPY_CODE buttons need example",
+        ),
+        template_case(
+            "a COPY_CODE example over 15 characters",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "COPY_CODE", "example": "C".repeat(16)}),
+            ),
+            "COPY_CODE buttons need example: a sample code of 1 to 15 characters",
+        ),
+        template_case(
+            "a COPY_CODE button with text",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "COPY_CODE", "example": "SUMMER25", "text": "Copy"}),
+            ),
+            "COPY_CODE buttons have no text",
+        ),
+        template_case(
+            "a FLOW button without flowId",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "FLOW", "text": "Book"}),
+            ),
+            "FLOW buttons need flowId",
+        ),
+        template_case(
+            "flowId on a quick reply",
+            button(2, "flowId", json!("123")),
+            "flowId, flowAction and navigateScreen are only for FLOW buttons",
+        ),
+        template_case(
+            "an unknown flowAction",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "FLOW", "text": "Book", "flowId": "123", "flowAction": "open"}),
+            ),
+            "flowAction must be navigate or data_exchange",
+        ),
+        template_case(
+            "navigateScreen with data_exchange",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "FLOW", "text": "Book", "flowId": "123", "flowAction": "data_exchange", "navigateScreen": "START"}),
+            ),
+            "navigateScreen only goes with flowAction navigate",
+        ),
+        // Authentication templates.
+        template_case(
+            "an OTP button in a MARKETING template",
+            with(
+                m(),
+                "components/buttons/2",
+                json!({"type": "OTP", "otpType": "COPY_CODE"}),
+            ),
+            "OTP buttons are only for AUTHENTICATION templates",
+        ),
+        template_case(
+            "an AUTHENTICATION template without buttons",
+            with(a(), "components/buttons", Value::Null),
+            "AUTHENTICATION templates need an OTP button",
+        ),
+        template_case(
+            "an AUTHENTICATION template with a quick reply too",
+            with(
+                a(),
+                "components/buttons",
+                json!([a()["components"]["buttons"][0].clone(), qr()]),
+            ),
+            "AUTHENTICATION templates have exactly one button, the OTP button",
+        ),
+        template_case(
+            "two OTP buttons",
+            with(
+                a(),
+                "components/buttons",
+                json!(vec![a()["components"]["buttons"][0].clone(); 2]),
+            ),
+            "at most one button of each of the types",
+        ),
+        template_case(
+            "an AUTHENTICATION template with body text",
+            with(a(), "components/body/text", json!("Your code is {{1}} ok")),
+            "AUTHENTICATION templates have no components.body.text",
+        ),
+        template_case(
+            "an AUTHENTICATION template with a header",
+            with(a(), "components/header", json!({"text": "Login"})),
+            "AUTHENTICATION templates have no header",
+        ),
+        template_case(
+            "an AUTHENTICATION footer with text",
+            with(a(), "components/footer/text", json!("Thanks")),
+            "the footer of an AUTHENTICATION template has no text",
+        ),
+        template_case(
+            "addSecurityRecommendation in a UTILITY template",
+            with(
+                u(),
+                "components/body/addSecurityRecommendation",
+                json!(true),
+            ),
+            "addSecurityRecommendation is only for AUTHENTICATION templates",
+        ),
+        template_case(
+            "an OTP button without otpType",
+            otp("otpType", Value::Null),
+            "OTP buttons need otpType",
+        ),
+        template_case(
+            "a ONE_TAP button without supportedApps",
+            otp("supportedApps", Value::Null),
+            "ONE_TAP and ZERO_TAP buttons need supportedApps",
+        ),
+        template_case(
+            "a ZERO_TAP button without accepted terms",
+            otp("otpType", json!("ZERO_TAP")),
+            "ZERO_TAP buttons need zeroTapTermsAccepted: true",
+        ),
+        template_case(
+            "a ZERO_TAP button with the terms refused",
+            with(
+                otp("otpType", json!("ZERO_TAP")),
+                "components/buttons/0/zeroTapTermsAccepted",
+                json!(false),
+            ),
+            "ZERO_TAP buttons need zeroTapTermsAccepted: true",
+        ),
+        template_case(
+            "zeroTapTermsAccepted on a ONE_TAP button",
+            otp("zeroTapTermsAccepted", json!(true)),
+            "zeroTapTermsAccepted is only for ZERO_TAP buttons",
+        ),
+        template_case(
+            "supportedApps on an OTP COPY_CODE button",
+            otp("otpType", json!("COPY_CODE")),
+            "supportedApps is only for ONE_TAP and ZERO_TAP buttons",
+        ),
+        template_case(
+            "otpType on a quick reply",
+            button(2, "otpType", json!("COPY_CODE")),
+            "otpType, supportedApps and zeroTapTermsAccepted are only for OTP buttons",
+        ),
+        template_case(
+            "a package name with one part",
+            otp("supportedApps/0/packageName", json!("bank")),
+            "packageName must be an Android package name",
+        ),
+        template_case(
+            "a signature hash with a dash",
+            otp("supportedApps/0/signatureHash", json!("K8a-AINcGX7")),
+            "signatureHash must be the app's 11-character signing key hash",
+        ),
+        // Time to live.
+        template_case(
+            "an AUTHENTICATION TTL of 901 s",
+            with(a(), "messageSendTtlSeconds", json!(901)),
+            "messageSendTtlSeconds of an AUTHENTICATION template must be 30 to 900",
+        ),
+        template_case(
+            "a UTILITY TTL of 20 s",
+            with(u(), "messageSendTtlSeconds", json!(20)),
+            "messageSendTtlSeconds of a UTILITY template must be 30 to 43200",
+        ),
+        template_case(
+            "a MARKETING TTL of one hour",
+            with(m(), "messageSendTtlSeconds", json!(3600)),
+            "messageSendTtlSeconds of a MARKETING template must be 43200",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn invalid_templates_are_rejected_with_a_helpful_message() {
+    let (client, ns) = setup_namespace("template-invalid").await;
+    apply(
+        &client,
+        &ns,
+        Kind::Template,
+        "valid",
+        &Kind::Template.valid_spec(),
+    )
+    .await
+    .expect("the valid template is accepted");
+    let cases = invalid_template_cases();
+    assert!(cases.len() >= 20);
+    let failures = refusal_failures(&client, &ns, &cases).await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -384,6 +1270,10 @@ async fn identifiers_are_immutable_after_create() {
     apply(&client, &ns, Kind::Account, "acme", &account)
         .await
         .expect("create account");
+    let template = Kind::Template.valid_spec();
+    apply(&client, &ns, Kind::Template, "summer-sale", &template)
+        .await
+        .expect("create template");
 
     let updates = [
         (
@@ -404,6 +1294,24 @@ async fn identifiers_are_immutable_after_create() {
             with(account.clone(), "businessAccountId", json!("987654321")),
             "businessAccountId is immutable",
         ),
+        (
+            Kind::Template,
+            "summer-sale",
+            with(template.clone(), "name", json!("summer_sale_v2")),
+            "name is immutable: Meta cannot rename a template",
+        ),
+        (
+            Kind::Template,
+            "summer-sale",
+            with(template.clone(), "language", json!("pt_BR")),
+            "language is immutable: each language is its own template at Meta",
+        ),
+        (
+            Kind::Template,
+            "summer-sale",
+            with(template.clone(), "accountRef/name", json!("other")),
+            "accountRef is immutable: a template cannot move to another account",
+        ),
     ];
     for (kind, name, spec, expect) in updates {
         let message = rejection(apply(&client, &ns, kind, name, &spec).await)
@@ -417,6 +1325,25 @@ async fn identifiers_are_immutable_after_create() {
         .await
         .expect("changing displayName is allowed");
     assert_eq!(updated.data["spec"]["displayName"], "Acme Store");
+    assert_eq!(updated.metadata.generation, Some(2));
+
+    // A template's content, category and TTL may change (Meta edits them in place).
+    let edited = with(
+        with(
+            template,
+            "components/footer/text",
+            json!("Reply STOP to unsubscribe"),
+        ),
+        "messageSendTtlSeconds",
+        json!(86400),
+    );
+    let updated = apply(&client, &ns, Kind::Template, "summer-sale", &edited)
+        .await
+        .expect("editing a template's content is allowed");
+    assert_eq!(
+        updated.data["spec"]["components"]["footer"]["text"],
+        "Reply STOP to unsubscribe"
+    );
     assert_eq!(updated.metadata.generation, Some(2));
 }
 
@@ -435,6 +1362,22 @@ fn channel_status() -> Value {
             "message": "The number is registered and can send messages.",
             "lastTransitionTime": "2026-01-01T00:00:00Z",
             "observedGeneration": 1,
+        }],
+    })
+}
+
+fn template_status() -> Value {
+    json!({
+        "templateId": "572279198452421",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "qualityScore": "GREEN",
+        "conditions": [{
+            "type": "Ready",
+            "status": "True",
+            "reason": "Approved",
+            "message": "Meta approved the template; it can be sent.",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
         }],
     })
 }
@@ -681,6 +1624,53 @@ async fn kubectl_get_shows_printer_columns_from_status() {
         ],
         "{out}"
     );
+
+    // Templates: name and language from spec, Meta's view from status.
+    apply(
+        &client,
+        &ns,
+        Kind::Template,
+        "summer-sale",
+        &Kind::Template.valid_spec(),
+    )
+    .await
+    .expect("create template");
+    Kind::Template
+        .api(&client, &ns)
+        .patch_status(
+            "summer-sale",
+            &params,
+            &Patch::Merge(json!({"status": template_status()})),
+        )
+        .await
+        .expect("template status");
+    let out = harness::kubectl_ok(["get", "wamt", "-n", &ns]);
+    let rows: Vec<Vec<String>> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(cells)
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "NAME", "TEMPLATE", "LANGUAGE", "CATEGORY", "STATUS", "QUALITY", "READY", "AGE"
+        ],
+        "{out}"
+    );
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(
+        rows[1][..7],
+        [
+            "summer-sale",
+            "summer_sale",
+            "en_US",
+            "MARKETING",
+            "APPROVED",
+            "GREEN",
+            "True"
+        ],
+        "{out}"
+    );
 }
 
 /// Every property below `schema` has a description; returns the paths of
@@ -717,7 +1707,7 @@ fn undocumented(schema: &JSONSchemaProps, path: &str, missing: &mut Vec<String>)
 async fn every_field_has_a_description() {
     let client = setup().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client);
-    for kind in [Kind::Channel, Kind::Account] {
+    for kind in [Kind::Channel, Kind::Account, Kind::Template] {
         let crd = crds
             .get(&format!("{}.{GROUP}", kind.plural()))
             .await
@@ -796,6 +1786,38 @@ async fn kubectl_explain_documents_the_spec() {
     for field in ["businessAccountId", "credentialsSecretRef", "syncInterval"] {
         assert!(out.contains(field), "explain lacks {field}:\n{out}");
     }
+
+    let out = kubectl_explain("wamt.spec", true);
+    for field in [
+        "accountRef",
+        "name",
+        "language",
+        "category",
+        "parameterFormat",
+        "components",
+        "header",
+        "exampleHandle",
+        "namedExample",
+        "body",
+        "examples",
+        "namedExamples",
+        "addSecurityRecommendation",
+        "footer",
+        "codeExpirationMinutes",
+        "buttons",
+        "otpType",
+        "supportedApps",
+        "signatureHash",
+        "zeroTapTermsAccepted",
+        "flowId",
+        "messageSendTtlSeconds",
+        "management",
+        "deletionPolicy",
+    ] {
+        assert!(out.contains(field), "explain lacks {field}:\n{out}");
+    }
+    let out = kubectl_explain("wamt.spec.components.body.text", false);
+    assert!(out.contains("1024 characters"), "{out}");
 
     // Field descriptions come through, not just names.
     let out = kubectl_explain("wac.spec.phoneNumber", false);
