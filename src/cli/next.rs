@@ -11,7 +11,8 @@ use super::budget::{Budget, account_history, budget, summary};
 use super::timefmt::when;
 use crate::crd::{
     DeletionPolicy, Management, Phase, SecretKeyRef, StepInFlight, SyncStatus,
-    WhatsAppBusinessAccount, WhatsAppChannel, condition, find_condition, is_paused,
+    TemplateDeletionPolicy, WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate,
+    condition, find_condition, is_paused,
 };
 use crate::decide::registration_reason;
 
@@ -124,6 +125,49 @@ pub fn account_next(acc: &WhatsAppBusinessAccount, now: Timestamp) -> Next {
             "next read of Meta: every {} (webhooks trigger syncs in between)",
             acc.spec.sync_interval.raw()
         ));
+    }
+    next.plan = plan;
+    next
+}
+
+/// A template's next moves: what holds it, the write in flight or waiting, Meta's review.
+pub fn template_next(
+    t: &WhatsAppMessageTemplate,
+    account: Option<&WhatsAppBusinessAccount>,
+    now: Timestamp,
+) -> Next {
+    let status = t.status.clone().unwrap_or_default();
+    let mut next = common(&t.metadata, &status.conditions, &status.sync, now);
+    next.sync_interval = account.map(|a| a.spec.sync_interval.raw().to_string());
+    let submission = status.submission.clone().unwrap_or_default();
+    next.retry_at = future(submission.retry_at.as_ref(), now);
+    let target = format!("wamt/{}", t.name_any());
+    let mut plan = held(&target, &next, now);
+    if next.deleting && t.spec.deletion_policy == TemplateDeletionPolicy::Delete {
+        plan.push("deletes this language of the template at Meta before the resource goes".into());
+    }
+    if let Some(flight) = &submission.in_flight {
+        plan.push(format!(
+            "{} sent to Meta at {}: waiting for its answer",
+            flight.action,
+            when(flight.started_at.0, now)
+        ));
+    }
+    if let Some(at) = &next.retry_at {
+        let why = submission.last_error.as_deref().unwrap_or("Meta's limits");
+        plan.push(format!("next write to Meta not before {} ({why})", when(at.0, now)));
+    }
+    if let Some(c) = find_condition(&status.conditions, condition::RECONCILING).filter(|c| c.status == "True") {
+        plan.push(c.message.clone());
+    }
+    if plan.is_empty() {
+        plan.push(match &next.sync_interval {
+            Some(every) => format!(
+                "read with waba/{} every {every} (webhooks update it in between)",
+                t.spec.account_ref.name
+            ),
+            None => format!("waits for its account waba/{}, which does not exist", t.spec.account_ref.name),
+        });
     }
     next.plan = plan;
     next

@@ -13,16 +13,17 @@ use serde_json::Value;
 use super::connect::Connection;
 use super::error::CliError;
 use super::target::{Kind, Target};
-use crate::crd::{SyncStatus, WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{SyncStatus, WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 
 /// The plugin's field manager, so that its writes are told apart from the user's and the
 /// operator's in managedFields.
 pub const FIELD_MANAGER: &str = "kubectl-whatsapp";
 
-/// A channel or an account.
+/// A channel, an account or a template.
 pub enum Object {
     Channel(Box<WhatsAppChannel>),
     Account(Box<WhatsAppBusinessAccount>),
+    Template(Box<WhatsAppMessageTemplate>),
 }
 
 impl Object {
@@ -30,6 +31,7 @@ impl Object {
         match self {
             Object::Channel(c) => &c.metadata,
             Object::Account(a) => &a.metadata,
+            Object::Template(t) => &t.metadata,
         }
     }
 
@@ -37,6 +39,7 @@ impl Object {
         match self {
             Object::Channel(c) => c.status.as_ref().map_or(&[], |s| &s.conditions),
             Object::Account(a) => a.status.as_ref().map_or(&[], |s| &s.conditions),
+            Object::Template(t) => t.status.as_ref().map_or(&[], |s| &s.conditions),
         }
     }
 
@@ -44,6 +47,7 @@ impl Object {
         match self {
             Object::Channel(c) => c.status.as_ref().map(|s| &s.sync),
             Object::Account(a) => a.status.as_ref().map(|s| &s.sync),
+            Object::Template(t) => t.status.as_ref().map(|s| &s.sync),
         }
     }
 
@@ -110,6 +114,9 @@ pub async fn get(conn: &Connection, target: &Target) -> Result<Object, CliError>
         Kind::Account => get_typed(conn, target)
             .await?
             .map(|a| Object::Account(Box::new(a))),
+        Kind::Template => get_typed(conn, target)
+            .await?
+            .map(|t| Object::Template(Box::new(t))),
     };
     object.ok_or_else(|| not_found(conn, target))
 }
@@ -132,6 +139,10 @@ pub async fn annotate(
             .await
             .map(drop),
         Kind::Account => api::<WhatsAppBusinessAccount>(conn)
+            .patch(&target.name, &params, &Patch::Merge(&patch))
+            .await
+            .map(drop),
+        Kind::Template => api::<WhatsAppMessageTemplate>(conn)
             .patch(&target.name, &params, &Patch::Merge(&patch))
             .await
             .map(drop),

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::events::EventEntry;
-use super::report::{AccountFacts, ChannelFacts, StatusReport};
+use super::report::{AccountFacts, ChannelFacts, StatusReport, TemplateFacts};
 use super::timefmt::when;
 use crate::crd::HealthEntityStatus;
 
@@ -25,6 +25,9 @@ pub fn render(r: &StatusReport, width: usize, now: Timestamp) -> String {
     ));
     if let Some(ch) = &r.channel {
         channel_lines(&mut out, ch);
+        fact(&mut out, "account", &account_line(&r.account));
+    } else if let Some(t) = &r.template {
+        template_lines(&mut out, t);
         fact(&mut out, "account", &account_line(&r.account));
     } else {
         account_lines(&mut out, &r.account, now);
@@ -114,6 +117,34 @@ fn channel_lines(out: &mut String, ch: &ChannelFacts) {
             "{:?}, deletionPolicy {:?}",
             ch.management, ch.deletion_policy
         ),
+    );
+}
+
+fn template_lines(out: &mut String, t: &TemplateFacts) {
+    let id = joined(&[
+        ("", Some(&t.template)),
+        ("language ", Some(&t.language)),
+        ("Meta id ", t.template_id.as_deref()),
+    ]);
+    fact(out, "template", &id);
+    let meta = joined(&[
+        ("", t.status.as_deref().or(Some("not at Meta"))),
+        ("category ", t.category.as_deref().or(Some(&t.spec_category))),
+        ("quality ", t.quality_score.as_deref()),
+    ]);
+    fact(out, "meta", &meta);
+    if let Some(r) = &t.rejection {
+        let rec = r.recommendation.as_deref().map_or(String::new(), |x| format!(" ({x})"));
+        fact(out, "rejected", &format!("{}{rec}", r.reason));
+    }
+    if let Some(c) = &t.category_change {
+        let at = c.at.as_ref().map_or(String::new(), |t| format!(" on {}", t.0));
+        fact(out, "category", &format!("moving to {}{at}", c.correct_category));
+    }
+    fact(
+        out,
+        "management",
+        &format!("{:?}, deletionPolicy {:?}", t.management, t.deletion_policy),
     );
 }
 

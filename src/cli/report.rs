@@ -7,10 +7,10 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::events::EventEntry;
-use super::next::{Next, account_next, channel_next};
+use super::next::{Next, account_next, channel_next, template_next};
 use crate::crd::{
     HealthEntityStatus, HealthSummary, Phase, SecretKeyRef, WhatsAppBusinessAccount,
-    WhatsAppChannel, condition, find_condition, is_paused,
+    WhatsAppChannel, WhatsAppMessageTemplate, condition, find_condition, is_paused,
 };
 
 /// Everything `status` knows about one resource.
@@ -31,6 +31,9 @@ pub struct StatusReport {
     /// The channel's own facts (absent for an account).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<ChannelFacts>,
+    /// The template's own facts (absent for a channel or an account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateFacts>,
     /// The account itself, or the channel's account.
     pub account: AccountFacts,
     /// Health entities that are not simply AVAILABLE, with Meta's errors and solutions.
@@ -74,6 +77,32 @@ pub struct ChannelFacts {
     pub name_status: Option<String>,
     pub management: crate::crd::Management,
     pub deletion_policy: crate::crd::DeletionPolicy,
+}
+
+/// A template and Meta's view of it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateFacts {
+    /// The template's name and language at Meta, as written in spec.
+    pub template: String,
+    pub language: String,
+    /// The spec's category; Meta's is `category`.
+    pub spec_category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// Meta's status (APPROVED, PENDING, REJECTED, PAUSED...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_score: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<crate::crd::TemplateRejection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_change: Option<crate::crd::CategoryChange>,
+    pub management: crate::crd::Management,
+    pub deletion_policy: crate::crd::TemplateDeletionPolicy,
 }
 
 /// An account, or what is known of a channel's account.
@@ -219,6 +248,7 @@ pub fn channel_report(
         generation: ch.metadata.generation,
         observed_generation: status.observed_generation,
         channel: Some(channel_facts(ch)),
+        template: None,
         account: account_facts(&ch.spec.account_ref.name, account),
         health: troubled(status.health.as_ref()),
         conditions: ordered(status.conditions),
@@ -244,10 +274,55 @@ pub fn account_report(
         generation: acc.metadata.generation,
         observed_generation: status.observed_generation,
         channel: None,
+        template: None,
         account: account_facts(&acc.name_any(), Some(acc)),
         health: troubled(status.health.as_ref()),
         conditions: ordered(status.conditions),
         events,
         next: account_next(acc, now),
+    }
+}
+
+fn template_facts(t: &WhatsAppMessageTemplate) -> TemplateFacts {
+    let s = t.status.clone().unwrap_or_default();
+    TemplateFacts {
+        template: t.spec.name.clone(),
+        language: t.spec.language.clone(),
+        spec_category: t.spec.category.as_str().to_string(),
+        template_id: s.template_id,
+        status: s.status,
+        category: s.category,
+        quality_score: s.quality_score,
+        rejection: s.rejection,
+        category_change: s.category_change,
+        management: t.spec.management,
+        deletion_policy: t.spec.deletion_policy,
+    }
+}
+
+/// The report of a template, with its account (`None` when it does not exist).
+pub fn template_report(
+    t: &WhatsAppMessageTemplate,
+    account: Option<&WhatsAppBusinessAccount>,
+    events: Vec<EventEntry>,
+    now: Timestamp,
+) -> StatusReport {
+    let status = t.status.clone().unwrap_or_default();
+    let (ready, ready_reason) = readiness(&status.conditions);
+    StatusReport {
+        kind: "WhatsAppMessageTemplate",
+        namespace: t.namespace().unwrap_or_default(),
+        name: t.name_any(),
+        ready,
+        ready_reason,
+        generation: t.metadata.generation,
+        observed_generation: status.observed_generation,
+        channel: None,
+        template: Some(template_facts(t)),
+        account: account_facts(&t.spec.account_ref.name, account),
+        health: Vec::new(),
+        conditions: ordered(status.conditions),
+        events,
+        next: template_next(t, account, now),
     }
 }

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::Outcome;
 use super::events::EventEntry;
 use super::render::{render, wrap};
-use super::report::{StatusReport, account_report, channel_report};
+use super::report::{StatusReport, account_report, channel_report, template_report};
 use super::status::outcome;
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 
 const NOW: &str = "2026-12-01T10:00:00Z";
 
@@ -348,4 +348,44 @@ fn conditions_read_verdict_first() {
     let r = channel_report(&ch, Some(&ready_account()), vec![], now());
     let order: Vec<&str> = r.conditions.iter().map(|c| c.type_.as_str()).collect();
     assert_eq!(order, ["Ready", "Stalled", "Synced", "Reconciling"]);
+}
+
+fn template(status: Value) -> WhatsAppMessageTemplate {
+    serde_json::from_value(json!({
+        "apiVersion": "whatsapp-operator.io/v1alpha1", "kind": "WhatsAppMessageTemplate",
+        "metadata": {"name": "order-update", "namespace": "messaging", "generation": 2},
+        "spec": {"accountRef": {"name": "acme"}, "name": "order_update", "language": "pt_BR",
+                 "category": "UTILITY", "components": {"body": {"text": "Oi {{1}}, pedido enviado", "examples": ["Ana"]}}},
+        "status": status
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_rejected_template_is_not_ready_and_says_why_and_what_waits() {
+    let t = template(json!({
+        "observedGeneration": 2, "templateId": "900", "status": "REJECTED", "category": "MARKETING",
+        "rejection": {"reason": "INCORRECT_CATEGORY", "recommendation": "Use MARKETING"},
+        "submission": {"retryAt": "2026-12-01T11:00:00Z", "lastError": "create_template failed (throttled)"},
+        "conditions": [
+            condition("Ready", "False", "Rejected", "Meta rejected the template: INCORRECT_CATEGORY"),
+            condition("Stalled", "True", "Rejected", "change the spec and it is submitted again")]
+    }));
+    let r = template_report(&t, Some(&ready_account()), Vec::new(), now());
+    assert_eq!(outcome(&r), Outcome::NotDone);
+    let text = text(&r);
+    for fragment in [
+        "WhatsAppMessageTemplate messaging/order-update  Ready=False (Rejected)\n",
+        "  template     order_update, language pt_BR, Meta id 900\n",
+        "  meta         REJECTED, category MARKETING\n",
+        "  rejected     INCORRECT_CATEGORY (Use MARKETING)\n",
+        "  account      waba/acme, Ready=True, WABA 102290129340398, health AVAILABLE\n",
+        "stalled (Rejected): a person must act",
+        "next write to Meta not before 2026-12-01T11:00:00Z",
+    ] {
+        assert!(text.contains(fragment), "missing {fragment:?} in\n{text}");
+    }
+    let doc: Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(doc["template"]["status"], "REJECTED");
+    assert_eq!(doc["template"]["specCategory"], "UTILITY");
 }

@@ -11,7 +11,7 @@ use super::events::{fetch, newest_last};
 use super::objects::{self, Object};
 use super::output::document;
 use super::render::render;
-use super::report::{StatusReport, account_report, channel_report};
+use super::report::{StatusReport, account_report, channel_report, template_report};
 
 /// Exit 0 for a Ready resource, 1 for any other; a report is printed either way.
 pub fn outcome(report: &StatusReport) -> Outcome {
@@ -43,6 +43,10 @@ async fn report(
             channel_report(&ch, account.as_ref(), events, now)
         }
         Object::Account(acc) => account_report(&acc, events, now),
+        Object::Template(t) => {
+            let account = objects::account_opt(conn, &t.spec.account_ref.name).await?;
+            template_report(&t, account.as_ref(), events, now)
+        }
     })
 }
 

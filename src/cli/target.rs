@@ -10,6 +10,7 @@ use serde::Serialize;
 pub enum Kind {
     Channel,
     Account,
+    Template,
 }
 
 impl Kind {
@@ -18,6 +19,7 @@ impl Kind {
         match self {
             Kind::Channel => "WhatsAppChannel",
             Kind::Account => "WhatsAppBusinessAccount",
+            Kind::Template => "WhatsAppMessageTemplate",
         }
     }
 
@@ -26,11 +28,12 @@ impl Kind {
         match self {
             Kind::Channel => "wac",
             Kind::Account => "waba",
+            Kind::Template => "wamt",
         }
     }
 
     /// Every spelling kubectl would accept (short name, singular, plural, with the group) plus
-    /// the plain words `channel` and `account`.
+    /// the plain words `channel`, `account` and `template`.
     fn parse(word: &str) -> Option<Self> {
         let word = word.to_ascii_lowercase();
         let bare = word.strip_suffix(".whatsapp-operator.io").unwrap_or(&word);
@@ -43,6 +46,11 @@ impl Kind {
             | "whatsappbusinessaccounts"
             | "account"
             | "accounts" => Some(Kind::Account),
+            "wamt"
+            | "whatsappmessagetemplate"
+            | "whatsappmessagetemplates"
+            | "template"
+            | "templates" => Some(Kind::Template),
             _ => None,
         }
     }
@@ -67,12 +75,12 @@ impl FromStr for Target {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let Some((kind, name)) = s.split_once('/') else {
             return Err(format!(
-                "expected KIND/NAME such as wac/acme-sales or waba/acme, got {s:?}"
+                "expected KIND/NAME such as wac/acme-sales, waba/acme or wamt/order-update, got {s:?}"
             ));
         };
         let kind = Kind::parse(kind).ok_or_else(|| {
             format!(
-                "unknown kind {kind:?}: use wac (WhatsAppChannel) or waba (WhatsAppBusinessAccount)"
+                "unknown kind {kind:?}: use wac (WhatsAppChannel), waba (WhatsAppBusinessAccount) or wamt (WhatsAppMessageTemplate)"
             )
         })?;
         if !is_object_name(name) {
@@ -128,6 +136,9 @@ mod tests {
             ("waba/acme-sales", Kind::Account),
             ("account/acme-sales", Kind::Account),
             ("whatsappbusinessaccount/acme-sales", Kind::Account),
+            ("wamt/acme-sales", Kind::Template),
+            ("whatsappmessagetemplates/acme-sales", Kind::Template),
+            ("template/acme-sales", Kind::Template),
         ] {
             let t: Target = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(t.kind, kind, "{text}");

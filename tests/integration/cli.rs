@@ -301,6 +301,7 @@ async fn pause_resume_and_check_the_installation() {
     for line in [
         "OK    CRD whatsappchannels.whatsapp-operator.io: Established, serves v1alpha1, schema equal",
         "OK    CRD whatsappbusinessaccounts.whatsapp-operator.io: Established",
+        "OK    CRD whatsappmessagetemplates.whatsapp-operator.io: Established",
         &format!("OK    operator {ns}/whatsapp-operator: Lease held by"),
         &format!("OK    webhook Secret {ns}/webhook: present with app-secret and verify-token"),
     ] {

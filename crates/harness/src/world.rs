@@ -10,6 +10,7 @@ use kube::{Api, Client};
 use serde_json::json;
 use whatsapp_operator::crd::{
     WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus, WhatsAppChannel, WhatsAppChannelStatus,
+    WhatsAppMessageTemplate, WhatsAppMessageTemplateStatus,
 };
 
 use crate::operator::{self, Operator, SeenEvent, eventually};
@@ -129,6 +130,48 @@ impl World {
 
     pub fn accounts(&self) -> Api<WhatsAppBusinessAccount> {
         Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    pub fn templates(&self) -> Api<WhatsAppMessageTemplate> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// The template as it is now; a missing template fails the test.
+    pub async fn template(&self, name: &str) -> WhatsAppMessageTemplate {
+        self.templates()
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("get template {name}: {e}"))
+    }
+
+    /// Waits until the template has a status for which `check` holds, and returns it.
+    pub async fn wait_template<F>(
+        &self,
+        name: &str,
+        what: &str,
+        check: F,
+    ) -> WhatsAppMessageTemplateStatus
+    where
+        F: Fn(&WhatsAppMessageTemplateStatus) -> bool,
+    {
+        eventually(&format!("{name}: {what}"), self.timeout, || async {
+            let s = self.template(name).await.status?;
+            check(&s).then_some(s)
+        })
+        .await
+    }
+
+    /// Waits until the template is gone from the apiserver.
+    pub async fn wait_template_gone(&self, name: &str) {
+        eventually(&format!("{name} deleted"), self.timeout, || async {
+            self.templates()
+                .get_opt(name)
+                .await
+                .unwrap_or_else(|e| panic!("get template {name}: {e}"))
+                .is_none()
+                .then_some(())
+        })
+        .await;
     }
 
     pub fn secrets(&self) -> Api<Secret> {

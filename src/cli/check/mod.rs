@@ -20,7 +20,7 @@ use super::args::CheckArgs;
 use super::connect::Connection;
 use super::error::CliError;
 use super::output::document;
-use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel};
+use crate::crd::{WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppMessageTemplate};
 
 /// The checks as a document for `-o json|yaml`.
 #[derive(Serialize)]
@@ -41,7 +41,11 @@ async fn checks(conn: &Connection, args: &CheckArgs) -> Vec<Check> {
     let client = &conn.client;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut checks = Vec::new();
-    for compiled in [WhatsAppChannel::crd(), WhatsAppBusinessAccount::crd()] {
+    for compiled in [
+        WhatsAppChannel::crd(),
+        WhatsAppBusinessAccount::crd(),
+        WhatsAppMessageTemplate::crd(),
+    ] {
         let name = compiled.metadata.name.clone().unwrap_or_default();
         checks.push(crd_check(read(crds.clone(), &name).await, &compiled));
     }
