@@ -463,7 +463,7 @@ pub(super) fn serve_number(
         .number_mut(id)
         .ok_or_else(|| GraphError::unsupported(req.method.as_str(), id))?;
     match (edge, req.method.as_str()) {
-        (None, "POST") => rules::update_number(number, &req.params),
+        (None, "POST") => rules::update_number(number, &req.params, now),
         (Some("request_code"), "POST") => rules::request_code(number, &req.params, now, code),
         (Some("verify_code"), "POST") => rules::verify_code(number, &req.params, now),
         (Some("register"), "POST") => rules::register(number, &req.params, now),

@@ -87,10 +87,14 @@ pub async fn handle(
                 override_verification: None,
             };
             req.override_verification = verify_override(&ctx, &req).await;
-            let reply = {
+            let (reply, queued) = {
                 let mut sim = ctx.lock();
-                serve(&mut sim, &req)
+                let reply = serve(&mut sim, &req);
+                (reply, sim.outbox.has_queued())
             };
+            if queued {
+                ctx.wake();
+            }
             let response = render(reply, req.version());
             if let Some(ms) = answer_delay {
                 tokio::select! {

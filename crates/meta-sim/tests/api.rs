@@ -1393,3 +1393,203 @@ async fn new_number_defaults_and_form_bodies() {
     );
     assert_eq!(admin(&h, Method::GET, "/requests", None).await["total"], 1);
 }
+
+// --- Timed reviews -----------------------------------------------------
+
+/// A sim of the example world whose app delivers to a fresh receiver and is subscribed to the
+/// WABA (Meta only sends WABA webhooks to subscribed apps).
+async fn start_subscribed(mut state: Value) -> (SimHandle, Seen, tokio::task::JoinHandle<()>) {
+    let (url, seen, task) = receiver().await;
+    state["apps"][0]["webhook_url"] = json!(url);
+    state["wabas"][0]["subscribed_apps"] = json!([{"app_id": APP}]);
+    (start_with(state).await, seen, task)
+}
+
+/// Waits until the simulator has delivered `n` of its own webhooks; returns its log.
+async fn delivered(h: &SimHandle, n: u64) -> Value {
+    for _ in 0..100 {
+        let sent = admin(h, Method::GET, "/webhooks/sent", None).await;
+        if sent["delivered"].as_u64() >= Some(n) {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "fewer than {n} webhooks delivered: {}",
+        admin(h, Method::GET, "/webhooks/sent", None).await
+    );
+}
+
+/// The `changes[0]` of every envelope the receiver got, in order.
+fn changes(seen: &Seen) -> Vec<Value> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            let payload: Value = serde_json::from_slice(body).unwrap();
+            payload["entry"][0]["changes"][0].clone()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_timed_name_review_sends_a_signed_webhook_and_the_name_applies_at_register() {
+    let mut state = example_state();
+    state["reviews"] = json!({"display_name": {"decision": "APPROVED", "after_seconds": 3600}});
+    let (h, seen, task) = start_subscribed(state).await;
+    let r = post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "Acme Deals", "messaging_product": "whatsapp"}),
+    )
+    .await;
+    assert_eq!(r.body, json!({"success": true}));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let n = get(
+        &h,
+        &format!("/v24.0/{SALES}?fields=new_name_status,verified_name"),
+    )
+    .await;
+    assert_eq!(n.body["new_name_status"], "PENDING_REVIEW");
+    assert!(seen.lock().unwrap().is_empty());
+
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 3600})),
+    )
+    .await;
+    let sent = delivered(&h, 1).await;
+    assert_eq!(sent["log"][0]["field"], "phone_number_name_update");
+    assert_eq!(sent["log"][0]["outcome"], "delivered");
+    let (sig, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        sig.unwrap(),
+        sim::signature_header(b"sim-app-secret-change-me", &body)
+    );
+    assert_eq!(
+        changes(&seen)[0],
+        json!({"field": "phone_number_name_update", "value": {
+            "display_phone_number": "15550783881", "decision": "APPROVED",
+            "requested_verified_name": "Acme Deals", "rejection_reason": null}})
+    );
+    let n = get(
+        &h,
+        &format!("/v24.0/{SALES}?fields=new_name_status,verified_name"),
+    )
+    .await;
+    assert_eq!(n.body["new_name_status"], "APPROVED");
+    assert_eq!(
+        n.body["verified_name"], "Acme Sales",
+        "not before the next register"
+    );
+    post(
+        &h,
+        &format!("/v24.0/{SALES}/register"),
+        json!({"messaging_product": "whatsapp", "pin": SALES_PIN}),
+    )
+    .await;
+    let n = get(&h, &format!("/v24.0/{SALES}?fields=verified_name")).await;
+    assert_eq!(n.body["verified_name"], "Acme Deals");
+    task.abort();
+}
+
+#[tokio::test]
+async fn manual_name_reviews_wait_for_the_admin_decision() {
+    let (h, seen, task) = start_subscribed(example_state()).await;
+    assert_eq!(
+        admin_status(
+            &h,
+            &format!("/numbers/{SALES}/name_review"),
+            json!({"decision": "REJECTED"})
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "nothing requested yet"
+    );
+    post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "CHEAP!!!"}),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 864000})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "manual: nothing on its own"
+    );
+    let out = admin(
+        &h,
+        Method::POST,
+        &format!("/numbers/{SALES}/name_review"),
+        Some(json!({"decision": "REJECTED", "rejection_reason": "NAME_NOT_CONSISTENT"})),
+    )
+    .await;
+    assert_eq!(out["webhook"]["value"]["decision"], "REJECTED");
+    delivered(&h, 1).await;
+    assert_eq!(
+        changes(&seen)[0]["value"]["rejection_reason"],
+        "NAME_NOT_CONSISTENT"
+    );
+    let n = get(&h, &format!("/v24.0/{SALES}?fields=new_name_status")).await;
+    assert_eq!(n.body["new_name_status"], "DECLINED");
+    task.abort();
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_and_logged() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut state = example_state();
+    state["apps"][0]["webhook_url"] = json!(url);
+    state["wabas"][0]["subscribed_apps"] = json!([{"app_id": APP}]);
+    let h = start_with(state).await;
+    post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "Acme Deals"}),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/numbers/{SALES}/name_review"),
+        Some(json!({"decision": "APPROVED"})),
+    )
+    .await;
+    let sent = delivered(&h, 1).await;
+    assert_eq!(sent["log"][0]["attempts"], 3);
+    assert_eq!(sent["log"][0]["status"], 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    admin(&h, Method::DELETE, "/webhooks/sent", None).await;
+    assert_eq!(
+        admin(&h, Method::GET, "/webhooks/sent", None).await["total"],
+        0
+    );
+    task.abort();
+}
