@@ -6,6 +6,7 @@
 
 mod admin_reviews;
 mod admin_routes;
+mod admin_templates;
 mod background;
 mod budget;
 mod clock;
@@ -16,11 +17,15 @@ mod graph_auth;
 mod graph_error;
 mod graph_nodes;
 mod graph_routes;
+mod graph_templates;
 mod outbox;
 mod recorder;
 mod rules;
 mod server;
 pub mod state;
+mod template_checks;
+mod template_events;
+mod template_rules;
 mod timed_reviews;
 mod views;
 mod webhook;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::admin_reviews;
 use super::admin_routes;
+use super::admin_templates;
 use super::background;
 use super::budget::Budgets;
 use super::clock::Clock;
@@ -176,6 +177,18 @@ fn router(ctx: Shared) -> Router {
         .route(
             "/_sim/numbers/{id}/name_review",
             post(admin_reviews::review_name),
+        )
+        .route(
+            "/_sim/wabas/{id}/message_templates",
+            post(admin_templates::add_template),
+        )
+        .route(
+            "/_sim/templates/{id}",
+            get(admin_templates::get_template).post(admin_templates::merge_template),
+        )
+        .route(
+            "/_sim/templates/{id}/{action}",
+            post(admin_templates::template_event),
         )
         .route(
             "/_sim/reviews",
