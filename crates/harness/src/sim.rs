@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use meta_sim::state::{Number, State, Waba};
+pub use meta_sim::state::{Number, State, Template, Waba};
 
 /// The Graph API version the operator and the tests use; stripped from logged paths.
 const GRAPH_VERSION_PREFIX: &str = "/v24.0";
@@ -74,6 +74,38 @@ pub struct GraphCall {
 pub struct Delivery {
     pub status: u16,
     pub body: String,
+}
+
+/// `GET /_sim/webhooks/sent`: the webhooks the simulator sent on its own (review decisions,
+/// template lifecycle), one entry per event and subscribed app.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentWebhooks {
+    pub total: u64,
+    /// Entries whose receiver answered 2xx.
+    pub delivered: u64,
+    pub log: Vec<SentWebhook>,
+}
+
+/// One delivery of one event to one app.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentWebhook {
+    pub seq: u64,
+    /// Sim-clock time of the event (`entry[].time`).
+    pub at: i64,
+    pub waba_id: String,
+    pub field: String,
+    pub value: Value,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    pub attempts: u32,
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// `pending`, `delivered`, `failed` or `not_sent`.
+    pub outcome: String,
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The outcome of Meta's verification handshake against a callback URL.
@@ -531,6 +563,64 @@ impl Sim {
             .await;
         serde_json::from_value(out.clone())
             .unwrap_or_else(|e| panic!("webhooks/deliver answered {out}: {e}"))
+    }
+
+    /// `GET /_sim/webhooks/sent`.
+    pub async fn sent_webhooks(&self) -> SentWebhooks {
+        self.get("webhooks/sent").await
+    }
+
+    /// `DELETE /_sim/webhooks/sent`: the log starts again from zero.
+    pub async fn reset_sent_webhooks(&self) {
+        self.send(self.http.delete(self.url("webhooks/sent")), "webhooks/sent")
+            .await;
+    }
+
+    // --- Reviews and templates --------------------------------------------------------------
+
+    /// `POST /_sim/reviews`: replaces the given review rules (`display_name`, `templates`);
+    /// returns all rules.
+    pub async fn set_reviews(&self, rules: Value) -> Value {
+        self.post("reviews", rules).await
+    }
+
+    /// `POST /_sim/numbers/{id}/name_review`: Meta decides the requested display name now
+    /// (`APPROVED` or `REJECTED`) and sends `phone_number_name_update`.
+    pub async fn decide_name(&self, id: &str, decision: &str, rejection_reason: Option<&str>) {
+        let mut body = json!({ "decision": decision });
+        if let Some(reason) = rejection_reason {
+            body["rejection_reason"] = Value::from(reason);
+        }
+        self.post(&format!("numbers/{id}/name_review"), body).await;
+    }
+
+    /// `POST /_sim/wabas/{id}/message_templates`: a template made elsewhere (state-file
+    /// format, `APPROVED` unless it says otherwise); returns its id.
+    pub async fn add_template(&self, waba: &str, template: Value) -> String {
+        let out = self
+            .post(&format!("wabas/{waba}/message_templates"), template)
+            .await;
+        out["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("adding a template answered {out}"))
+            .to_owned()
+    }
+
+    /// `GET /_sim/templates/{id}`: the template as stored, bookkeeping included.
+    pub async fn template(&self, id: &str) -> Template {
+        self.get(&format!("templates/{id}")).await
+    }
+
+    /// `POST /_sim/templates/{id}`: merges top-level fields (no webhook).
+    pub async fn update_template(&self, id: &str, fields: Value) {
+        self.post(&format!("templates/{id}"), fields).await;
+    }
+
+    /// `POST /_sim/templates/{id}/{action}` (`review`, `quality`, `pause`, `unpause`,
+    /// `disable`, `announce_category`, `apply_category`): what Meta does, with its webhook;
+    /// returns the admin answer (`webhook`, `template`).
+    pub async fn template_event(&self, id: &str, action: &str, body: Value) -> Value {
+        self.post(&format!("templates/{id}/{action}"), body).await
     }
 
     /// `POST /_sim/webhooks/verify`: Meta's verification handshake against the app's callback.

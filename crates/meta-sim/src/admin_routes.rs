@@ -14,9 +14,9 @@ use super::server::Shared;
 use super::state::{Number, State, Token, merge_fields};
 use super::webhook;
 
-type Patch = Json<Map<String, Value>>;
+pub(super) type Patch = Json<Map<String, Value>>;
 
-fn fail(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn fail(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -24,7 +24,7 @@ fn boxed_fail(status: StatusCode, message: impl Into<String>) -> Box<Response> {
     Box::new(fail(status, message))
 }
 
-fn ok(body: Value) -> Response {
+pub(super) fn ok(body: Value) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
@@ -47,7 +47,8 @@ pub async fn get_state(AxState(ctx): AxState<Shared>) -> Response {
     ok(state)
 }
 
-/// Replaces the whole world (clock excepted); counters, budgets and faults are reset too.
+/// Replaces the whole world (clock excepted); counters, budgets, faults and the log of sent
+/// webhooks are reset too.
 pub async fn put_state(AxState(ctx): AxState<Shared>, Json(body): Json<Value>) -> Response {
     let state: State = match serde_json::from_value(body) {
         Ok(s) => s,
@@ -61,6 +62,7 @@ pub async fn put_state(AxState(ctx): AxState<Shared>, Json(body): Json<Value>) -
     sim.budgets.clear();
     sim.faults.clear();
     sim.recorder.reset();
+    sim.outbox.clear();
     ok(json!({ "success": true }))
 }
 
@@ -107,6 +109,12 @@ pub async fn merge_waba(
         return fail(
             StatusCode::BAD_REQUEST,
             "change numbers with /_sim/numbers/{id} or /_sim/wabas/{id}/phone_numbers",
+        );
+    }
+    if patch.contains_key("message_templates") {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "change templates with /_sim/templates/{id} or /_sim/wabas/{id}/message_templates",
         );
     }
     if let Some(owner) = patch.get("owner_business_id").and_then(Value::as_str)

@@ -8,6 +8,7 @@ use super::fields::{self, DEFAULT_PAGE_SIZE, FieldSel, PageRequest};
 use super::graph_auth::{Caller, check_permission};
 use super::graph_error::GraphError;
 use super::graph_routes::GraphRequest;
+use super::graph_templates;
 use super::rules::{self, Params, param};
 use super::server::Sim;
 use super::state::Waba;
@@ -20,7 +21,7 @@ pub(super) fn parse_fields(req: &GraphRequest) -> Result<Option<Vec<FieldSel>>, 
     }
 }
 
-fn defaults(names: &[&str]) -> Vec<FieldSel> {
+pub(super) fn defaults(names: &[&str]) -> Vec<FieldSel> {
     names
         .iter()
         .map(|n| FieldSel {
@@ -90,10 +91,14 @@ fn business_wabas(
         .get(1)
         .is_some_and(|e| e == "owned_whatsapp_business_accounts");
     let sels = parse_fields(req)?.unwrap_or_else(|| defaults(&["id", "name"]));
-    if sels.iter().any(|s| s.name == "phone_numbers") {
-        return Err(GraphError::invalid_param(
-            "Expand phone_numbers on the WhatsApp Business Account itself.",
-        ));
+    if let Some(edge) = sels
+        .iter()
+        .find(|s| s.name == "phone_numbers" || s.name == "message_templates")
+    {
+        return Err(GraphError::invalid_param(&format!(
+            "Expand {} on the WhatsApp Business Account itself.",
+            edge.name
+        )));
     }
     let items = sim
         .state
@@ -122,7 +127,13 @@ fn business_wabas(
 }
 
 /// Absolute link to another page of a list edge: the original query with the cursor replaced.
-fn next_link(req: &GraphRequest, edge_path: &str, limit: usize, key: &str, cursor: &str) -> String {
+pub(super) fn next_link(
+    req: &GraphRequest,
+    edge_path: &str,
+    limit: usize,
+    key: &str,
+    cursor: &str,
+) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     let mut has_limit = false;
     for (k, v) in &req.query {
@@ -167,7 +178,12 @@ pub(super) fn serve_waba(
                 .retain(|s| s.app_id != caller.token.app_id);
             Ok(json!({ "success": true }))
         }
-        (Some("message_templates"), "GET") => Ok(json!({ "data": [] })),
+        (Some("message_templates"), "GET") => graph_templates::list(sim, req, waba_id),
+        (Some("message_templates"), "POST") => {
+            let id = new_id(sim);
+            graph_templates::create(sim, req, waba_id, id)
+        }
+        (Some("message_templates"), "DELETE") => graph_templates::delete(sim, req, waba_id),
         (None | Some("phone_numbers" | "subscribed_apps" | "message_templates"), m) => {
             Err(GraphError::unsupported(m, waba_id))
         }
@@ -181,16 +197,12 @@ fn waba_mut<'a>(sim: &'a mut Sim, waba_id: &str) -> Result<&'a mut Waba, GraphEr
         .ok_or_else(|| GraphError::unsupported("POST", waba_id))
 }
 
-fn new_id(sim: &Sim) -> String {
+pub(super) fn new_id(sim: &Sim) -> String {
     loop {
         let id = rand::rng()
             .random_range(100_000_000_000_000u64..1_000_000_000_000_000)
             .to_string();
-        let taken = sim.state.waba(&id).is_some()
-            || sim.state.number(&id).is_some()
-            || sim.state.business(&id).is_some()
-            || sim.state.app(&id).is_some();
-        if !taken {
+        if !sim.state.id_taken(&id) {
             return id;
         }
     }
@@ -210,41 +222,62 @@ fn get_waba(
     let sels = parse_fields(req)?.unwrap_or_else(|| defaults(views::WABA_DEFAULT));
     let known = views::known_fields(views::WABA_KNOWN, &view);
     let mut out = fields::select_node(&view, &sels, &known, views::WABA_TYPE)?;
-    for sel in sels.iter().filter(|s| s.name == "phone_numbers") {
-        let children = sel
-            .children
-            .clone()
-            .unwrap_or_else(|| defaults(views::NUMBER_LIST_DEFAULT));
-        let limit = page_limit(sel.modifier("limit").map(str::to_owned))?;
-        let page = PageRequest {
-            limit,
-            after: sel.modifier("after"),
-            before: sel.modifier("before"),
+    for sel in &sels {
+        let value = match sel.name.as_str() {
+            "phone_numbers" => expand(req, waba_id, sel, views::NUMBER_LIST_DEFAULT, |c| {
+                number_items(sim, waba, c, caller, &Params::new())
+            })?,
+            "message_templates" => expand(req, waba_id, sel, views::TEMPLATE_DEFAULT, |c| {
+                graph_templates::template_items(waba, c, &Params::new())
+            })?,
+            _ => continue,
         };
-        let link_fields = fields::join(&children);
-        let token_in_query = param(&req.params, "access_token");
-        let link = |key: &str, cursor: &str| {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            if let Some(t) = &token_in_query {
-                q.append_pair("access_token", t);
-            }
-            q.append_pair("fields", &link_fields);
-            q.append_pair("limit", &limit.to_string());
-            q.append_pair(key, cursor);
-            format!(
-                "{}/{}/{waba_id}/phone_numbers?{}",
-                req.base_url,
-                req.version(),
-                q.finish()
-            )
-        };
-        let items = number_items(sim, waba, &children, caller, &Params::new())?;
-        out.insert("phone_numbers".into(), fields::page(items, &page, link)?);
+        out.insert(sel.name.clone(), value);
     }
     Ok(Value::Object(out))
 }
 
-fn page_limit(raw: Option<String>) -> Result<usize, GraphError> {
+/// An edge expanded in the WABA read (`edge.limit(N){fields}`, also `.after()`/`.before()`):
+/// one page, whose `next`/`previous` links go to `/{waba-id}/{edge}` with the same fields.
+fn expand(
+    req: &GraphRequest,
+    waba_id: &str,
+    sel: &FieldSel,
+    default_children: &[&str],
+    items: impl FnOnce(&[FieldSel]) -> Result<Vec<Value>, GraphError>,
+) -> Result<Value, GraphError> {
+    let children = sel
+        .children
+        .clone()
+        .unwrap_or_else(|| defaults(default_children));
+    let limit = page_limit(sel.modifier("limit").map(str::to_owned))?;
+    let page = PageRequest {
+        limit,
+        after: sel.modifier("after"),
+        before: sel.modifier("before"),
+    };
+    let link_fields = fields::join(&children);
+    let token_in_query = param(&req.params, "access_token");
+    let link = |key: &str, cursor: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(t) = &token_in_query {
+            q.append_pair("access_token", t);
+        }
+        q.append_pair("fields", &link_fields);
+        q.append_pair("limit", &limit.to_string());
+        q.append_pair(key, cursor);
+        format!(
+            "{}/{}/{waba_id}/{}?{}",
+            req.base_url,
+            req.version(),
+            sel.name,
+            q.finish()
+        )
+    };
+    fields::page(items(&children)?, &page, link)
+}
+
+pub(super) fn page_limit(raw: Option<String>) -> Result<usize, GraphError> {
     match raw {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(s) => {
@@ -463,7 +496,7 @@ pub(super) fn serve_number(
         .number_mut(id)
         .ok_or_else(|| GraphError::unsupported(req.method.as_str(), id))?;
     match (edge, req.method.as_str()) {
-        (None, "POST") => rules::update_number(number, &req.params),
+        (None, "POST") => rules::update_number(number, &req.params, now),
         (Some("request_code"), "POST") => rules::request_code(number, &req.params, now, code),
         (Some("verify_code"), "POST") => rules::verify_code(number, &req.params, now),
         (Some("register"), "POST") => rules::register(number, &req.params, now),

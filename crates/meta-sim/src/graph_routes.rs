@@ -16,6 +16,7 @@ use super::faults::Fault;
 use super::graph_auth::{authenticate, check_permission, debug_token, me};
 use super::graph_error::{self, GraphError};
 use super::graph_nodes::{serve_number, serve_simple_node, serve_waba};
+use super::graph_templates::serve_template;
 use super::rules::{Params, param};
 use super::server::{Shared, Sim};
 use super::webhook;
@@ -87,10 +88,14 @@ pub async fn handle(
                 override_verification: None,
             };
             req.override_verification = verify_override(&ctx, &req).await;
-            let reply = {
+            let (reply, queued) = {
                 let mut sim = ctx.lock();
-                serve(&mut sim, &req)
+                let reply = serve(&mut sim, &req);
+                (reply, sim.outbox.has_queued())
             };
+            if queued {
+                ctx.wake();
+            }
             let response = render(reply, req.version());
             if let Some(ms) = answer_delay {
                 tokio::select! {
@@ -322,10 +327,12 @@ async fn apply_fault(ctx: &Shared, fault: &Fault, version: Option<&str>) -> Opti
     Some(error_response(&err, version))
 }
 
-/// What a path's first segment names; numbers carry the WABA whose budget they spend.
+/// What a path's first segment names; numbers and templates carry the WABA whose budget they
+/// spend.
 enum Node {
     Waba(String),
     Number { waba: String },
+    Template { waba: String },
     Other,
 }
 
@@ -335,6 +342,10 @@ fn resolve(sim: &Sim, id: &str) -> Option<Node> {
         Some(Node::Waba(id.to_owned()))
     } else if let Some((waba, _)) = state.number(id) {
         Some(Node::Number {
+            waba: waba.id.clone(),
+        })
+    } else if let Some((waba, _)) = state.template(id) {
+        Some(Node::Template {
             waba: waba.id.clone(),
         })
     } else if state.business(id).is_some() || state.app(id).is_some() {
@@ -372,7 +383,7 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         return plain(Err(GraphError::unsupported(req.method.as_str(), &id)));
     };
     let waba_id = match &node {
-        Node::Waba(w) | Node::Number { waba: w } => w.clone(),
+        Node::Waba(w) | Node::Number { waba: w } | Node::Template { waba: w } => w.clone(),
         Node::Other => return plain(serve_simple_node(sim, req, &caller, &id)),
     };
     if let Err(e) = check_permission(&caller.token, &waba_id) {
@@ -388,6 +399,7 @@ fn serve(sim: &mut Sim, req: &GraphRequest) -> Reply {
         .spend(&waba_id, budget, now)
         .and_then(|()| match node {
             Node::Number { .. } => serve_number(sim, req, &caller, &id),
+            Node::Template { .. } => serve_template(sim, req, &id),
             _ => serve_waba(sim, req, &caller, &waba_id),
         });
     let now = sim.clock.now();

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::display_name;
 use super::graph_error::GraphError;
 use super::state::{Number, PendingCode, SimSecret, State, digits_of, merge_fields};
 
@@ -296,6 +297,7 @@ pub fn register(number: &mut Number, params: &Params, now: i64) -> Result<Value,
     }
     number.pin = Some(SimSecret::new(pin));
     number.is_pin_enabled = true;
+    display_name::apply_on_register(number);
     number.status = "CONNECTED".to_owned();
     number.platform_type = "CLOUD_API".to_owned();
     if number.throughput.level == "NOT_APPLICABLE" {
@@ -321,7 +323,7 @@ pub fn deregister(number: &mut Number, now: i64) -> Result<Value, GraphError> {
 }
 
 /// `POST /{phone-number-id}`: PIN, display-name change, webhook override, search visibility.
-pub fn update_number(number: &mut Number, params: &Params) -> Result<Value, GraphError> {
+pub fn update_number(number: &mut Number, params: &Params, now: i64) -> Result<Value, GraphError> {
     let mut touched = false;
     if let Some(pin) = param(params, "pin") {
         check_pin_format(&pin)?;
@@ -330,8 +332,7 @@ pub fn update_number(number: &mut Number, params: &Params) -> Result<Value, Grap
         touched = true;
     }
     if let Some(name) = param(params, "new_display_name") {
-        number.requested_display_name = Some(name);
-        number.new_name_status = Some("PENDING_REVIEW".to_owned());
+        display_name::request(number, name, now);
         touched = true;
     }
     if let Some(config) = params.get("webhook_configuration") {

@@ -9,11 +9,15 @@ use axum::routing::{any, get, post};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::admin_reviews;
 use super::admin_routes;
+use super::admin_templates;
+use super::background;
 use super::budget::Budgets;
 use super::clock::Clock;
 use super::faults::Faults;
 use super::graph_routes;
+use super::outbox::Outbox;
 use super::recorder::Recorder;
 use super::state::State;
 
@@ -26,11 +30,15 @@ pub struct Sim {
     pub faults: Faults,
     pub recorder: Recorder,
     pub budgets: Budgets,
+    /// Webhooks the simulator sends on its own, and the log of their deliveries.
+    pub outbox: Outbox,
 }
 
 pub struct Ctx {
     sim: Mutex<Sim>,
     pub http: reqwest::Client,
+    /// Wakes the background tick early (webhooks were queued).
+    pub wake: tokio::sync::Notify,
     pub shutdown: CancellationToken,
     pub addr: SocketAddr,
 }
@@ -41,6 +49,11 @@ impl Ctx {
     pub fn lock(&self) -> MutexGuard<'_, Sim> {
         // A panicking handler must not take the whole simulator down with a poisoned lock.
         self.sim.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lets the background task deliver queued webhooks now rather than at the next tick.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 }
 
@@ -119,12 +132,15 @@ pub fn start(state: State, listen: SocketAddr) -> Result<SimHandle, SimError> {
             faults: Faults::default(),
             recorder: Recorder::default(),
             budgets: Budgets::default(),
+            outbox: Outbox::default(),
         }),
         http,
+        wake: tokio::sync::Notify::new(),
         shutdown: shutdown.clone(),
         addr,
     });
 
+    background::spawn(&runtime, ctx.clone());
     let app = router(ctx);
     let stop = shutdown.clone();
     let task = runtime.spawn(async move {
@@ -158,6 +174,26 @@ fn router(ctx: Shared) -> Router {
             "/_sim/wabas/{id}/phone_numbers",
             post(admin_routes::add_number),
         )
+        .route(
+            "/_sim/numbers/{id}/name_review",
+            post(admin_reviews::review_name),
+        )
+        .route(
+            "/_sim/wabas/{id}/message_templates",
+            post(admin_templates::add_template),
+        )
+        .route(
+            "/_sim/templates/{id}",
+            get(admin_templates::get_template).post(admin_templates::merge_template),
+        )
+        .route(
+            "/_sim/templates/{id}/{action}",
+            post(admin_templates::template_event),
+        )
+        .route(
+            "/_sim/reviews",
+            get(admin_reviews::get_reviews).post(admin_reviews::set_reviews),
+        )
         .route("/_sim/businesses/{id}", post(admin_routes::merge_business))
         .route("/_sim/apps/{id}", post(admin_routes::merge_app))
         .route("/_sim/tokens", post(admin_routes::add_token))
@@ -182,6 +218,10 @@ fn router(ctx: Shared) -> Router {
             post(admin_routes::deliver_webhook),
         )
         .route("/_sim/webhooks/verify", post(admin_routes::verify_webhook))
+        .route(
+            "/_sim/webhooks/sent",
+            get(admin_reviews::get_sent_webhooks).delete(admin_reviews::reset_sent_webhooks),
+        )
         .route("/_sim/{*rest}", any(admin_routes::not_found))
         .fallback(graph_routes::handle)
         .with_state(ctx)

@@ -11,8 +11,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub mod reviews;
+pub mod templates;
+
+pub use reviews::{Decision, NameReviewRule, Reviews, TemplateReviewRule};
+pub use templates::{Component, DeletedName, Template};
+
 /// Default hourly call budget per WABA (Meta's documented default before a number is registered).
 pub const DEFAULT_HOURLY_BUDGET: u32 = 200;
+
+/// Default number of message templates a WABA may create in a moving hour (a BSP figure; Meta
+/// does not publish one).
+pub const DEFAULT_TEMPLATE_CREATION_PER_HOUR: u32 = 100;
 
 /// A secret held by the simulator (token, app secret, PIN, verification code).
 ///
@@ -189,6 +199,16 @@ pub struct Waba {
     pub subscribed_apps: Vec<Subscription>,
     #[serde(default)]
     pub phone_numbers: Vec<Number>,
+    #[serde(default)]
+    pub message_templates: Vec<Template>,
+    #[serde(default = "default_template_rate")]
+    pub template_creation_per_hour: u32,
+    /// Sim-clock times of templates created through Graph (the moving hour of the creation cap).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_creations: Vec<i64>,
+    /// Deleted template names, reserved for 30 days.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_template_names: Vec<DeletedName>,
     #[serde(flatten)]
     pub health: Health,
     /// Any further Graph field (e.g. `country`, `status`) served verbatim when requested.
@@ -202,6 +222,10 @@ pub const WABA_PRIVATE_KEYS: &[&str] = &[
     "hourly_budget",
     "subscribed_apps",
     "phone_numbers",
+    "message_templates",
+    "template_creation_per_hour",
+    "template_creations",
+    "deleted_template_names",
     "can_send_message",
     "errors",
     "additional_info",
@@ -295,6 +319,12 @@ pub struct Number {
     pub verification_code: Option<PendingCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_display_name: Option<String>,
+    /// Sim-clock time the review of `requested_display_name` started (timed reviews).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_review_started_at: Option<i64>,
+    /// A new name Meta approved; it becomes `verified_name` at the next successful register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_display_name: Option<String>,
     /// Fault: fields Graph serves for this number in place of the simulated ones, verbatim (a
     /// wrong shape), and `null` to leave a field out: Meta's responses the operator must survive.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -318,6 +348,8 @@ pub const NUMBER_PRIVATE_KEYS: &[&str] = &[
     "registration_attempts",
     "verification_code",
     "requested_display_name",
+    "name_review_started_at",
+    "approved_display_name",
     "served_as",
 ];
 
@@ -363,6 +395,9 @@ pub struct State {
     /// Fields merged into every number created through `POST /{waba-id}/phone_numbers`.
     #[serde(default)]
     pub new_number_defaults: Map<String, Value>,
+    /// How display-name and template reviews decide (all `manual` when absent).
+    #[serde(default)]
+    pub reviews: Reviews,
 }
 
 impl State {
@@ -394,6 +429,11 @@ impl State {
                 self.wabas
                     .iter()
                     .flat_map(|w| w.phone_numbers.iter().map(|n| &n.id)),
+            )
+            .chain(
+                self.wabas
+                    .iter()
+                    .flat_map(|w| w.message_templates.iter().map(|t| &t.id)),
             );
         for id in all_ids {
             if !ids.insert(id.as_str()) {
@@ -415,8 +455,26 @@ impl State {
                     waba.id, waba.owner_business_id
                 )));
             }
+            let mut pairs = std::collections::HashSet::new();
+            for t in &waba.message_templates {
+                if !pairs.insert((t.name.as_str(), t.language.as_str())) {
+                    return Err(StateError::Invalid(format!(
+                        "WABA {} has two templates {} in {}",
+                        waba.id, t.name, t.language
+                    )));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether any entity already uses `id`.
+    pub fn id_taken(&self, id: &str) -> bool {
+        self.waba(id).is_some()
+            || self.number(id).is_some()
+            || self.template(id).is_some()
+            || self.business(id).is_some()
+            || self.app(id).is_some()
     }
 
     pub fn app(&self, id: &str) -> Option<&App> {
@@ -450,6 +508,22 @@ impl State {
         self.wabas
             .iter_mut()
             .find_map(|w| w.phone_numbers.iter_mut().find(|n| n.id == id))
+    }
+
+    /// The WABA holding a message template, with the template.
+    pub fn template(&self, id: &str) -> Option<(&Waba, &Template)> {
+        self.wabas.iter().find_map(|w| {
+            w.message_templates
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| (w, t))
+        })
+    }
+
+    pub fn template_mut(&mut self, id: &str) -> Option<&mut Template> {
+        self.wabas
+            .iter_mut()
+            .find_map(|w| w.message_templates.iter_mut().find(|t| t.id == id))
     }
 }
 
@@ -490,6 +564,9 @@ fn verified() -> String {
 }
 fn default_budget() -> u32 {
     DEFAULT_HOURLY_BUDGET
+}
+fn default_template_rate() -> u32 {
+    DEFAULT_TEMPLATE_CREATION_PER_HOUR
 }
 fn pending() -> String {
     "PENDING".to_owned()

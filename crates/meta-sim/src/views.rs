@@ -4,10 +4,45 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::state::{Health, NUMBER_PRIVATE_KEYS, Number, State, WABA_PRIVATE_KEYS, Waba};
+use super::state::templates::TEMPLATE_PRIVATE_KEYS;
+use super::state::{Health, NUMBER_PRIVATE_KEYS, Number, State, Template, WABA_PRIVATE_KEYS, Waba};
 
 pub const NUMBER_TYPE: &str = "WhatsAppBusinessPhoneNumber";
 pub const WABA_TYPE: &str = "WhatsAppBusinessAccount";
+/// Graph's node type of a message template (the reference page's name; UNCONFIRMED).
+pub const TEMPLATE_TYPE: &str = "WhatsAppBusinessHSM";
+
+/// Message-template fields Meta documents; requested ones without a value are omitted.
+pub const TEMPLATE_KNOWN: &[&str] = &[
+    "id",
+    "name",
+    "language",
+    "status",
+    "category",
+    "previous_category",
+    "correct_category",
+    "sub_category",
+    "parameter_format",
+    "components",
+    "quality_score",
+    "rejected_reason",
+    "message_send_ttl_seconds",
+    "cta_url_link_tracking_opted_out",
+    "library_template_name",
+    "is_primary_device_delivery_only",
+];
+
+/// Default fields of a template, alone or in a list, without `fields`.
+pub const TEMPLATE_DEFAULT: &[&str] = &[
+    "name",
+    "parameter_format",
+    "components",
+    "language",
+    "status",
+    "category",
+    "sub_category",
+    "id",
+];
 
 /// Phone-number fields Meta documents; requested ones without a value are simply omitted.
 pub const NUMBER_KNOWN: &[&str] = &[
@@ -88,6 +123,7 @@ pub const WABA_KNOWN: &[&str] = &[
     "marketing_messages_onboarding_status",
     "creation_time",
     "phone_numbers",
+    "message_templates",
 ];
 
 pub const WABA_DEFAULT: &[&str] = &["id", "name", "timezone_id", "message_template_namespace"];
@@ -174,6 +210,11 @@ pub fn number_view(
         };
     }
     view
+}
+
+/// A template as Graph serves it (bookkeeping left out).
+pub fn template_view(template: &Template) -> Map<String, Value> {
+    object_without(template, TEMPLATE_PRIVATE_KEYS)
 }
 
 /// WABA fields without the `phone_numbers` edge, which needs paging and is built separately.

@@ -1393,3 +1393,709 @@ async fn new_number_defaults_and_form_bodies() {
     );
     assert_eq!(admin(&h, Method::GET, "/requests", None).await["total"], 1);
 }
+
+// --- Timed reviews and message templates -----------------------------------------------------
+
+/// A sim of the example world whose app delivers to a fresh receiver and is subscribed to the
+/// WABA (Meta only sends WABA webhooks to subscribed apps).
+async fn start_subscribed(mut state: Value) -> (SimHandle, Seen, tokio::task::JoinHandle<()>) {
+    let (url, seen, task) = receiver().await;
+    state["apps"][0]["webhook_url"] = json!(url);
+    state["wabas"][0]["subscribed_apps"] = json!([{"app_id": APP}]);
+    (start_with(state).await, seen, task)
+}
+
+/// Waits until the simulator has delivered `n` of its own webhooks; returns its log.
+async fn delivered(h: &SimHandle, n: u64) -> Value {
+    for _ in 0..100 {
+        let sent = admin(h, Method::GET, "/webhooks/sent", None).await;
+        if sent["delivered"].as_u64() >= Some(n) {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "fewer than {n} webhooks delivered: {}",
+        admin(h, Method::GET, "/webhooks/sent", None).await
+    );
+}
+
+/// The `changes[0]` of every envelope the receiver got, in order.
+fn changes(seen: &Seen) -> Vec<Value> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            let payload: Value = serde_json::from_slice(body).unwrap();
+            payload["entry"][0]["changes"][0].clone()
+        })
+        .collect()
+}
+
+fn template_body(name: &str, text: &str) -> Value {
+    json!({
+        "name": name, "language": "en_US", "category": "UTILITY",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Your order"},
+            {"type": "BODY", "text": text, "example": {"body_text": [["Ann", "42"]]}},
+            {"type": "FOOTER", "text": "Acme"},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Thanks"}]}
+        ]
+    })
+}
+
+async fn create_template(h: &SimHandle, name: &str) -> String {
+    let r = post(
+        h,
+        &format!("/v24.0/{WABA}/message_templates"),
+        template_body(name, "Hi {{1}}, order {{2}} has shipped."),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_timed_name_review_sends_a_signed_webhook_and_the_name_applies_at_register() {
+    let mut state = example_state();
+    state["reviews"] = json!({"display_name": {"decision": "APPROVED", "after_seconds": 3600}});
+    let (h, seen, task) = start_subscribed(state).await;
+    let r = post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "Acme Deals", "messaging_product": "whatsapp"}),
+    )
+    .await;
+    assert_eq!(r.body, json!({"success": true}));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let n = get(
+        &h,
+        &format!("/v24.0/{SALES}?fields=new_name_status,verified_name"),
+    )
+    .await;
+    assert_eq!(n.body["new_name_status"], "PENDING_REVIEW");
+    assert!(seen.lock().unwrap().is_empty());
+
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 3600})),
+    )
+    .await;
+    let sent = delivered(&h, 1).await;
+    assert_eq!(sent["log"][0]["field"], "phone_number_name_update");
+    assert_eq!(sent["log"][0]["outcome"], "delivered");
+    let (sig, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        sig.unwrap(),
+        sim::signature_header(b"sim-app-secret-change-me", &body)
+    );
+    assert_eq!(
+        changes(&seen)[0],
+        json!({"field": "phone_number_name_update", "value": {
+            "display_phone_number": "15550783881", "decision": "APPROVED",
+            "requested_verified_name": "Acme Deals", "rejection_reason": null}})
+    );
+    let n = get(
+        &h,
+        &format!("/v24.0/{SALES}?fields=new_name_status,verified_name"),
+    )
+    .await;
+    assert_eq!(n.body["new_name_status"], "APPROVED");
+    assert_eq!(
+        n.body["verified_name"], "Acme Sales",
+        "not before the next register"
+    );
+    post(
+        &h,
+        &format!("/v24.0/{SALES}/register"),
+        json!({"messaging_product": "whatsapp", "pin": SALES_PIN}),
+    )
+    .await;
+    let n = get(&h, &format!("/v24.0/{SALES}?fields=verified_name")).await;
+    assert_eq!(n.body["verified_name"], "Acme Deals");
+    task.abort();
+}
+
+#[tokio::test]
+async fn manual_name_reviews_wait_for_the_admin_decision() {
+    let (h, seen, task) = start_subscribed(example_state()).await;
+    assert_eq!(
+        admin_status(
+            &h,
+            &format!("/numbers/{SALES}/name_review"),
+            json!({"decision": "REJECTED"})
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "nothing requested yet"
+    );
+    post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "CHEAP!!!"}),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 864000})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "manual: nothing on its own"
+    );
+    let out = admin(
+        &h,
+        Method::POST,
+        &format!("/numbers/{SALES}/name_review"),
+        Some(json!({"decision": "REJECTED", "rejection_reason": "NAME_NOT_CONSISTENT"})),
+    )
+    .await;
+    assert_eq!(out["webhook"]["value"]["decision"], "REJECTED");
+    delivered(&h, 1).await;
+    assert_eq!(
+        changes(&seen)[0]["value"]["rejection_reason"],
+        "NAME_NOT_CONSISTENT"
+    );
+    let n = get(&h, &format!("/v24.0/{SALES}?fields=new_name_status")).await;
+    assert_eq!(n.body["new_name_status"], "DECLINED");
+    task.abort();
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_and_logged() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut state = example_state();
+    state["apps"][0]["webhook_url"] = json!(url);
+    state["wabas"][0]["subscribed_apps"] = json!([{"app_id": APP}]);
+    let h = start_with(state).await;
+    post(
+        &h,
+        &format!("/v24.0/{SALES}"),
+        json!({"new_display_name": "Acme Deals"}),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/numbers/{SALES}/name_review"),
+        Some(json!({"decision": "APPROVED"})),
+    )
+    .await;
+    let sent = delivered(&h, 1).await;
+    assert_eq!(sent["log"][0]["attempts"], 3);
+    assert_eq!(sent["log"][0]["status"], 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    admin(&h, Method::DELETE, "/webhooks/sent", None).await;
+    assert_eq!(
+        admin(&h, Method::GET, "/webhooks/sent", None).await["total"],
+        0
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn templates_are_created_listed_and_expanded_like_phone_numbers() {
+    let h = start().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(create_template(&h, &format!("order_{i}")).await);
+    }
+    // A form body carries components as a JSON string.
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", "welcome")
+        .append_pair("language", "pt_BR")
+        .append_pair("category", "marketing")
+        .append_pair(
+            "components",
+            r#"[{"type":"BODY","text":"Welcome to Acme!"}]"#,
+        )
+        .append_pair("access_token", TOKEN)
+        .finish();
+    let resp = client()
+        .post(format!("{}/v24.0/{WABA}/message_templates", h.base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["status"], "PENDING");
+    assert_eq!(created["category"], "MARKETING");
+
+    let page = get(
+        &h,
+        &format!("/v24.0/{WABA}/message_templates?fields=name,status&limit=2"),
+    )
+    .await;
+    assert_eq!(page.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        page.body["data"][0],
+        json!({"id": ids[0], "name": "order_0", "status": "PENDING"})
+    );
+    let next = page.body["paging"]["next"].as_str().unwrap();
+    let rest: Value = client()
+        .get(next)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["data"].as_array().unwrap().len(), 2);
+    assert!(rest["paging"].get("next").is_none());
+
+    let filtered = get(
+        &h,
+        &format!("/v24.0/{WABA}/message_templates?language=pt_BR"),
+    )
+    .await;
+    assert_eq!(filtered.body["data"].as_array().unwrap().len(), 1);
+    let t = &filtered.body["data"][0];
+    for key in [
+        "name",
+        "parameter_format",
+        "components",
+        "language",
+        "status",
+        "category",
+        "id",
+    ] {
+        assert!(t.get(key).is_some(), "default field {key} in {t}");
+    }
+    assert!(t.get("quality_score").is_none());
+
+    // One read of the WABA expands the templates, with next links into the edge.
+    let w = get(
+        &h,
+        &format!("/v24.0/{WABA}?fields=id,name,phone_numbers.limit(1){{id}},message_templates.limit(3){{id,name,quality_score,rejected_reason}}"),
+    )
+    .await;
+    assert_eq!(w.status, StatusCode::OK, "{}", w.body);
+    let mt = &w.body["message_templates"];
+    assert_eq!(mt["data"].as_array().unwrap().len(), 3);
+    assert_eq!(mt["data"][0]["quality_score"], json!({"score": "UNKNOWN"}));
+    assert_eq!(mt["data"][0]["rejected_reason"], "NONE");
+    let next = mt["paging"]["next"].as_str().unwrap();
+    assert!(
+        next.contains(&format!("/v24.0/{WABA}/message_templates?")),
+        "{next}"
+    );
+    assert!(
+        next.contains("fields=id%2Cname%2Cquality_score%2Crejected_reason"),
+        "{next}"
+    );
+    let rest: Value = client()
+        .get(next)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["data"][0]["name"], "welcome");
+    assert_eq!(w.body["phone_numbers"]["data"].as_array().unwrap().len(), 1);
+
+    let bad = get(
+        &h,
+        &format!("/v24.0/{WABA}?fields=message_templates{{id,pin}}"),
+    )
+    .await;
+    assert_eq!(bad.body["error"]["code"], 100);
+    let one = get(
+        &h,
+        &format!(
+            "/v24.0/{}?fields=name,language,status,components{{type}}",
+            ids[1]
+        ),
+    )
+    .await;
+    assert_eq!(one.body["name"], "order_1");
+    assert_eq!(one.body["components"][0], json!({"type": "HEADER"}));
+    assert_eq!(
+        get(&h, &format!("/v24.0/{}?fields=created_at", ids[1]))
+            .await
+            .body["error"]["code"],
+        100
+    );
+
+    // Template calls are counted, spend the WABA's budget and carry its usage header.
+    let log = admin(&h, Method::GET, "/requests", None).await;
+    let routes = log["by_route"].as_array().unwrap();
+    let count = |method: &str, path: String| {
+        routes
+            .iter()
+            .filter(|r| r["method"] == method && r["path"] == path)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(count("POST", format!("/v24.0/{WABA}/message_templates")), 4);
+    assert_eq!(count("GET", format!("/v24.0/{}", ids[1])), 2);
+    assert!(one.headers.contains_key("x-business-use-case-usage"));
+}
+
+#[tokio::test]
+async fn template_creation_errors_follow_meta() {
+    let mut state = example_state();
+    state["wabas"][0]["template_creation_per_hour"] = json!(3);
+    let h = start_with(state).await;
+    let path = format!("/v24.0/{WABA}/message_templates");
+    create_template(&h, "order_shipped").await;
+    let dup = post(
+        &h,
+        &path,
+        template_body("order_shipped", "Hi {{1}}, order {{2}} has shipped."),
+    )
+    .await;
+    assert_eq!(dup.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (
+            dup.body["error"]["code"].as_i64(),
+            dup.body["error"]["error_subcode"].as_i64()
+        ),
+        (Some(100), Some(2388024))
+    );
+    assert!(
+        dup.body["error"]["error_user_msg"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+
+    let dangling = post(&h, &path, template_body("dangling", "{{1}} and {{2}}")).await;
+    assert_eq!(dangling.body["error"]["error_subcode"], 2388299);
+    let no_example = post(
+        &h,
+        &path,
+        json!({"name": "x", "language": "en_US", "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, hello."}]}),
+    )
+    .await;
+    assert!(
+        no_example.body["error"]["error_data"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("examples")
+    );
+    let long_header = post(&h, &path, json!({"name": "x", "language": "en_US", "category": "UTILITY",
+        "components": [{"type": "HEADER", "format": "TEXT", "text": "h".repeat(61)}, {"type": "BODY", "text": "b"}]})).await;
+    assert_eq!(long_header.body["error"]["code"], 100);
+
+    // Deleted: the name is reserved for 30 days of sim clock.
+    let del = graph(
+        &h,
+        Method::DELETE,
+        &format!("{path}?name=order_shipped"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(del.body, json!({"success": true}));
+    let again = post(
+        &h,
+        &path,
+        template_body("order_shipped", "Hi {{1}}, order {{2}} is on its way."),
+    )
+    .await;
+    assert_eq!(again.body["error"]["error_subcode"], 2388023);
+    assert!(
+        again.body["error"]["error_user_msg"]
+            .as_str()
+            .unwrap()
+            .contains("30 days")
+    );
+
+    // Three creations an hour: the fourth is throttled until the hour moves on.
+    create_template(&h, "second").await;
+    create_template(&h, "third").await;
+    let throttled = post(
+        &h,
+        &path,
+        template_body("fourth", "Hi {{1}}, order {{2}} has shipped."),
+    )
+    .await;
+    assert_eq!(throttled.body["error"]["code"], 80008);
+    assert_eq!(throttled.body["error"]["is_transient"], true);
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 3600})),
+    )
+    .await;
+    create_template(&h, "fourth").await;
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 30 * 86400})),
+    )
+    .await;
+    create_template(&h, "order_shipped").await;
+}
+
+#[tokio::test]
+async fn template_reviews_follow_the_rules_on_the_sim_clock() {
+    let (h, seen, task) = start_subscribed(example_state()).await;
+    let rules = admin(
+        &h,
+        Method::POST,
+        "/reviews",
+        Some(json!({"templates": {"decision": "APPROVED", "after_seconds": 600, "reject_when_body_contains": ["free"]}})),
+    )
+    .await;
+    assert_eq!(rules["display_name"]["decision"], "manual");
+    let ok_id = create_template(&h, "order_shipped").await;
+    let r = post(
+        &h,
+        &format!("/v24.0/{WABA}/message_templates"),
+        template_body("promo", "Hi {{1}}, order {{2}} ships FREE today."),
+    )
+    .await;
+    let promo_id = r.body["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(seen.lock().unwrap().is_empty());
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 600})),
+    )
+    .await;
+    delivered(&h, 2).await;
+    let got = changes(&seen);
+    assert_eq!(got[0]["field"], "message_template_status_update");
+    assert_eq!(
+        got[0]["value"],
+        json!({"event": "APPROVED", "message_template_id": ok_id.parse::<u64>().unwrap(),
+            "message_template_name": "order_shipped", "message_template_language": "en_US",
+            "message_template_category": "UTILITY", "reason": "NONE"})
+    );
+    assert_eq!(got[1]["value"]["event"], "REJECTED");
+    assert_eq!(got[1]["value"]["reason"], "PROMOTIONAL");
+    assert_eq!(got[1]["value"]["rejection_info"]["reason"], "PROMOTIONAL");
+    let promo = get(
+        &h,
+        &format!("/v24.0/{promo_id}?fields=status,rejected_reason"),
+    )
+    .await;
+    assert_eq!(
+        (
+            promo.body["status"].as_str(),
+            promo.body["rejected_reason"].as_str()
+        ),
+        (Some("REJECTED"), Some("PROMOTIONAL"))
+    );
+
+    // A rejected template can be edited (unlimited) and is reviewed again.
+    let edit = post(&h, &format!("/v24.0/{promo_id}"), json!({"components": template_body("promo", "Hi {{1}}, order {{2}} ships today.")["components"]})).await;
+    assert_eq!(edit.body, json!({"success": true}));
+    assert_eq!(
+        get(&h, &format!("/v24.0/{promo_id}?fields=status"))
+            .await
+            .body["status"],
+        "PENDING"
+    );
+    admin(
+        &h,
+        Method::POST,
+        "/clock/advance",
+        Some(json!({"seconds": 600})),
+    )
+    .await;
+    delivered(&h, 3).await;
+    assert_eq!(
+        get(&h, &format!("/v24.0/{promo_id}?fields=status"))
+            .await
+            .body["status"],
+        "APPROVED"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn template_edits_deletes_and_lifecycle_events() {
+    let (h, seen, task) = start_subscribed(example_state()).await;
+    let added = admin(
+        &h,
+        Method::POST,
+        &format!("/wabas/{WABA}/message_templates"),
+        Some(
+            json!({"name": "made_elsewhere", "language": "en_US", "category": "MARKETING",
+            "components": [{"type": "BODY", "text": "Our sale starts now."}]}),
+        ),
+    )
+    .await;
+    let id = added["id"].as_str().unwrap().to_owned();
+    let stored = admin(&h, Method::GET, &format!("/templates/{id}"), None).await;
+    assert_eq!(stored["status"], "APPROVED");
+
+    let body = json!({"components": [{"type": "BODY", "text": "Our summer sale starts now."}]});
+    let no_category = post(&h, &format!("/v24.0/{id}"), json!({"category": "UTILITY"})).await;
+    assert!(
+        no_category.body["error"]["error_user_msg"]
+            .as_str()
+            .unwrap()
+            .contains("category")
+    );
+    assert_eq!(
+        post(&h, &format!("/v24.0/{id}"), body.clone()).await.body,
+        json!({"success": true})
+    );
+    let pending = post(&h, &format!("/v24.0/{id}"), body.clone()).await;
+    assert!(
+        pending.body["error"]["error_user_msg"]
+            .as_str()
+            .unwrap()
+            .contains("PENDING")
+    );
+    admin(
+        &h,
+        Method::POST,
+        &format!("/templates/{id}/review"),
+        Some(json!({"decision": "APPROVED"})),
+    )
+    .await;
+    let capped = post(&h, &format!("/v24.0/{id}"), body.clone()).await;
+    assert!(
+        capped.body["error"]["error_user_msg"]
+            .as_str()
+            .unwrap()
+            .contains("24-hour")
+    );
+
+    // Meta's own events change state and send their webhooks.
+    admin(
+        &h,
+        Method::POST,
+        &format!("/templates/{id}/quality"),
+        Some(json!({"score": "RED"})),
+    )
+    .await;
+    admin(&h, Method::POST, &format!("/templates/{id}/pause"), None).await;
+    let unpause = post(&h, &format!("/v24.0/{id}/unpause"), json!({})).await;
+    assert_eq!(unpause.body, json!({"success": true}));
+    assert_eq!(
+        post(&h, &format!("/v24.0/{id}/unpause"), json!({}))
+            .await
+            .body["error"]["code"],
+        100
+    );
+    admin(
+        &h,
+        Method::POST,
+        &format!("/templates/{id}/announce_category"),
+        Some(json!({"correct_category": "UTILITY"})),
+    )
+    .await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/templates/{id}/apply_category"),
+        None,
+    )
+    .await;
+    delivered(&h, 6).await;
+    let got = changes(&seen);
+    let fields: Vec<&str> = got.iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "message_template_status_update",
+            "message_template_quality_update",
+            "message_template_status_update",
+            "message_template_status_update",
+            "template_category_update",
+            "template_category_update",
+        ]
+    );
+    assert_eq!(got[1]["value"]["previous_quality_score"], "UNKNOWN");
+    assert_eq!(got[1]["value"]["new_quality_score"], "RED");
+    assert_eq!(got[2]["value"]["event"], "PAUSED");
+    assert_eq!(got[2]["value"]["other_info"]["title"], "FIRST_PAUSE");
+    assert_eq!(got[3]["value"]["other_info"]["title"], "UNPAUSE");
+    assert_eq!(got[4]["value"]["new_category"], "MARKETING");
+    assert_eq!(got[4]["value"]["correct_category"], "UTILITY");
+    assert_eq!(got[5]["value"]["previous_category"], "MARKETING");
+    assert_eq!(got[5]["value"]["new_category"], "UTILITY");
+    let t = get(
+        &h,
+        &format!("/v24.0/{id}?fields=category,previous_category,quality_score,status"),
+    )
+    .await;
+    assert_eq!(t.body["category"], "UTILITY");
+    assert_eq!(t.body["previous_category"], "MARKETING");
+    assert_eq!(t.body["quality_score"]["score"], "RED");
+
+    // Deleted while APPROVED: PENDING_DELETION, still listed; a disabled one can't be deleted.
+    let del = graph(
+        &h,
+        Method::DELETE,
+        &format!("/v24.0/{WABA}/message_templates?name=made_elsewhere&hsm_id={id}"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(del.body, json!({"success": true}));
+    let list = get(
+        &h,
+        &format!("/v24.0/{WABA}/message_templates?fields=name,status"),
+    )
+    .await;
+    assert_eq!(list.body["data"][0]["status"], "PENDING_DELETION");
+    let other = create_template(&h, "other").await;
+    admin(
+        &h,
+        Method::POST,
+        &format!("/templates/{other}/disable"),
+        None,
+    )
+    .await;
+    let refused = graph(
+        &h,
+        Method::DELETE,
+        &format!("/v24.0/{WABA}/message_templates?name=other"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(refused.body["error"]["code"], 100);
+    assert_eq!(
+        get(&h, &format!("/v24.0/{other}?fields=status")).await.body["status"],
+        "DISABLED"
+    );
+    let deletes = admin(&h, Method::GET, "/requests", None).await["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "DELETE")
+        .count();
+    assert_eq!(deletes, 2);
+    task.abort();
+}
