@@ -7,14 +7,18 @@ Helm leaves them to Prometheus.
 Every expression selects this release's series with metrics.prometheusRule.selector (the job
 the ServiceMonitor gives them by default). Per-resource series carry the resource's own
 `namespace` and `name` (serviceMonitor.honorLabels keeps them); the rules aggregate by those
-two, so an alert names the channel or account, in its namespace, whichever replica exports it.
+two, so an alert names the channel, account or template, in its namespace, whichever replica
+exports it.
 Alerts with scope "operator" are about the operator as a whole and get the release namespace.
 
 States that are normal while a number is onboarded never fire: the per-number alerts leave
 out the onboarding phases (`channel_phase`), Meta statuses of numbers not registered yet
 (PENDING, UNVERIFIED, UNKNOWN), and ObserveOnly numbers that are not registered on the Cloud
 API (`channel_info{management="ObserveOnly"}` without `Registered` True). A state another alert
-names (stalled, banned, restricted, flagged, blocked) is left out of the Not Ready alerts.
+names (stalled, banned, restricted, flagged, blocked) is left out of the Not Ready alerts; the
+same goes for templates: a Rejected or Disabled stall is the Rejected or Disabled alert, not a
+second Stalled one, and a paused or disabled template's RED quality is the Paused or Disabled
+alert (and a RED template edited back into Meta's review, PENDING, is being dealt with).
 
 Every selection of an enum state (phase, Meta status, quality, health, condition) compares
 `== 1`: with metrics.stateSets=full the other known values are exported as 0, and a selector
@@ -166,6 +170,8 @@ WhatsAppResourceStalled:
       label_replace(whatsapp_operator_channel_stalled_info{ {{- $s -}} }, "kind", "WhatsAppChannel", "", "")
       or
       label_replace(whatsapp_operator_account_stalled_info{ {{- $s -}} }, "kind", "WhatsAppBusinessAccount", "", "")
+      or
+      label_replace(whatsapp_operator_template_stalled_info{ {{- $s -}} ,reason!~"Rejected|Disabled"}, "kind", "WhatsAppMessageTemplate", "", "")
     )
   summary: "{{`{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }}`}} is stalled ({{`{{ $labels.reason }}`}}) and needs a person"
   description: >-
@@ -284,4 +290,49 @@ WhatsAppAccountNotReady:
     WhatsAppBusinessAccount {{`{{ $labels.namespace }}/{{ $labels.name }}`}} has not been
     Ready for 15 minutes: Meta rejected its review or disabled it, or its syncs fail. Its
     channels' status no longer follows Meta.
+WhatsAppTemplateRejected:
+  group: resources
+  severity: warning
+  for: 15m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_template_status{ {{- $s -}} ,status="REJECTED"}) == 1
+  summary: "Meta rejected WhatsApp message template {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta's status of WhatsAppMessageTemplate {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    has been REJECTED for 15 minutes: it cannot be sent. Its Ready condition gives Meta's
+    reason; a Managed template is submitted again when its spec changes, which clears the
+    alert (PENDING).
+WhatsAppTemplatePaused:
+  group: resources
+  severity: warning
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_template_status{ {{- $s -}} ,status="PAUSED"}) == 1
+  summary: "Meta paused WhatsApp message template {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta paused WhatsAppMessageTemplate {{`{{ $labels.namespace }}/{{ $labels.name }}`}} for
+    low quality: messages with it fail until Meta unpauses it (3 hours after a first pause, 6
+    hours after a second); a further pause disables it.
+WhatsAppTemplateDisabled:
+  group: resources
+  severity: critical
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_template_status{ {{- $s -}} ,status="DISABLED"}) == 1
+  summary: "Meta disabled WhatsApp message template {{`{{ $labels.namespace }}/{{ $labels.name }}`}}"
+  description: >-
+    Meta disabled WhatsAppMessageTemplate {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    after repeated pauses for low quality: it can no longer be sent, edited or deleted.
+    Messages need a template with another name.
+WhatsAppTemplateQualityRed:
+  group: resources
+  severity: warning
+  for: 10m
+  expr: |-
+    max by (namespace, name) (whatsapp_operator_template_quality{ {{- $s -}} ,score="RED"}) == 1
+    unless on (namespace, name)
+    max by (namespace, name) (whatsapp_operator_template_status{ {{- $s -}} ,status=~"PAUSED|DISABLED|PENDING"}) == 1
+  summary: "Quality of WhatsApp message template {{`{{ $labels.namespace }}/{{ $labels.name }}`}} is RED"
+  description: >-
+    Meta's quality score of WhatsAppMessageTemplate {{`{{ $labels.namespace }}/{{ $labels.name }}`}}
+    has been RED for 10 minutes: recipients block or report its messages, and Meta pauses a
+    template whose quality stays low.
 {{- end -}}
