@@ -155,9 +155,14 @@ pub fn template_next(
     }
     if let Some(at) = &next.retry_at {
         let why = submission.last_error.as_deref().unwrap_or("Meta's limits");
-        plan.push(format!("next write to Meta not before {} ({why})", when(at.0, now)));
+        plan.push(format!(
+            "next write to Meta not before {} ({why})",
+            when(at.0, now)
+        ));
     }
-    if let Some(c) = find_condition(&status.conditions, condition::RECONCILING).filter(|c| c.status == "True") {
+    if let Some(c) =
+        find_condition(&status.conditions, condition::RECONCILING).filter(|c| c.status == "True")
+    {
         plan.push(c.message.clone());
     }
     if plan.is_empty() {
@@ -166,7 +171,10 @@ pub fn template_next(
                 "read with waba/{} every {every} (webhooks update it in between)",
                 t.spec.account_ref.name
             ),
-            None => format!("waits for its account waba/{}, which does not exist", t.spec.account_ref.name),
+            None => format!(
+                "waits for its account waba/{}, which does not exist",
+                t.spec.account_ref.name
+            ),
         });
     }
     next.plan = plan;

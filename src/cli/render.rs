@@ -129,17 +129,29 @@ fn template_lines(out: &mut String, t: &TemplateFacts) {
     fact(out, "template", &id);
     let meta = joined(&[
         ("", t.status.as_deref().or(Some("not at Meta"))),
-        ("category ", t.category.as_deref().or(Some(&t.spec_category))),
+        (
+            "category ",
+            t.category.as_deref().or(Some(&t.spec_category)),
+        ),
         ("quality ", t.quality_score.as_deref()),
     ]);
     fact(out, "meta", &meta);
     if let Some(r) = &t.rejection {
-        let rec = r.recommendation.as_deref().map_or(String::new(), |x| format!(" ({x})"));
+        let rec = r
+            .recommendation
+            .as_deref()
+            .map_or(String::new(), |x| format!(" ({x})"));
         fact(out, "rejected", &format!("{}{rec}", r.reason));
     }
     if let Some(c) = &t.category_change {
-        let at = c.at.as_ref().map_or(String::new(), |t| format!(" on {}", t.0));
-        fact(out, "category", &format!("moving to {}{at}", c.correct_category));
+        let at =
+            c.at.as_ref()
+                .map_or(String::new(), |t| format!(" on {}", t.0));
+        fact(
+            out,
+            "category",
+            &format!("moving to {}{at}", c.correct_category),
+        );
     }
     fact(
         out,

@@ -65,7 +65,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
     let uid = acc.meta().uid.clone().unwrap_or_default();
     let requested_at = requested_at(acc);
     // Channels need a snapshot after a restart even if status says the last sync is recent.
-    let snapshot = ctx.model.snapshots.get(&namespace, &name);
+    let snapshot = ctx.model.snapshots.get_with_read_at(&namespace, &name);
     let have_snapshot = snapshot.is_some();
     let prompt = Prompt::take(ctx, &namespace, &name, &uid, have_snapshot);
     let reuse = match sync_step(acc, &ctx.model.memory, &uid, prompt, requested_at, now) {
@@ -74,9 +74,12 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         SyncStep::Read => None,
     };
     let read = reuse.is_none();
+    // A reused read keeps the time it began: it must not look newer than what happened since
+    // (a webhook notice, a write of a channel or template).
+    let read_at = reuse.as_ref().map_or(now, |(_, at)| *at);
     let observation = match reuse {
         // Meta was read moments ago: apply the webhook's facts to that read.
-        Some(snapshot) => Some(reused(acc, &snapshot)),
+        Some((snapshot, _)) => Some(reused(acc, &snapshot)),
         None => observe(acc, ctx, &namespace, requested_at).await?,
     };
     let Some(observation) = observation else {
@@ -84,7 +87,7 @@ async fn reconcile_inner(acc: &WhatsAppBusinessAccount, ctx: &Context) -> Result
         return Ok(Action::requeue(CREDENTIALS_RECHECK));
     };
     let decision = decide_sync(ctx, acc, &observation, read, now).await?;
-    hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, now).await;
+    hand_to_channels(ctx, &namespace, &name, observation, have_snapshot, read_at).await;
     Ok(Action::requeue(next_reconcile(&decision)))
 }
 

@@ -10,7 +10,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use secrecy::SecretString;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
@@ -224,6 +224,15 @@ async fn reconcile_inner(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<A
         facts: &facts,
         now,
     });
+    debug!(
+        previous = ?t.status.as_ref().map(|s| (&s.status, &s.quality_score)),
+        decided = ?(&plan.status.status, &plan.status.quality_score),
+        facts = facts.len(),
+        events = plan.events.len(),
+        write = plan.write.as_ref().map(TemplateWrite::action),
+        resource_version = ?t.metadata.resource_version,
+        "template decided"
+    );
     let applied = act_and_apply(ctx, t, account.as_deref(), &plan, now).await;
     if let Err(err) = applied {
         ctx.model

@@ -556,6 +556,12 @@ pub struct WhatsAppMessageTemplateStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission: Option<TemplateSubmission>,
 
+    /// When the operator applied the newest webhook notice of each part of status
+    /// (template/status, template/quality, template/category), by its own clock: a read of
+    /// Meta that began earlier cannot override what the notice said.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub notices_applied_at: std::collections::BTreeMap<String, Time>,
+
     /// Sync bookkeeping.
     #[serde(default, flatten)]
     pub sync: SyncStatus,

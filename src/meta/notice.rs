@@ -120,6 +120,9 @@ pub enum Fact {
         waba_id: String,
         template: TemplateRef,
         event: String,
+        /// `message_template_category`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

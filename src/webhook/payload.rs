@@ -170,6 +170,7 @@ fn template_status(waba_id: String, v: &Value) -> Option<Fact> {
         waba_id,
         template: template_ref(v),
         event: text(v, "event")?,
+        category: text(v, "message_template_category"),
         reason: text(v, "reason")
             .filter(|r| !r.eq_ignore_ascii_case("NONE"))
             .or_else(|| rejection.and_then(|r| text(r, "reason")))

@@ -16,5 +16,6 @@ mod leader;
 mod pipeline;
 mod registration;
 mod sync;
+mod templates;
 mod webhook_receiver;
 mod webhooks;

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use whatsapp_operator::crd::{WhatsAppMessageTemplateStatus, condition_is_true, find_condition};
 
 const WABA: &str = "102290129340398";
-const APP: &str = "670843887433847";
 const WAIT: Duration = Duration::from_secs(120);
 const PATH: &str = "/webhooks/meta";
 const UTILITY: &str = "order-shipped-pt-br";
@@ -25,8 +24,11 @@ async fn world(prefix: &str, reviews: Value) -> World {
     let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
     let mut w = World::with_sim(prefix, sim).await.with_timeout(WAIT);
     w.sim.set_reviews(json!({ "templates": reviews })).await;
-    w.apply(&example_with("account.yaml", &[("syncInterval: 10m", "syncInterval: 1h")]))
-        .await;
+    w.apply(&example_with(
+        "account.yaml",
+        &[("syncInterval: 10m", "syncInterval: 1h")],
+    ))
+    .await;
     w.create_secret(
         "whatsapp-operator-webhook",
         &[
@@ -45,8 +47,10 @@ async fn world(prefix: &str, reviews: Value) -> World {
         "--webhook-secret-namespace",
         &ns,
     ]);
-    w.wait_account("acme", "Ready", |s| condition_is_true(&s.conditions, "Ready"))
-        .await;
+    w.wait_account("acme", "Ready", |s| {
+        condition_is_true(&s.conditions, "Ready")
+    })
+    .await;
     w
 }
 
@@ -87,12 +91,21 @@ async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {
         (w.event_count(name, reason).await >= count).then_some(())
     })
     .await;
-    assert_eq!(w.event_count(name, reason).await, count, "{reason}: {:?}", w.events().await);
+    assert_eq!(
+        w.event_count(name, reason).await,
+        count,
+        "{reason}: {:?}",
+        w.events().await
+    );
 }
 
 async fn patch_spec(w: &World, name: &str, spec: Value) {
     w.templates()
-        .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": spec})))
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": spec})),
+        )
         .await
         .unwrap_or_else(|e| panic!("patch {name}: {e}"));
 }
@@ -104,7 +117,13 @@ async fn a_template_is_created_once_reviewed_and_approved_and_then_costs_nothing
     let pending = w
         .wait_template(UTILITY, "submitted", |s| s.template_id.is_some())
         .await;
-    assert!(pending.submission.as_ref().is_some_and(|s| s.created_at.is_some()), "{pending:?}");
+    assert!(
+        pending
+            .submission
+            .as_ref()
+            .is_some_and(|s| s.created_at.is_some()),
+        "{pending:?}"
+    );
     let approved = w
         .wait_template(UTILITY, "APPROVED", |s| status_is(s, "APPROVED"))
         .await;
@@ -116,23 +135,48 @@ async fn a_template_is_created_once_reviewed_and_approved_and_then_costs_nothing
     assert_eq!(creates(&w).await, 1, "{:?}", w.sim.writes().await);
     let id = approved.template_id.clone().unwrap();
     let at_meta = w.sim.template(&id).await;
-    assert_eq!((at_meta.name.as_str(), at_meta.language.as_str()), ("order_shipped", "pt_BR"));
+    assert_eq!(
+        (at_meta.name.as_str(), at_meta.language.as_str()),
+        ("order_shipped", "pt_BR")
+    );
     assert_eq!(at_meta.parameter_format, "NAMED");
 
-    // Steady state: a forced sync reads the WABA once (templates in the same request), writes
-    // nothing to Meta or to the template, and raises no event.
+    // Steady state: once a read has shown the approved template (its quality with it), a
+    // forced sync reads the WABA once (templates in the same request), writes nothing to Meta
+    // or to the template, and raises no event.
+    w.force_sync("acme", "settle").await;
+    w.wait_template(UTILITY, "read after the approval", |s| {
+        status_is(s, "APPROVED") && s.quality_score.is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let before = w.template(UTILITY).await;
     let events = w.total_events().await;
     w.sim.reset_requests().await;
     w.force_sync("acme", "steady-1").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let log = w.sim.requests().await;
-    let reads: Vec<_> = log.iter().filter(|c| c.method == "GET").collect();
-    assert_eq!(reads.len(), 1, "one read for the account and its templates: {log:?}");
+    // The annotation also re-checks the webhook subscription (as documented for accounts); the
+    // numbers and the templates come in the one WABA read.
+    let reads: Vec<_> = log
+        .iter()
+        .filter(|c| c.method == "GET" && !c.path.ends_with("/subscribed_apps"))
+        .collect();
+    assert_eq!(
+        reads.len(),
+        1,
+        "one read for the account and its templates: {log:?}"
+    );
     assert!(reads[0].path.ends_with(WABA), "{reads:?}");
     assert!(w.sim.writes().await.is_empty());
     let after = w.template(UTILITY).await;
-    assert_eq!(after.metadata.resource_version, before.metadata.resource_version);
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version,
+        "no write at steady state:\n{}\n{}",
+        serde_json::to_string(&before.status).unwrap(),
+        serde_json::to_string(&after.status).unwrap()
+    );
     assert_eq!(w.total_events().await, events);
 }
 
@@ -150,7 +194,10 @@ async fn a_rejection_stalls_with_metas_reason_and_a_fixed_spec_is_submitted_agai
     let (stalled, reason, message) = condition(&rejected, "Stalled");
     assert_eq!((stalled, reason), ("True", "Rejected"));
     assert!(message.contains("PROMOTIONAL"), "{message}");
-    assert_eq!(rejected.rejection.as_ref().map(|r| r.reason.as_str()), Some("PROMOTIONAL"));
+    assert_eq!(
+        rejected.rejection.as_ref().map(|r| r.reason.as_str()),
+        Some("PROMOTIONAL")
+    );
     wait_events(&w, UTILITY, "TemplateRejected", 1).await;
     // Nothing is resubmitted while the spec stays as Meta rejected it.
     let id = rejected.template_id.clone().unwrap();
@@ -162,11 +209,22 @@ async fn a_rejection_stalls_with_metas_reason_and_a_fixed_spec_is_submitted_agai
     let mut fixed: Value = serde_saphyr::from_str(&example("template-utility.yaml")).unwrap();
     let body = "Olá {{first_name}}, seu pedido {{order_id}} saiu e chega em {{eta}}. Obrigado!";
     fixed["spec"]["components"]["body"]["text"] = json!(body);
-    patch_spec(&w, UTILITY, json!({"components": fixed["spec"]["components"]})).await;
+    patch_spec(
+        &w,
+        UTILITY,
+        json!({"components": fixed["spec"]["components"]}),
+    )
+    .await;
     let approved = w
-        .wait_template(UTILITY, "APPROVED after the fix", |s| status_is(s, "APPROVED"))
+        .wait_template(UTILITY, "APPROVED after the fix", |s| {
+            status_is(s, "APPROVED")
+        })
         .await;
-    assert_eq!(approved.template_id.as_deref(), Some(id.as_str()), "edited in place");
+    assert_eq!(
+        approved.template_id.as_deref(),
+        Some(id.as_str()),
+        "edited in place"
+    );
     assert_eq!(edits(&w, &id).await, 1);
     assert_eq!(condition(&approved, "Stalled").0, "False");
     let at_meta = w.sim.template(&id).await;
@@ -209,17 +267,32 @@ spec:
 async fn an_existing_template_is_adopted_and_observe_only_never_writes() {
     let w = world("tpl-adopt", approve_after(1)).await;
     let id = w.sim.add_template(WABA, made_elsewhere()).await;
-    w.apply(&welcome("ObserveOnly", "Something else entirely, {{1}} friend.")).await;
+    w.apply(&welcome(
+        "ObserveOnly",
+        "Something else entirely, {{1}} friend.",
+    ))
+    .await;
     let s = w
         .wait_template("welcome-en", "adopted", |s| s.template_id.is_some())
         .await;
     assert_eq!(s.template_id.as_deref(), Some(id.as_str()));
     assert_eq!(condition(&s, "Ready").0, "True");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(w.sim.writes().await.iter().all(|c| !c.path.contains(&id) && !c.path.ends_with(TEMPLATES)),
-        "ObserveOnly wrote: {:?}", w.sim.writes().await);
+    assert!(
+        w.sim
+            .writes()
+            .await
+            .iter()
+            .all(|c| !c.path.contains(&id) && !c.path.ends_with(TEMPLATES)),
+        "ObserveOnly wrote: {:?}",
+        w.sim.writes().await
+    );
     // Managed with the same content as Meta's: adopted without an edit.
-    w.apply(&welcome("Managed", "Welcome to Acme, {{1}}! Reply STOP to opt out.")).await;
+    w.apply(&welcome(
+        "Managed",
+        "Welcome to Acme, {{1}}! Reply STOP to opt out.",
+    ))
+    .await;
     w.force_sync("acme", "managed").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(edits(&w, &id).await, 0);
@@ -231,43 +304,72 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
     let w = world("tpl-lifecycle", approve_after(1)).await;
     let id = w.sim.add_template(WABA, made_elsewhere()).await;
     w.apply(&welcome("ObserveOnly", "x {{1}} y")).await;
-    w.wait_template("welcome-en", "approved", |s| status_is(s, "APPROVED")).await;
+    w.wait_template("welcome-en", "approved", |s| status_is(s, "APPROVED"))
+        .await;
     let name = "welcome-en";
 
-    w.sim.template_event(&id, "quality", json!({"score": "RED"})).await;
-    w.wait_template(name, "RED", |s| s.quality_score.as_deref() == Some("RED")).await;
+    w.sim
+        .template_event(&id, "quality", json!({"score": "RED"}))
+        .await;
+    w.wait_template(name, "RED", |s| s.quality_score.as_deref() == Some("RED"))
+        .await;
     wait_events(&w, name, "TemplateQualityDegraded", 1).await;
 
-    w.sim.template_event(&id, "pause", json!({"title": "FIRST_PAUSE"})).await;
-    let paused = w.wait_template(name, "PAUSED", |s| status_is(s, "PAUSED")).await;
-    assert_eq!(paused.pause.as_ref().and_then(|p| p.title.as_deref()), Some("FIRST_PAUSE"));
+    w.sim
+        .template_event(&id, "pause", json!({"title": "FIRST_PAUSE"}))
+        .await;
+    let paused = w
+        .wait_template(name, "PAUSED", |s| status_is(s, "PAUSED"))
+        .await;
+    assert_eq!(
+        paused.pause.as_ref().and_then(|p| p.title.as_deref()),
+        Some("FIRST_PAUSE")
+    );
     assert_eq!(condition(&paused, "Ready").1, "Paused");
     wait_events(&w, name, "TemplatePaused", 1).await;
 
     w.sim.template_event(&id, "unpause", json!({})).await;
-    w.wait_template(name, "unpaused", |s| status_is(s, "APPROVED")).await;
+    w.wait_template(name, "unpaused", |s| status_is(s, "APPROVED"))
+        .await;
     wait_events(&w, name, "TemplateUnpaused", 1).await;
 
-    w.sim.template_event(&id, "quality", json!({"score": "GREEN"})).await;
+    w.sim
+        .template_event(&id, "quality", json!({"score": "GREEN"}))
+        .await;
     wait_events(&w, name, "TemplateQualityRecovered", 1).await;
 
-    w.sim.template_event(&id, "announce_category", json!({"correct_category": "UTILITY"})).await;
-    let changing = w
-        .wait_template(name, "category change announced", |s| s.category_change.is_some())
+    w.sim
+        .template_event(
+            &id,
+            "announce_category",
+            json!({"correct_category": "UTILITY"}),
+        )
         .await;
-    assert_eq!(changing.category_change.as_ref().unwrap().correct_category, "UTILITY");
+    let changing = w
+        .wait_template(name, "category change announced", |s| {
+            s.category_change.is_some()
+        })
+        .await;
+    assert_eq!(
+        changing.category_change.as_ref().unwrap().correct_category,
+        "UTILITY"
+    );
     assert!(changing.category_change.as_ref().unwrap().at.is_some());
     wait_events(&w, name, "TemplateCategoryChanging", 1).await;
     w.sim.template_event(&id, "apply_category", json!({})).await;
     let changed = w
-        .wait_template(name, "category changed", |s| s.category.as_deref() == Some("UTILITY"))
+        .wait_template(name, "category changed", |s| {
+            s.category.as_deref() == Some("UTILITY")
+        })
         .await;
     assert_eq!(changed.previous_category.as_deref(), Some("MARKETING"));
     assert_eq!(changed.category_change, None);
     wait_events(&w, name, "TemplateCategoryChanged", 1).await;
 
     w.sim.template_event(&id, "disable", json!({})).await;
-    let disabled = w.wait_template(name, "DISABLED", |s| status_is(s, "DISABLED")).await;
+    let disabled = w
+        .wait_template(name, "DISABLED", |s| status_is(s, "DISABLED"))
+        .await;
     assert!(disabled.disabled_at.is_some());
     assert_eq!(condition(&disabled, "Ready").1, "Disabled");
     wait_events(&w, name, "TemplateDisabled", 1).await;
@@ -282,7 +384,9 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
 async fn an_approved_template_is_edited_once_then_waits_for_metas_daily_limit() {
     let w = world("tpl-edit", approve_after(1)).await;
     w.apply_example("template-utility.yaml").await;
-    let first = w.wait_template(UTILITY, "APPROVED", |s| status_is(s, "APPROVED")).await;
+    let first = w
+        .wait_template(UTILITY, "APPROVED", |s| status_is(s, "APPROVED"))
+        .await;
     let id = first.template_id.clone().unwrap();
     let mut spec: Value = serde_saphyr::from_str(&example("template-utility.yaml")).unwrap();
     let components = &mut spec["spec"]["components"];
@@ -292,7 +396,8 @@ async fn an_approved_template_is_edited_once_then_waits_for_metas_daily_limit() 
         s.submission.as_ref().is_some_and(|x| x.edits.len() == 1)
     })
     .await;
-    w.wait_template(UTILITY, "approved again", |s| status_is(s, "APPROVED")).await;
+    w.wait_template(UTILITY, "approved again", |s| status_is(s, "APPROVED"))
+        .await;
     assert_eq!(edits(&w, &id).await, 1);
 
     components["footer"] = json!({"text": "Acme Lojas Brasil"});
@@ -305,8 +410,16 @@ async fn an_approved_template_is_edited_once_then_waits_for_metas_daily_limit() 
     let (_, _, message) = condition(&waiting, "Reconciling");
     assert!(message.contains("24 hours"), "{message}");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(edits(&w, &id).await, 1, "the second edit waits for Meta's limit");
-    assert_eq!(condition(&waiting, "Ready").0, "True", "the approved content stays sendable");
+    assert_eq!(
+        edits(&w, &id).await,
+        1,
+        "the second edit waits for Meta's limit"
+    );
+    assert_eq!(
+        condition(&waiting, "Ready").0,
+        "True",
+        "the approved content stays sendable"
+    );
 }
 
 #[tokio::test]
@@ -314,10 +427,15 @@ async fn deletion_follows_the_policy_and_delete_removes_only_that_language() {
     let w = world("tpl-delete", approve_after(1)).await;
     w.apply(&example_with(
         "template-utility.yaml",
-        &[("category: UTILITY", "category: UTILITY\n  deletionPolicy: Delete")],
+        &[(
+            "category: UTILITY",
+            "category: UTILITY\n  deletionPolicy: Delete",
+        )],
     ))
     .await;
-    let s = w.wait_template(UTILITY, "APPROVED", |s| status_is(s, "APPROVED")).await;
+    let s = w
+        .wait_template(UTILITY, "APPROVED", |s| status_is(s, "APPROVED"))
+        .await;
     let id = s.template_id.clone().unwrap();
     let other = w
         .sim
@@ -329,22 +447,52 @@ async fn deletion_follows_the_policy_and_delete_removes_only_that_language() {
         .await
         .unwrap();
     w.wait_template_gone(UTILITY).await;
-    let deletes: Vec<_> = w.sim.writes().await.into_iter().filter(|c| c.method == "DELETE").collect();
+    let deletes: Vec<_> = w
+        .sim
+        .writes()
+        .await
+        .into_iter()
+        .filter(|c| c.method == "DELETE")
+        .collect();
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(w.sim.template(&id).await.status, "PENDING_DELETION");
-    assert_eq!(w.sim.template(&other).await.status, "APPROVED", "the other language stays");
+    assert_eq!(
+        w.sim.template(&other).await.status,
+        "APPROVED",
+        "the other language stays"
+    );
     wait_events(&w, UTILITY, "TemplateDeleted", 1).await;
 
     // Orphan (the default): the resource goes, the template stays.
-    w.apply(&welcome("Managed", "Welcome to Acme, {{1}}! Reply STOP to opt out.")).await;
-    let s = w.wait_template("welcome-en", "APPROVED", |s| status_is(s, "APPROVED")).await;
-    w.templates().delete("welcome-en", &DeleteParams::default()).await.unwrap();
+    w.apply(&welcome(
+        "Managed",
+        "Welcome to Acme, {{1}}! Reply STOP to opt out.",
+    ))
+    .await;
+    let s = w
+        .wait_template("welcome-en", "APPROVED", |s| status_is(s, "APPROVED"))
+        .await;
+    w.templates()
+        .delete("welcome-en", &DeleteParams::default())
+        .await
+        .unwrap();
     w.wait_template_gone("welcome-en").await;
     assert_eq!(
-        w.sim.writes().await.iter().filter(|c| c.method == "DELETE").count(),
+        w.sim
+            .writes()
+            .await
+            .iter()
+            .filter(|c| c.method == "DELETE")
+            .count(),
         1
     );
-    assert_eq!(w.sim.template(s.template_id.as_deref().unwrap()).await.status, "APPROVED");
+    assert_eq!(
+        w.sim
+            .template(s.template_id.as_deref().unwrap())
+            .await
+            .status,
+        "APPROVED"
+    );
 }
 
 #[tokio::test]

@@ -21,10 +21,28 @@ pub struct Operator {
     inherit_env: bool,
 }
 
-/// A free TCP port on 127.0.0.1 (probe and release).
+/// A free TCP port on 127.0.0.1 for a server a test starts later (probe and release).
+///
+/// Taken below the kernel's ephemeral range (32768 and up by default), where `bind(":0")` and
+/// outgoing connections never land, so the port cannot be taken between the probe and the
+/// server's bind; and never the same twice in one test process.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
-    l.local_addr().expect("probe address").port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seed = std::process::id() as usize * 7919;
+    for attempt in 0..12_000usize {
+        let port = 20_000 + ((seed + attempt * 7_757) % 12_000) as u16;
+        if handed.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed.push(port);
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 impl Operator {

@@ -1,7 +1,7 @@
 //! Meta's view of a template in status: the account's read and the webhook notices, each
 //! part (status, quality, category) taken from whichever is newer.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use super::super::facts::admitted;
 use super::super::time::{parse_time, status_time};
@@ -16,14 +16,21 @@ const STATUS_FACET: &str = "template/status";
 const QUALITY_FACET: &str = "template/quality";
 const CATEGORY_FACET: &str = "template/category";
 
-/// Whether a notice about `part` arrived after the read started: the read is older news.
+/// Whether `t`, a time status keeps to the second, may be later than `read_at`: a read that
+/// began within the same second is not known to be newer.
+pub fn not_before(t: Timestamp, read_at: Timestamp) -> bool {
+    t + SignedDuration::from_secs(1) > read_at
+}
+
+/// Whether a notice about `facet` was applied after the read started: the read is older news.
+/// Both times are the operator's clock (Meta's delivery times only order notices among
+/// themselves).
 fn notice_newer(status: &WhatsAppMessageTemplateStatus, facet: &str, read_at: Timestamp) -> bool {
     status
-        .webhook
-        .fact_times
+        .notices_applied_at
         .get(facet)
         .and_then(parse_time)
-        .is_some_and(|t| t > read_at)
+        .is_some_and(|t| not_before(t, read_at))
 }
 
 /// Whether the read started before the operator's last write, so cannot show it.
@@ -33,7 +40,7 @@ pub fn read_predates_write(status: &WhatsAppMessageTemplateStatus, read_at: Time
         .as_ref()
         .and_then(|s| s.submitted_at.as_ref())
         .and_then(parse_time)
-        .is_some_and(|t| t > read_at)
+        .is_some_and(|t| not_before(t, read_at))
 }
 
 /// Copies Meta's record into status. A template the read did not find clears Meta's fields,
@@ -133,6 +140,7 @@ pub fn apply_facts(
     status: &mut WhatsAppMessageTemplateStatus,
     spec: &WhatsAppMessageTemplateSpec,
     notices: &[Notice],
+    now: Timestamp,
 ) {
     let mut times = std::mem::take(&mut status.webhook.fact_times);
     let ours: Vec<Notice> = notices
@@ -150,6 +158,9 @@ pub fn apply_facts(
             .and_then(|s| Timestamp::from_second(s).ok())
             .map(status_time);
         apply_fact(status, &notice.fact, at);
+        if let Some(facet) = notice.fact.facet() {
+            status.notices_applied_at.insert(facet, status_time(now));
+        }
     }
     status.webhook.fact_times = times;
 }
@@ -163,6 +174,7 @@ fn apply_fact(
         Fact::TemplateStatus {
             template,
             event,
+            category,
             reason,
             recommendation,
             info_title,
@@ -172,6 +184,9 @@ fn apply_fact(
         } => {
             if status.template_id.is_none() {
                 status.template_id = template.id.clone();
+            }
+            if status.category.is_none() {
+                status.category = category.clone();
             }
             let Some(new) = status_after(event) else {
                 return;

@@ -98,7 +98,7 @@ pub fn plan_template(input: TemplateInput<'_>) -> TemplatePlan {
             read_at,
         } => {
             mirror::mirror_read(&mut status, found.as_ref(), read_at);
-            mirror::apply_facts(&mut status, spec, facts);
+            mirror::apply_facts(&mut status, spec, facts, now);
             report::set_ready(&mut status, generation, now);
             if let Some(error) = malformed {
                 report::set_synced(
@@ -122,6 +122,7 @@ pub fn plan_template(input: TemplateInput<'_>) -> TemplatePlan {
                 let hold = match spec.management {
                     Management::ObserveOnly => None,
                     Management::Managed => {
+                        write::settle_in_flight(&mut status, found.as_ref(), read_at, now);
                         match write::plan_write(spec, &status, found.as_ref(), read_at, now) {
                             WritePlan::Write(w) => {
                                 write = Some(w);
@@ -135,7 +136,7 @@ pub fn plan_template(input: TemplateInput<'_>) -> TemplatePlan {
                     requeue_after =
                         until(now, *at).clamp(Duration::from_secs(1), REVIEW_RECHECK * 20);
                 }
-                needs_read = matches!(hold, Some(Hold::Awaiting));
+                needs_read = matches!(hold, Some(Hold::Awaiting { read: true }));
                 report::set_progress(&mut status, hold.as_ref(), write.is_some(), generation, now);
             }
         }

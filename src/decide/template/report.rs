@@ -115,7 +115,7 @@ pub fn set_progress(
             cr::IN_PROGRESS,
             "sending the template to Meta".to_owned(),
         ),
-        Some(Hold::Awaiting) => (
+        Some(Hold::Awaiting { .. }) => (
             true,
             cr::IN_PROGRESS,
             "waiting for Meta's answer or a read that shows the last write".to_owned(),

@@ -123,6 +123,29 @@ fn a_missing_template_is_created_once_and_a_read_older_than_the_create_changes_n
     assert_eq!(again.write, None);
     assert!(again.needs_read);
     assert_eq!(again.status.status.as_deref(), Some("PENDING"));
+    // Status keeps times to the second: a read begun later within the write's second is not
+    // known to show it either.
+    let same_second = plan(
+        &s,
+        Some(&after),
+        None,
+        "2026-12-01T10:00:02.600Z",
+        &[],
+        "2026-12-01T10:00:03Z",
+    );
+    assert_eq!(same_second.write, None);
+    let later = plan(
+        &s,
+        Some(&after),
+        None,
+        "2026-12-01T10:00:04Z",
+        &[],
+        "2026-12-01T10:00:05Z",
+    );
+    assert!(
+        matches!(later.write, Some(TemplateWrite::Create { .. })),
+        "a read after the create that lacks it: created again"
+    );
     // The events come from the status before the create versus after it, once.
     let events = report::template_events(Some(&first.status), &after);
     assert_eq!(
@@ -325,6 +348,7 @@ fn status_fact(event: &str, title: Option<&str>) -> Fact {
             language: Some("pt_BR".into()),
         },
         event: event.into(),
+        category: Some("UTILITY".into()),
         reason: None,
         recommendation: None,
         info_title: title.map(str::to_owned),
@@ -501,6 +525,35 @@ fn a_create_whose_answer_was_lost_is_adopted_from_the_next_read_not_sent_again()
         "2026-12-01T10:00:10Z",
     );
     assert_eq!(held.write, None);
+    assert!(held.needs_read, "the read began before the intent");
+    // A read after the intent that does not show it yet: held until the hold ends, without
+    // asking for more reads (no loop against Meta).
+    let fresh = plan(
+        &s,
+        Some(&crashed),
+        None,
+        "2026-12-01T10:00:05Z",
+        &[],
+        "2026-12-01T10:00:10Z",
+    );
+    assert_eq!(fresh.write, None);
+    assert!(!fresh.needs_read);
+    let after_hold = plan(
+        &s,
+        Some(&crashed),
+        None,
+        "2026-12-01T10:00:40Z",
+        &[],
+        "2026-12-01T10:00:41Z",
+    );
+    assert!(
+        matches!(after_hold.write, Some(TemplateWrite::Create { .. })),
+        "lost before it reached Meta: planned again"
+    );
+    assert_eq!(
+        after_hold.status.submission.as_ref().unwrap().in_flight,
+        None
+    );
     // A read after the intent shows the template: adopted.
     let adopted = plan(
         &s,
@@ -512,6 +565,10 @@ fn a_create_whose_answer_was_lost_is_adopted_from_the_next_read_not_sent_again()
     );
     assert_eq!(adopted.write, None);
     assert_eq!(adopted.status.template_id.as_deref(), Some("900"));
+    let submission = adopted.status.submission.as_ref().unwrap();
+    assert_eq!(submission.in_flight, None);
+    assert!(submission.created_at.is_some());
+    assert_eq!(reasons(&adopted), vec![reason::TEMPLATE_SUBMITTED]);
     // Meta answering "already exists" to a create clears the failure and waits for the read.
     let mut status = first.status.clone();
     let exists = GraphError {

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::super::backoff::{DEFAULT_THROTTLE_WAIT, FAILURE_BACKOFF};
 use super::super::time::{parse_time, status_time};
 use super::content::{content_hash, content_of, same_components};
-use super::mirror::read_predates_write;
+use super::mirror::{not_before, read_predates_write};
 use crate::crd::{
     TemplateSubmission, TemplateWriteInFlight, WhatsAppMessageTemplateSpec,
     WhatsAppMessageTemplateStatus,
@@ -65,8 +65,9 @@ impl TemplateWrite {
 pub enum Hold {
     /// Nothing to write: Meta holds the spec's content.
     InSync,
-    /// A write's answer is awaited, or a read that can show it.
-    Awaiting,
+    /// A write's answer is awaited, or a read that can show it (`read`: the latest read began
+    /// before the write, so the account must read again).
+    Awaiting { read: bool },
     /// Meta reviews the template; it cannot be edited until then.
     InReview(String),
     /// Meta's edit limits, a throttle or a failure's backoff: the next write waits until then.
@@ -100,13 +101,11 @@ pub fn plan_write(
 ) -> WritePlan {
     let submission = status.submission.clone().unwrap_or_default();
     if let Some(flight) = &submission.in_flight {
+        // `settle_in_flight` ran first: an intent still here is within its hold.
         let started = parse_time(&flight.started_at).unwrap_or(now);
-        if now.duration_since(started)
-            < SignedDuration::try_from(WRITE_IN_FLIGHT).unwrap_or_default()
-            || read_at <= started
-        {
-            return WritePlan::Hold(Hold::Awaiting);
-        }
+        return WritePlan::Hold(Hold::Awaiting {
+            read: not_before(started, read_at),
+        });
     }
     if let Some(at) = ts(submission.retry_at.as_ref()).filter(|at| *at > now) {
         if let Some(error) = submission
@@ -137,7 +136,7 @@ pub fn plan_write(
         submission.last_error.is_some() && submission.content_hash.as_deref() == Some(&hash);
     let Some(found) = found else {
         if read_predates_write(status, read_at) {
-            return WritePlan::Hold(Hold::Awaiting);
+            return WritePlan::Hold(Hold::Awaiting { read: true });
         }
         if refused {
             return refused_hold(&submission);
@@ -151,7 +150,7 @@ pub fn plan_write(
         return in_sync(status);
     }
     if read_predates_write(status, read_at) {
-        return WritePlan::Hold(Hold::Awaiting);
+        return WritePlan::Hold(Hold::Awaiting { read: true });
     }
     if submission.content_hash.as_deref() == Some(&hash) {
         if refused {
@@ -266,6 +265,39 @@ pub fn edit_allowed_at(submission: &TemplateSubmission, now: Timestamp) -> Optio
     spaced.into_iter().chain(windowed).max()
 }
 
+/// Ends an intent whose answer was lost (a restart between the call and Meta's answer) once a
+/// read begun after it can tell: the created template is there (adopted as the operator's), or
+/// the hold is over (the write is planned again from what the read shows).
+pub fn settle_in_flight(
+    status: &mut WhatsAppMessageTemplateStatus,
+    found: Option<&MessageTemplate>,
+    read_at: Timestamp,
+    now: Timestamp,
+) {
+    let Some(submission) = status.submission.as_mut() else {
+        return;
+    };
+    let Some(flight) = submission.in_flight.clone() else {
+        return;
+    };
+    let started = parse_time(&flight.started_at).unwrap_or(now);
+    if not_before(started, read_at) {
+        return;
+    }
+    let landed = flight.action == "create" && found.is_some();
+    let hold = SignedDuration::try_from(WRITE_IN_FLIGHT).unwrap_or_default();
+    if landed {
+        submission
+            .created_at
+            .get_or_insert(flight.started_at.clone());
+        submission.submitted_at = Some(flight.started_at.clone());
+        submission.content_hash = flight.content_hash.clone();
+        submission.in_flight = None;
+    } else if now.duration_since(started) >= hold {
+        submission.in_flight = None;
+    }
+}
+
 /// The intent of `write`, in status before it is sent.
 pub fn record_intent(
     status: &mut WhatsAppMessageTemplateStatus,
@@ -312,6 +344,11 @@ pub fn record_outcome(
             status.status = Some("PENDING".into());
             status.rejection = None;
             status.pause = None;
+            if let TemplateWrite::Create { content, .. } = write {
+                status
+                    .category
+                    .get_or_insert_with(|| content.category.clone());
+            }
             return;
         }
         Err(err) => err,
