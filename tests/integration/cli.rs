@@ -326,7 +326,7 @@ async fn pause_resume_and_check_the_installation() {
     assert_eq!(r.code, 0, "{r:?}");
     let doc: Value = serde_json::from_str(&r.stdout).expect("check -o json is JSON");
     assert_eq!(doc["ok"], true);
-    assert_eq!(doc["checks"].as_array().map(Vec::len), Some(3), "{doc}");
+    assert_eq!(doc["checks"].as_array().map(Vec::len), Some(4), "{doc}");
     let r = plugin_with(
         harness::kubeconfig_path(),
         &["check", "--operator-namespace", "nowhere", "--skip-webhook"],

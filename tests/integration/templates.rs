@@ -463,6 +463,23 @@ async fn deletion_follows_the_policy_and_delete_removes_only_that_language() {
     );
     wait_events(&w, UTILITY, "TemplateDeleted", 1).await;
 
+    // The same template applied again within Meta's 30 days: the name is reserved, a person
+    // must choose another; nothing is created.
+    w.apply_example("template-utility.yaml").await;
+    let reserved = w
+        .wait_template(UTILITY, "Stalled on the reserved name", |s| {
+            find_condition(&s.conditions, "Stalled")
+                .is_some_and(|c| c.status == "True" && c.reason == "NameReserved")
+        })
+        .await;
+    assert!(condition(&reserved, "Stalled").2.contains("30 days"));
+    assert_eq!(creates(&w).await, 1, "{:?}", w.sim.writes().await);
+    w.templates()
+        .delete(UTILITY, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.wait_template_gone(UTILITY).await;
+
     // Orphan (the default): the resource goes, the template stays.
     w.apply(&welcome(
         "Managed",

@@ -703,3 +703,71 @@ fn deletion_follows_the_policy_and_meta_s_rules() {
         DeletionStep::Release(None)
     );
 }
+
+#[test]
+fn a_disabled_template_stalls_and_a_reserved_name_waits_saying_when() {
+    let s = spec("Olá {{1}}, seu pedido saiu");
+    let disabled = plan(
+        &s,
+        None,
+        Some(at_meta(&s, "DISABLED")),
+        "2026-12-01T10:00:00Z",
+        &[],
+        "2026-12-01T10:00:01Z",
+    );
+    assert_eq!(disabled.write, None);
+    assert_eq!(
+        cond(&disabled.status, condition::STALLED),
+        ("True", "Disabled")
+    );
+    assert_eq!(
+        cond(&disabled.status, condition::READY),
+        ("False", "Disabled")
+    );
+
+    let first = plan(
+        &s,
+        None,
+        None,
+        "2026-12-01T10:00:00Z",
+        &[],
+        "2026-12-01T10:00:01Z",
+    );
+    let reserved = GraphError {
+        refusal: Some(crate::meta::Refusal::TemplateNameReserved),
+        ..GraphError::local(
+            ErrorClass::InvalidRequest,
+            "create_template",
+            "name deleted",
+        )
+    };
+    let after = written(&first, Err(reserved), "2026-12-01T10:00:02Z");
+    let waiting = plan(
+        &s,
+        Some(&after),
+        None,
+        "2026-12-01T10:00:05Z",
+        &[],
+        "2026-12-01T10:00:06Z",
+    );
+    assert_eq!(waiting.write, None);
+    let (state, why) = cond(&waiting.status, condition::STALLED);
+    assert_eq!((state, why), ("True", "NameReserved"));
+    let message = &find_condition(&waiting.status.conditions, condition::STALLED)
+        .unwrap()
+        .message;
+    assert!(
+        message.contains("30 days") && message.contains("2026-12-01T11:00:02Z"),
+        "{message}"
+    );
+    // An hour later it is tried again, not stalled for good.
+    let retry = plan(
+        &s,
+        Some(&after),
+        None,
+        "2026-12-01T11:00:05Z",
+        &[],
+        "2026-12-01T11:00:06Z",
+    );
+    assert!(matches!(retry.write, Some(TemplateWrite::Create { .. })));
+}

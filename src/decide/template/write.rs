@@ -143,6 +143,19 @@ pub fn plan_write(
         }
         return WritePlan::Write(TemplateWrite::Create { content, hash });
     };
+    match status.status.as_deref() {
+        Some("DISABLED") => return WritePlan::Hold(disabled()),
+        Some(gone @ ("PENDING_DELETION" | "DELETED")) => {
+            return WritePlan::Hold(Hold::Stalled {
+                reason: "NameReserved",
+                message: format!(
+                    "the template is {gone} at Meta: it was deleted, and Meta keeps its name \
+                     reserved for 30 days; give the template another name"
+                ),
+            });
+        }
+        _ => {}
+    }
     let ttl_same = spec
         .message_send_ttl_seconds
         .is_none_or(|t| found.message_send_ttl_seconds == Some(t));
@@ -165,6 +178,16 @@ pub fn plan_write(
         });
     }
     edit(status, found, content, hash, &submission, now)
+}
+
+/// Meta disabled the template for good: only a template with another name can replace it.
+fn disabled() -> Hold {
+    Hold::Stalled {
+        reason: "Disabled",
+        message: "Meta disabled the template after repeated pauses; it can no longer be sent or \
+                  edited: create a template with another name"
+            .into(),
+    }
 }
 
 fn refused_hold(submission: &TemplateSubmission) -> WritePlan {
@@ -222,15 +245,8 @@ fn edit(
             }
         }
         "PAUSED" | "REJECTED" => {}
-        "DISABLED" => {
-            return WritePlan::Hold(Hold::Stalled {
-                reason: "Disabled",
-                message: "Meta disabled the template; a disabled template cannot be edited: \
-                          create a template with another name"
-                    .into(),
-            });
-        }
-        "PENDING_DELETION" | "DELETED" | "ARCHIVED" => {
+        "DISABLED" => return WritePlan::Hold(disabled()),
+        "ARCHIVED" => {
             return WritePlan::Hold(Hold::Stalled {
                 reason: "NotEditable",
                 message: format!(
