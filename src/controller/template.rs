@@ -222,6 +222,10 @@ async fn reconcile_inner(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<A
         previous: t.status.as_ref(),
         observation,
         facts: &facts,
+        requested_at: t
+            .annotations()
+            .get(crate::crd::RECONCILE_REQUESTED_AT)
+            .map(String::as_str),
         now,
     });
     debug!(

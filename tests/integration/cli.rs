@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use harness::World;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use serde_json::Value;
+use serde_json::{Value, json};
 use whatsapp_operator::crd::{Phase, condition_is_true, find_condition};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -471,4 +471,67 @@ spec:
     let secret = data(w.secrets().get("ghost-otp").await.expect("the Secret"));
     assert_eq!(secret.get("code").map(String::as_str), Some("654321"));
     assert_eq!(secret.get("note").map(String::as_str), Some("kept"));
+}
+
+/// `status wamt/NAME` of an adopted template: Meta's status and quality, exit 0 while Ready and
+/// 1 once Meta paused it; `sync wamt/NAME` is handled; `-o json` carries the template's facts.
+#[tokio::test]
+async fn status_of_a_template_follows_metas_review() {
+    let w = examples_world("cli-template").await;
+    let id = w
+        .sim
+        .add_template(
+            "102290129340398",
+            json!({"name": "welcome", "language": "en_US", "category": "MARKETING",
+                   "components": [{"type": "BODY", "text": "Welcome to Acme, {{1}}, glad you are here.",
+                                   "example": {"body_text": [["Ana"]]}}]}),
+        )
+        .await;
+    w.apply(
+        r#"apiVersion: whatsapp-operator.io/v1alpha1
+kind: WhatsAppMessageTemplate
+metadata:
+  name: welcome-en
+spec:
+  accountRef: {name: acme}
+  name: welcome
+  language: en_US
+  category: MARKETING
+  management: ObserveOnly
+  components:
+    body: {text: "Welcome to Acme, {{1}}, glad you are here.", examples: [Ana]}
+"#,
+    )
+    .await;
+    w.wait_template("welcome-en", "Ready", |s| {
+        condition_is_true(&s.conditions, "Ready")
+    })
+    .await;
+    let r = plugin(&w, &["status", "wamt/welcome-en"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for fragment in [
+        "WhatsAppMessageTemplate ",
+        "/welcome-en  Ready=True (Approved)",
+        &format!("  template     welcome, language en_US, Meta id {id}"),
+        "  meta         APPROVED, category MARKETING",
+        "  account      waba/acme, Ready=True",
+    ] {
+        assert!(r.stdout.contains(fragment), "{fragment:?}: {r:?}");
+    }
+    let r = plugin(&w, &["sync", "wamt/welcome-en"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    w.sim
+        .update_template(&id, json!({"status": "PAUSED"}))
+        .await;
+    w.force_sync("acme", "paused-at-meta").await;
+    w.wait_template("welcome-en", "PAUSED", |s| {
+        s.status.as_deref() == Some("PAUSED")
+    })
+    .await;
+    let r = plugin(&w, &["status", "wamt/welcome-en", "-o", "json"]).await;
+    assert_eq!(r.code, 1, "not Ready: {r:?}");
+    let doc: Value = serde_json::from_str(&r.stdout).expect("status -o json is JSON");
+    assert_eq!(doc["template"]["status"], "PAUSED");
+    assert_eq!(doc["readyReason"], "Paused");
 }

@@ -63,6 +63,9 @@ pub struct TemplateInput<'a> {
     pub previous: Option<&'a WhatsAppMessageTemplateStatus>,
     pub observation: TemplateObservation,
     pub facts: &'a [Notice],
+    /// The `reconcile-requested-at` annotation: a new value asks the account for a fresh read
+    /// and is echoed in `status.lastHandledReconcileAt`.
+    pub requested_at: Option<&'a str>,
     pub now: Timestamp,
 }
 
@@ -85,9 +88,11 @@ pub fn plan_template(input: TemplateInput<'_>) -> TemplatePlan {
         previous,
         observation,
         facts,
+        requested_at,
         now,
     } = input;
     let mut status = previous.cloned().unwrap_or_default();
+    let reads_meta = matches!(observation, TemplateObservation::Read { .. });
     let mut write = None;
     let mut needs_read = false;
     let mut requeue_after = REVIEW_RECHECK;
@@ -174,6 +179,12 @@ pub fn plan_template(input: TemplateInput<'_>) -> TemplatePlan {
             let message = paused_message("this template", "; its status holds what was last read");
             report::set_synced(&mut status, false, cr::PAUSED, message, generation, now);
         }
+    }
+    if let Some(requested) = requested_at
+        && status.sync.last_handled_reconcile_at.as_deref() != Some(requested)
+    {
+        status.sync.last_handled_reconcile_at = Some(requested.to_owned());
+        needs_read = needs_read || reads_meta;
     }
     status.observed_generation = generation;
     let mut events = report::template_events(previous, &status);

@@ -71,6 +71,7 @@ fn plan(
             read_at: ts(read_at),
         },
         facts,
+        requested_at: None,
         now: ts(now),
     })
 }
@@ -770,4 +771,38 @@ fn a_disabled_template_stalls_and_a_reserved_name_waits_saying_when() {
         "2026-12-01T11:00:06Z",
     );
     assert!(matches!(retry.write, Some(TemplateWrite::Create { .. })));
+}
+
+#[test]
+fn a_new_reconcile_request_is_echoed_and_asks_for_a_fresh_read_once() {
+    let s = spec("Olá {{1}}, seu pedido saiu");
+    let approved = plan(
+        &s,
+        None,
+        Some(at_meta(&s, "APPROVED")),
+        "2026-12-01T10:00:00Z",
+        &[],
+        "2026-12-01T10:00:01Z",
+    );
+    let input = |previous| TemplateInput {
+        spec: &s,
+        generation: Some(1),
+        previous,
+        observation: TemplateObservation::Read {
+            found: Some(at_meta(&s, "APPROVED")),
+            malformed: None,
+            read_at: ts("2026-12-01T10:00:00Z"),
+        },
+        facts: &[],
+        requested_at: Some("token-1"),
+        now: ts("2026-12-01T10:01:00Z"),
+    };
+    let asked = plan_template(input(Some(&approved.status)));
+    assert!(asked.needs_read);
+    assert_eq!(
+        asked.status.sync.last_handled_reconcile_at.as_deref(),
+        Some("token-1")
+    );
+    let again = plan_template(input(Some(&asked.status)));
+    assert!(!again.needs_read, "handled once");
 }
