@@ -265,6 +265,21 @@ fn id<K: kube::Resource>(r: &K) -> (String, String) {
     (r.namespace().unwrap_or_default(), r.name_any())
 }
 
+/// Each object with its namespace, name and status (`empty` while it has none).
+fn rows_of<'a, K: kube::Resource, S>(
+    objects: &[&'a K],
+    status: fn(&'a K) -> Option<&'a S>,
+    empty: &'a S,
+) -> Vec<(String, String, &'a K, &'a S)> {
+    objects
+        .iter()
+        .map(|o| {
+            let (ns, name) = id(*o);
+            (ns, name, *o, status(o).unwrap_or(empty))
+        })
+        .collect()
+}
+
 /// A per-resource family of an enum state: the current value as a label (nothing while status
 /// has none), and in the `full` shape every known value too.
 struct StateFamily<S> {
@@ -416,13 +431,7 @@ fn encode_templates(
     state_sets: StateSets,
 ) -> fmt::Result {
     let empty = TemplateStatus::default();
-    let rows: Vec<(String, String, &WhatsAppMessageTemplate, &TemplateStatus)> = templates
-        .iter()
-        .map(|t| {
-            let (ns, name) = id(*t);
-            (ns, name, *t, t.status.as_ref().unwrap_or(&empty))
-        })
-        .collect();
+    let rows = rows_of(templates, |t| t.status.as_ref(), &empty);
     gauge(
         enc,
         "template_info",
@@ -597,13 +606,7 @@ fn encode_channels(
     now: Timestamp,
 ) -> fmt::Result {
     let empty = ChannelStatus::default();
-    let rows: Vec<(String, String, &WhatsAppChannel, &ChannelStatus)> = channels
-        .iter()
-        .map(|c| {
-            let (ns, name) = id(*c);
-            (ns, name, *c, c.status.as_ref().unwrap_or(&empty))
-        })
-        .collect();
+    let rows = rows_of(channels, |c| c.status.as_ref(), &empty);
     gauge(
         enc,
         "channel_info",

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use harness::operator::{eventually, free_port};
-use harness::sim::{Fault, Sim};
+use harness::operator::eventually;
+use harness::sim::Fault;
 use harness::{World, example, example_with};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -12,7 +12,6 @@ use whatsapp_operator::crd::{WhatsAppMessageTemplateStatus, condition_is_true, f
 
 const WABA: &str = "102290129340398";
 const WAIT: Duration = Duration::from_secs(120);
-const PATH: &str = "/webhooks/meta";
 const UTILITY: &str = "order-shipped-pt-br";
 const TEMPLATES: &str = "/message_templates";
 
@@ -20,33 +19,15 @@ const TEMPLATES: &str = "/message_templates";
 /// webhook), the webhook Secret, and the operator with its receiver. Templates are reviewed by
 /// the simulator `review_after` seconds after each submission.
 async fn world(prefix: &str, reviews: Value) -> World {
-    let port = free_port();
-    let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
-    let mut w = World::with_sim(prefix, sim).await.with_timeout(WAIT);
+    let (w, url) = World::with_webhook_receiver(prefix).await;
+    let mut w = w.with_timeout(WAIT);
     w.sim.set_reviews(json!({ "templates": reviews })).await;
     w.apply(&example_with(
         "account.yaml",
         &[("syncInterval: 10m", "syncInterval: 1h")],
     ))
     .await;
-    w.create_secret(
-        "whatsapp-operator-webhook",
-        &[
-            ("app-secret", "sim-app-secret-change-me"),
-            ("verify-token", "sim-verify-token"),
-        ],
-    )
-    .await;
-    let addr = format!("127.0.0.1:{port}");
-    let ns = w.ns.clone();
-    w.start_operator(&[
-        "--webhook-addr",
-        &addr,
-        "--webhook-path",
-        PATH,
-        "--webhook-secret-namespace",
-        &ns,
-    ]);
+    w.start_operator_with_receiver(&url, &[]).await;
     w.wait_account("acme", "Ready", |s| {
         condition_is_true(&s.conditions, "Ready")
     })

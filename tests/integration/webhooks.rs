@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use harness::World;
-use harness::operator::{SeenEvent, eventually, free_port};
+use harness::operator::{SeenEvent, eventually};
 use harness::sim::{Sim, Waba};
 use serde_json::{Value, json};
 use whatsapp_operator::crd::{condition_is_true, find_condition};
@@ -19,7 +19,7 @@ const SUPPORT_ID: &str = "106540352242922";
 const SHOP_ID: &str = "106540352242923";
 const CHANNELS: [&str; 3] = ["acme-support", "acme-brasil", "acme-shop-app"];
 const WAIT: Duration = Duration::from_secs(120);
-const PATH: &str = "/webhooks/meta";
+const PATH: &str = harness::world::WEBHOOK_PATH;
 
 /// Has the simulator sign and deliver one change of `field`; the operator must answer 200.
 async fn deliver(sim: &Sim, field: &str, value: Value) {
@@ -35,9 +35,8 @@ async fn world(prefix: &str) -> World {
 
 /// `world`, and the URL of the operator's webhook receiver.
 async fn world_with_url(prefix: &str) -> (World, String) {
-    let port = free_port();
-    let sim = Sim::delivering_to(&format!("http://127.0.0.1:{port}{PATH}"));
-    let mut w = World::with_sim(prefix, sim).await.with_timeout(WAIT);
+    let (mut w, url) = World::with_webhook_receiver(prefix).await;
+    w = w.with_timeout(WAIT);
     for file in [
         "account.yaml",
         "channel-adopt.yaml",
@@ -45,28 +44,9 @@ async fn world_with_url(prefix: &str) -> (World, String) {
     ] {
         w.apply_example(file).await;
     }
-    w.create_secret(
-        "whatsapp-operator-webhook",
-        &[
-            ("app-secret", "sim-app-secret-change-me"),
-            ("verify-token", "sim-verify-token"),
-        ],
-    )
-    .await;
-
-    let addr = format!("127.0.0.1:{port}");
-    let ns = w.ns.clone();
-    w.start_operator(&[
-        "--webhook-addr",
-        &addr,
-        "--webhook-path",
-        PATH,
-        "--webhook-secret-namespace",
-        &ns,
-        // Every delivery re-reads Meta, so each step sees the simulator's latest state.
-        "--webhook-min-read-spacing-seconds",
-        "0",
-    ]);
+    // Every delivery re-reads Meta, so each step sees the simulator's latest state.
+    w.start_operator_with_receiver(&url, &["--webhook-min-read-spacing-seconds", "0"])
+        .await;
     for name in CHANNELS {
         w.wait_channel(name, "Ready", |s| condition_is_true(&s.conditions, "Ready"))
             .await;
@@ -79,7 +59,7 @@ async fn world_with_url(prefix: &str) -> (World, String) {
             .then_some(())
     })
     .await;
-    (w, format!("http://127.0.0.1:{port}{PATH}"))
+    (w, url)
 }
 
 async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {

@@ -19,6 +19,9 @@ use crate::sim::Sim;
 /// How long `wait_*` helpers wait unless [`World::with_timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Where scenarios' operators receive Meta's webhooks.
+pub const WEBHOOK_PATH: &str = "/webhooks/meta";
+
 /// The annotation that asks the operator for a reconcile now (the README's "force a sync").
 pub const RECONCILE_REQUESTED_AT: &str = "whatsapp-operator.io/reconcile-requested-at";
 
@@ -96,6 +99,43 @@ impl World {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// A fresh namespace and a simulator that delivers Meta's webhooks to the receiver URL
+    /// returned, on a port picked now; [`World::start_operator_with_receiver`] starts the
+    /// operator listening there.
+    pub async fn with_webhook_receiver(prefix: &str) -> (Self, String) {
+        let url = format!("http://127.0.0.1:{}{WEBHOOK_PATH}", operator::free_port());
+        let w = Self::with_sim(prefix, Sim::delivering_to(&url)).await;
+        (w, url)
+    }
+
+    /// Creates the webhook Secret (the simulator's app secret and verify token) and starts the
+    /// operator with its receiver at `url` (from [`World::with_webhook_receiver`]) and `extra`.
+    pub async fn start_operator_with_receiver(&mut self, url: &str, extra: &[&str]) {
+        self.create_secret(
+            "whatsapp-operator-webhook",
+            &[
+                ("app-secret", "sim-app-secret-change-me"),
+                ("verify-token", "sim-verify-token"),
+            ],
+        )
+        .await;
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches(WEBHOOK_PATH)
+            .to_owned();
+        let ns = self.ns.clone();
+        let mut args = vec![
+            "--webhook-addr",
+            addr.as_str(),
+            "--webhook-path",
+            WEBHOOK_PATH,
+            "--webhook-secret-namespace",
+            ns.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        self.start_operator(&args);
     }
 
     // --- Objects ----------------------------------------------------------------------------
