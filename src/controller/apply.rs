@@ -63,8 +63,7 @@ where
         + std::fmt::Debug,
     S: Serialize,
 {
-    let new = serialize(obj, status)?;
-    patch_status(ctx, obj, new, None).await
+    patch_status(ctx, obj, serialize(obj, status)?, None).await
 }
 
 /// The status as the controllers apply it: without the webhook inbox, which belongs to the

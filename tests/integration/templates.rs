@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use harness::operator::eventually;
 use harness::sim::Fault;
 use harness::{World, example, example_with};
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -67,19 +66,6 @@ async fn edits(w: &World, id: &str) -> usize {
         .count()
 }
 
-async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {
-    eventually(&format!("{count} {reason} on {name}"), WAIT, || async {
-        (w.event_count(name, reason).await >= count).then_some(())
-    })
-    .await;
-    assert_eq!(
-        w.event_count(name, reason).await,
-        count,
-        "{reason}: {:?}",
-        w.events().await
-    );
-}
-
 async fn patch_spec(w: &World, name: &str, spec: Value) {
     w.templates()
         .patch(
@@ -111,8 +97,8 @@ async fn a_template_is_created_once_reviewed_and_approved_and_then_costs_nothing
     assert_eq!(condition(&approved, "Ready").0, "True");
     assert_eq!(condition(&approved, "Stalled").0, "False");
     assert_eq!(approved.category.as_deref(), Some("UTILITY"));
-    wait_events(&w, UTILITY, "TemplateSubmitted", 1).await;
-    wait_events(&w, UTILITY, "TemplateApproved", 1).await;
+    w.wait_events(UTILITY, "TemplateSubmitted", 1).await;
+    w.wait_events(UTILITY, "TemplateApproved", 1).await;
     assert_eq!(creates(&w).await, 1, "{:?}", w.sim.writes().await);
     let id = approved.template_id.clone().unwrap();
     let at_meta = w.sim.template(&id).await;
@@ -179,7 +165,7 @@ async fn a_rejection_stalls_with_metas_reason_and_a_fixed_spec_is_submitted_agai
         rejected.rejection.as_ref().map(|r| r.reason.as_str()),
         Some("PROMOTIONAL")
     );
-    wait_events(&w, UTILITY, "TemplateRejected", 1).await;
+    w.wait_events(UTILITY, "TemplateRejected", 1).await;
     // Nothing is resubmitted while the spec stays as Meta rejected it.
     let id = rejected.template_id.clone().unwrap();
     w.force_sync("acme", "still-rejected").await;
@@ -211,7 +197,7 @@ async fn a_rejection_stalls_with_metas_reason_and_a_fixed_spec_is_submitted_agai
     let at_meta = w.sim.template(&id).await;
     let text = serde_json::to_string(&at_meta.components).unwrap();
     assert!(text.contains("saiu e chega"), "{text}");
-    wait_events(&w, UTILITY, "TemplateApproved", 1).await;
+    w.wait_events(UTILITY, "TemplateApproved", 1).await;
 }
 
 /// A template made in WhatsApp Manager, adopted by name and language.
@@ -294,7 +280,7 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
         .await;
     w.wait_template(name, "RED", |s| s.quality_score.as_deref() == Some("RED"))
         .await;
-    wait_events(&w, name, "TemplateQualityDegraded", 1).await;
+    w.wait_events(name, "TemplateQualityDegraded", 1).await;
 
     w.sim
         .template_event(&id, "pause", json!({"title": "FIRST_PAUSE"}))
@@ -307,17 +293,17 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
         Some("FIRST_PAUSE")
     );
     assert_eq!(condition(&paused, "Ready").1, "Paused");
-    wait_events(&w, name, "TemplatePaused", 1).await;
+    w.wait_events(name, "TemplatePaused", 1).await;
 
     w.sim.template_event(&id, "unpause", json!({})).await;
     w.wait_template(name, "unpaused", |s| status_is(s, "APPROVED"))
         .await;
-    wait_events(&w, name, "TemplateUnpaused", 1).await;
+    w.wait_events(name, "TemplateUnpaused", 1).await;
 
     w.sim
         .template_event(&id, "quality", json!({"score": "GREEN"}))
         .await;
-    wait_events(&w, name, "TemplateQualityRecovered", 1).await;
+    w.wait_events(name, "TemplateQualityRecovered", 1).await;
 
     w.sim
         .template_event(
@@ -336,7 +322,7 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
         "UTILITY"
     );
     assert!(changing.category_change.as_ref().unwrap().at.is_some());
-    wait_events(&w, name, "TemplateCategoryChanging", 1).await;
+    w.wait_events(name, "TemplateCategoryChanging", 1).await;
     w.sim.template_event(&id, "apply_category", json!({})).await;
     let changed = w
         .wait_template(name, "category changed", |s| {
@@ -345,7 +331,7 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
         .await;
     assert_eq!(changed.previous_category.as_deref(), Some("MARKETING"));
     assert_eq!(changed.category_change, None);
-    wait_events(&w, name, "TemplateCategoryChanged", 1).await;
+    w.wait_events(name, "TemplateCategoryChanged", 1).await;
 
     w.sim.template_event(&id, "disable", json!({})).await;
     let disabled = w
@@ -353,7 +339,7 @@ async fn metas_lifecycle_webhooks_reach_status_and_raise_one_event_each() {
         .await;
     assert!(disabled.disabled_at.is_some());
     assert_eq!(condition(&disabled, "Ready").1, "Disabled");
-    wait_events(&w, name, "TemplateDisabled", 1).await;
+    w.wait_events(name, "TemplateDisabled", 1).await;
     // A forced read of Meta (the same facts) raises nothing again.
     let events = w.total_events().await;
     w.force_sync("acme", "after-lifecycle").await;
@@ -442,7 +428,7 @@ async fn deletion_follows_the_policy_and_delete_removes_only_that_language() {
         "APPROVED",
         "the other language stays"
     );
-    wait_events(&w, UTILITY, "TemplateDeleted", 1).await;
+    w.wait_events(UTILITY, "TemplateDeleted", 1).await;
 
     // The same template applied again within Meta's 30 days: the name is reserved, a person
     // must choose another; nothing is created.

@@ -62,19 +62,6 @@ async fn world_with_url(prefix: &str) -> (World, String) {
     (w, url)
 }
 
-async fn wait_events(w: &World, name: &str, reason: &str, count: i32) {
-    eventually(&format!("{count} {reason} on {name}"), WAIT, || async {
-        (w.event_count(name, reason).await >= count).then_some(())
-    })
-    .await;
-    assert_eq!(
-        w.event_count(name, reason).await,
-        count,
-        "{reason} on {name}: {:?}",
-        w.events().await
-    );
-}
-
 /// The account's and every channel's status, as JSON.
 async fn statuses(w: &World) -> Vec<Value> {
     let mut v = vec![serde_json::to_value(w.account("acme").await.status).unwrap()];
@@ -155,13 +142,13 @@ async fn account_webhooks_reach_account_and_channels_once() {
         s.restrictions.len() == 2
     })
     .await;
-    wait_events(&w, "acme", "AccountRestricted", 1).await;
+    w.wait_events("acme", "AccountRestricted", 1).await;
     for name in CHANNELS {
         w.wait_channel(name, "AccountRestricted condition", |s| {
             condition_is_true(&s.conditions, "AccountRestricted")
         })
         .await;
-        wait_events(&w, name, "AccountRestricted", 1).await;
+        w.wait_events(name, "AccountRestricted", 1).await;
     }
     redeliver_changes_nothing(&w, "account_update", restriction, "r1").await;
 
@@ -184,13 +171,13 @@ async fn account_webhooks_reach_account_and_channels_once() {
                 .is_some_and(|c| c.status == "False" && c.reason == "Disabled")
     })
     .await;
-    wait_events(&w, "acme", "AccountDisabled", 1).await;
+    w.wait_events("acme", "AccountDisabled", 1).await;
     w.wait_channel("acme-support", "not Ready while disabled", |s| {
         find_condition(&s.conditions, "Ready")
             .is_some_and(|c| c.status == "False" && c.reason == "Disabled")
     })
     .await;
-    wait_events(&w, "acme-support", "AccountDisabled", 1).await;
+    w.wait_events("acme-support", "AccountDisabled", 1).await;
     redeliver_changes_nothing(&w, "account_update", disable, "d1").await;
 
     let reinstate = json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE", "waba_ban_date": "April 17, 2025"}});
@@ -199,12 +186,12 @@ async fn account_webhooks_reach_account_and_channels_once() {
         s.ban_state.as_deref() == Some("REINSTATE") && condition_is_true(&s.conditions, "Ready")
     })
     .await;
-    wait_events(&w, "acme", "AccountReinstated", 1).await;
+    w.wait_events("acme", "AccountReinstated", 1).await;
     w.wait_channel("acme-support", "Ready again", |s| {
         condition_is_true(&s.conditions, "Ready")
     })
     .await;
-    wait_events(&w, "acme-support", "AccountReinstated", 1).await;
+    w.wait_events("acme-support", "AccountReinstated", 1).await;
     redeliver_changes_nothing(&w, "account_update", reinstate, "i1").await;
 
     // account_review_update: Meta's decision, read from Graph at once (the interval is 10m).
@@ -217,7 +204,7 @@ async fn account_webhooks_reach_account_and_channels_once() {
         s.account_review_status.as_deref() == Some("REJECTED")
     })
     .await;
-    wait_events(&w, "acme", "AccountReviewRejected", 1).await;
+    w.wait_events("acme", "AccountReviewRejected", 1).await;
     redeliver_changes_nothing(&w, "account_review_update", review, "v1").await;
 
     // business_capability_update with Meta's integer limit: every number's limit goes up.
@@ -232,7 +219,7 @@ async fn account_webhooks_reach_account_and_channels_once() {
             s.messaging_limit.as_deref() == Some("TIER_10K")
         })
         .await;
-        wait_events(&w, name, "MessagingLimitIncreased", 1).await;
+        w.wait_events(name, "MessagingLimitIncreased", 1).await;
     }
     redeliver_changes_nothing(&w, "business_capability_update", capability, "c1").await;
 
@@ -240,7 +227,7 @@ async fn account_webhooks_reach_account_and_channels_once() {
     w.sim.update_waba(WABA, json!({"can_send_message": "LIMITED", "additional_info": ["Limits cannot be increased for your business"]})).await;
     let alert = json!({"entity_type": "BUSINESS", "entity_id": "506914307656634", "alert_info": {"alert_severity": "WARNING", "alert_status": "ACTIVE", "alert_type": "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED", "alert_description": "Limits cannot be increased for your business"}});
     deliver(&w.sim, "account_alerts", alert.clone()).await;
-    wait_events(&w, "acme", "WabaLimited", 1).await;
+    w.wait_events("acme", "WabaLimited", 1).await;
     redeliver_changes_nothing(&w, "account_alerts", alert, "a1").await;
 
     let text = w.operator().metrics().await;
@@ -274,7 +261,7 @@ async fn number_webhooks_reach_their_channel_once() {
         s.status.as_deref() == Some("FLAGGED") && condition_is_true(&s.conditions, "QualityFlagged")
     })
     .await;
-    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+    w.wait_events("acme-support", "NumberFlagged", 1).await;
     assert_eq!(
         w.event_count("acme-brasil", "NumberFlagged").await,
         0,
@@ -287,7 +274,7 @@ async fn number_webhooks_reach_their_channel_once() {
         s.status.as_deref() == Some("CONNECTED")
     })
     .await;
-    wait_events(&w, "acme-support", "NumberUnflagged", 1).await;
+    w.wait_events("acme-support", "NumberUnflagged", 1).await;
     redeliver_changes_nothing(&w, "phone_number_quality_update", unflagged, "f2").await;
 
     // phone_number_name_update REJECTED while Graph still shows the name under review.
@@ -306,7 +293,7 @@ async fn number_webhooks_reach_their_channel_once() {
             && s.name_rejection_reason.as_deref() == Some("NAME_FORMAT_UNACCEPTABLE")
     })
     .await;
-    wait_events(&w, "acme-brasil", "NameRejected", 1).await;
+    w.wait_events("acme-brasil", "NameRejected", 1).await;
     let note = w
         .events()
         .await
@@ -324,7 +311,7 @@ async fn number_webhooks_reach_their_channel_once() {
         condition_is_true(&s.conditions, "PinStale")
     })
     .await;
-    wait_events(&w, "acme-support", "PinChanged", 1).await;
+    w.wait_events("acme-support", "PinChanged", 1).await;
     redeliver_changes_nothing(&w, "security", pin, "p1").await;
 
     // A forged delivery is refused and counted.
@@ -391,7 +378,7 @@ async fn missing_subscription_is_repaired() {
         json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "SCHEDULE_FOR_DISABLE"}}),
     )
     .await;
-    wait_events(&w, "acme", "AccountDisabled", 1).await;
+    w.wait_events("acme", "AccountDisabled", 1).await;
 }
 
 /// A delivery Meta got a 200 for is in the apiserver already (the channel's inbox, or applied to
@@ -427,7 +414,7 @@ async fn an_acknowledged_delivery_survives_a_kill() {
         after.webhook.fact_times.contains_key("quality"),
         "{after:?}"
     );
-    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+    w.wait_events("acme-support", "NumberFlagged", 1).await;
 }
 
 /// Meta retries a delivery for days: a FLAGGED that arrives late, after the UNFLAGGED that
@@ -438,9 +425,9 @@ async fn a_stale_flag_delivered_after_the_unflag_changes_nothing() {
     let (w, url) = world_with_url("wh-stale").await;
     let value = |event: &str| json!({"display_phone_number": SUPPORT_DIGITS, "event": event, "current_limit": "TIER_2K"});
     deliver(&w.sim, "phone_number_quality_update", value("FLAGGED")).await;
-    wait_events(&w, "acme-support", "NumberFlagged", 1).await;
+    w.wait_events("acme-support", "NumberFlagged", 1).await;
     deliver(&w.sim, "phone_number_quality_update", value("UNFLAGGED")).await;
-    wait_events(&w, "acme-support", "NumberUnflagged", 1).await;
+    w.wait_events("acme-support", "NumberUnflagged", 1).await;
     let s = w
         .wait_channel("acme-support", "CONNECTED", |s| {
             s.status.as_deref() == Some("CONNECTED")
@@ -502,14 +489,14 @@ async fn account_notices_land_in_status_with_their_events_once() {
         Some("Limits cannot be increased for your business")
     );
     assert!(a.since.is_some());
-    wait_events(&w, "acme", "AccountAlert", 1).await;
+    w.wait_events("acme", "AccountAlert", 1).await;
     redeliver_changes_nothing(&w, "account_alerts", alert("ACTIVE"), "al1").await;
     deliver(&w.sim, "account_alerts", alert("NONE")).await;
     w.wait_account("acme", "the alert no longer active", |s| {
         s.alerts.len() == 1 && s.alerts[0].status == "NONE"
     })
     .await;
-    wait_events(&w, "acme", "AccountAlertResolved", 1).await;
+    w.wait_events("acme", "AccountAlertResolved", 1).await;
     redeliver_changes_nothing(&w, "account_alerts", alert("NONE"), "al2").await;
     assert_eq!(w.event_count("acme", "AccountAlert").await, 1);
 
@@ -524,7 +511,7 @@ async fn account_notices_land_in_status_with_their_events_once() {
         })
     })
     .await;
-    wait_events(&w, "acme", "PortfolioLimitIncreased", 1).await;
+    w.wait_events("acme", "PortfolioLimitIncreased", 1).await;
     redeliver_changes_nothing(&w, "business_capability_update", capability, "ca1").await;
     let lower = json!({"max_daily_conversations_per_business": 10000});
     deliver(&w.sim, "business_capability_update", lower.clone()).await;
@@ -544,7 +531,7 @@ async fn account_notices_land_in_status_with_their_events_once() {
         (Some(25), Some(2)),
         "an update without the caps keeps them"
     );
-    wait_events(&w, "acme", "PortfolioLimitDecreased", 1).await;
+    w.wait_events("acme", "PortfolioLimitDecreased", 1).await;
     redeliver_changes_nothing(&w, "business_capability_update", lower, "ca2").await;
 
     // account_update ACCOUNT_VIOLATION and VOLUME_BASED_PRICING_TIER_UPDATE, Meta's examples.
@@ -555,7 +542,7 @@ async fn account_notices_land_in_status_with_their_events_once() {
         s.violations.len() == 1 && s.violations[0].type_ == "ADULT"
     })
     .await;
-    wait_events(&w, "acme", "AccountViolation", 1).await;
+    w.wait_events("acme", "AccountViolation", 1).await;
     redeliver_changes_nothing(&w, "account_update", violation, "vi1").await;
     let tier = json!({"volume_tier_info": {"tier_update_time": 1743451903, "pricing_category": "UTILITY", "tier": "25000001:50000000", "effective_month": "2025-11", "region": "India"}, "event": "VOLUME_BASED_PRICING_TIER_UPDATE"});
     deliver(&w.sim, "account_update", tier.clone()).await;
@@ -643,7 +630,7 @@ async fn number_notices_and_calling_health_land_in_the_channel() {
         })
         .await;
     assert!(!condition_is_true(&s.conditions, "PinStale"));
-    wait_events(&w, "acme-support", "PinResetRequested", 1).await;
+    w.wait_events("acme-support", "PinResetRequested", 1).await;
     redeliver_exactly_changes_nothing(&w, sent, "s1").await;
     let success = json!({"display_phone_number": SUPPORT_DIGITS, "event": "PIN_REQUEST_SUCCESS"});
     deliver(&w.sim, "security", success).await;

@@ -393,4 +393,20 @@ impl World {
         })
         .await;
     }
+
+    /// Waits until `reason` on `name` occurred `count` times, and checks it is not more.
+    pub async fn wait_events(&self, name: &str, reason: &str, count: i32) {
+        eventually(
+            &format!("{count} {reason} on {name}"),
+            self.timeout,
+            || async { (self.event_count(name, reason).await >= count).then_some(()) },
+        )
+        .await;
+        assert_eq!(
+            self.event_count(name, reason).await,
+            count,
+            "{reason} on {name}: {:?}",
+            self.events().await
+        );
+    }
 }
