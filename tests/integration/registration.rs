@@ -1042,3 +1042,53 @@ async fn a_display_name_change_is_requested_once_and_applied_by_one_registration
     assert_eq!(w.sim.posts(&format!("/{us}/register")).await, 1);
     assert_eq!(w.sim.posts(&format!("/{us}")).await, 3);
 }
+
+/// Meta reviews a requested display name on its own, after a delay, and says so by
+/// `phone_number_name_update`: the approval reaches the channel by the webhook and the number
+/// is registered again once; the simulator's name takes effect with that registration.
+#[tokio::test]
+async fn metas_timed_name_review_arrives_by_webhook_and_is_applied_once() {
+    let (w, url) = World::with_webhook_receiver("reg-timed-name").await;
+    let mut w = w.with_timeout(WAIT);
+    w.sim
+        .set_reviews(json!({"display_name": {"decision": "APPROVED", "after_seconds": 2}}))
+        .await;
+    w.apply(&harness::example_with(
+        "account.yaml",
+        &[("syncInterval: 10m", "syncInterval: 1h")],
+    ))
+    .await;
+    w.apply(&managed_channel(
+        "us",
+        "+1 555-078-3881",
+        "246810",
+        "Orphan",
+    ))
+    .await;
+    w.start_operator_with_receiver(&url, &[]).await;
+    let us = "106540352242922";
+    pin_applied(&w, "us").await;
+    rename(&w, "us", "Acme Support Desk").await;
+    let s = w
+        .wait_channel("us", "the name in effect", |s| {
+            s.display_name
+                .as_ref()
+                .is_some_and(|d| d.current.as_deref() == Some("Acme Support Desk"))
+        })
+        .await;
+    assert!(find_condition(&s.conditions, "NameReviewed").is_some_and(|c| c.status == "True"));
+    let sent = w.sim.sent_webhooks().await;
+    assert!(
+        sent.log
+            .iter()
+            .any(|d| d.field == "phone_number_name_update" && d.outcome == "delivered"),
+        "{sent:?}"
+    );
+    w.wait_events("us", "NameApplied", 1).await;
+    assert_eq!(w.sim.posts(&format!("/{us}/register")).await, 1);
+    assert_eq!(
+        w.sim.number(us).await.verified_name,
+        "Acme Support Desk",
+        "the approved name takes effect with the registration"
+    );
+}
