@@ -3,7 +3,7 @@
 # loopback), the Meta simulator seeded from crates/meta-sim/examples/state.json, the CRDs and the
 # examples, and the operator running against the simulator.
 #
-#   hack/run-local.sh          start everything, show `kubectl get wac,waba`, keep running (Ctrl-C stops)
+#   hack/run-local.sh          start everything, show `kubectl get wac,waba,wamt`, keep running (Ctrl-C stops)
 #   hack/run-local.sh --once   start everything, show the live values once, stop
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +49,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "${SIM_URL:-}" ] || { log "meta-sim did not start; see $RUN_DIR/meta-sim.log"; exit 1; }
+# Meta reviews new templates and display names; the simulator approves them after a few seconds.
+curl -sf -XPOST "$SIM_URL/_sim/reviews" -H 'content-type: application/json' \
+  -d '{"templates":{"decision":"APPROVED","after_seconds":3},"display_name":{"decision":"APPROVED","after_seconds":3}}' >/dev/null
 
 log "applying the examples in namespace $NS"
 kubectl create namespace "$NS" >/dev/null
@@ -67,12 +70,12 @@ log "starting the operator against $SIM_URL (metrics on http://$METRICS_ADDR/met
 pids+=($!)
 
 kubectl wait -n "$NS" --for=condition=Ready waba/acme wac/acme-support wac/acme-brasil \
-  wac/acme-shop-app --timeout=120s >/dev/null || {
+  wac/acme-shop-app wamt/login-code wamt/summer-sale wamt/order-shipped-pt-br --timeout=120s >/dev/null || {
   log "not Ready in time; operator log: $RUN_DIR/operator.log"
-  kubectl get -n "$NS" wac,waba -o yaml >&2 || true
+  kubectl get -n "$NS" wac,waba,wamt -o yaml >&2 || true
   exit 1
 }
-kubectl get -n "$NS" wac,waba
+kubectl get -n "$NS" wac,waba,wamt
 
 if [ "$ONCE" = 1 ]; then
   exit 0
@@ -81,7 +84,7 @@ cat >&2 <<MSG
 
 Running. In another shell:
   export KUBECONFIG=$KUBECONFIG
-  kubectl get -n $NS wac,waba -w
+  kubectl get -n $NS wac,waba,wamt -w
   curl -s -XPOST $SIM_URL/_sim/numbers/106540352242922 -H 'content-type: application/json' -d '{"quality_rating":"YELLOW"}'
   curl -s -XPOST $SIM_URL/_sim/webhooks/deliver -H 'content-type: application/json' \
     -d '{"app_id":"670843887433847","waba_id":"102290129340398","field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_2K"}}'
