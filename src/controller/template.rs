@@ -374,6 +374,23 @@ async fn cleanup(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<Action, E
         waba_id: &account.spec.business_account_id,
         token,
     };
+    // The delete's intent goes into status first (on the version read): a cleanup run again,
+    // after a lost answer or a failed finalizer removal, never sends a second DELETE.
+    let mut status = t.status.clone().unwrap_or_default();
+    let submission = status.submission.get_or_insert_with(Default::default);
+    if submission
+        .in_flight
+        .as_ref()
+        .is_some_and(|f| f.action == DELETE)
+    {
+        return let_go(ctx, t, None).await;
+    }
+    submission.in_flight = Some(crate::crd::TemplateWriteInFlight {
+        action: DELETE.into(),
+        content_hash: None,
+        started_at: decide::status_time(jiff::Timestamp::now()),
+    });
+    apply::apply_intent(ctx, t, &status).await?;
     let action = MetaAction::DeleteTemplate { name, template_id };
     match ctx.executor.execute(target, &action).await {
         Ok(()) => {
@@ -383,9 +400,19 @@ async fn cleanup(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<Action, E
         Err(err) if err.refusal == Some(crate::meta::Refusal::AlreadyGone) => {
             let_go(ctx, t, None).await
         }
-        Err(err) => retry_or_let_go(ctx, t, &err.status_message()).await,
+        Err(err) => {
+            if let Some(s) = status.submission.as_mut() {
+                s.in_flight = None;
+                s.last_error = Some(err.status_message());
+            }
+            apply::apply_outcome(ctx, t, &status).await?;
+            retry_or_let_go(ctx, t, &err.status_message()).await
+        }
     }
 }
+
+/// The in-flight action of a template's deletion.
+const DELETE: &str = "delete";
 
 fn skipped(why: &str) -> EventSpec {
     EventSpec::warning(
