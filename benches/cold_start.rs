@@ -4,6 +4,10 @@
 //! (DESIGN.md §6): 10,000 channels in 1,000 accounts all Ready within 1.5x the bare client's
 //! time; under 150 MiB RSS at 10,000 channels. The figures are printed, never asserted.
 //!
+//! Every account also has WAO_BENCH_TEMPLATES_PER_ACCOUNT (default 20, 0 for none) approved
+//! message templates made elsewhere, half adopted as Managed with Meta's content and half
+//! ObserveOnly: they must be Ready with no write to Meta and within the account's one read.
+//!
 //! `cargo bench --bench cold_start`. WAO_BENCH_ACCOUNTS (default 1000) and
 //! WAO_BENCH_CHANNELS_PER_ACCOUNT (default 10) set the size, WAO_BENCH_STEADY_SECONDS (default
 //! 30) how long memory is watched once everything is Ready, WAO_BENCH_TIMEOUT_SECONDS (default
@@ -24,7 +28,7 @@ use kube::{Api, Client, Resource};
 use serde_json::{Value, json};
 use whatsapp_operator::crd::{
     HealthEntityStatus, HealthSummary, Phase, SyncStatus, WhatsAppBusinessAccount, WhatsAppChannel,
-    WhatsAppChannelStatus, condition, condition_is_true,
+    WhatsAppChannelStatus, WhatsAppMessageTemplate, condition, condition_is_true,
 };
 use whatsapp_operator::decide::{ConditionStatus, condition_reason, set_condition, status_time};
 
@@ -98,13 +102,59 @@ fn waba_id(account: usize) -> String {
     format!("{}", 300_000_000_000_000u64 + account as u64)
 }
 
+/// Meta's id of account `a`'s template `t`: clear of the WABA and number ids.
+fn template_id(account: usize, t: usize) -> String {
+    format!("{}", 500_000_000_000_000u64 + (account * 1000 + t) as u64)
+}
+
+/// The template's name at Meta (the same in every WABA) and its resource's name.
+fn template_names(account: usize, t: usize) -> (String, String) {
+    (format!("bench_t{t:03}"), format!("t-{account:04}-{t:03}"))
+}
+
+const TEMPLATE_BODY: &str = "Your order {{1}} is ready for pickup.";
+
+/// An approved template made in WhatsApp Manager, as the simulator's state holds it.
+fn sim_template(account: usize, t: usize) -> Value {
+    json!({
+        "id": template_id(account, t),
+        "name": template_names(account, t).0,
+        "language": "en_US",
+        "category": "UTILITY",
+        "status": "APPROVED",
+        "components": [{"type": "BODY", "text": TEMPLATE_BODY,
+                        "example": {"body_text": [["A-1001"]]}}],
+    })
+}
+
+/// The resource adopting account `a`'s template `t`: the even ones Managed with Meta's content
+/// (adopted without an edit), the odd ones ObserveOnly.
+fn template_object(account: usize, t: usize) -> WhatsAppMessageTemplate {
+    let (name, object) = template_names(account, t);
+    let management = if t.is_multiple_of(2) { "Managed" } else { "ObserveOnly" };
+    serde_json::from_value(json!({
+        "apiVersion": "whatsapp-operator.io/v1alpha1",
+        "kind": "WhatsAppMessageTemplate",
+        "metadata": {"name": object},
+        "spec": {
+            "accountRef": {"name": account_name(account)},
+            "name": name,
+            "language": "en_US",
+            "category": "UTILITY",
+            "management": management,
+            "components": {"body": {"text": TEMPLATE_BODY, "examples": ["A-1001"]}},
+        },
+    }))
+    .expect("template object")
+}
+
 fn account_name(account: usize) -> String {
     format!("acct-{account:04}")
 }
 
 /// The example world with its WABA replaced by `accounts` WABAs of `per_account` connected Cloud
 /// API numbers each, all reachable with the example's system user token.
-fn sim_state(accounts: usize, per_account: usize) -> Value {
+fn sim_state(accounts: usize, per_account: usize, templates: usize) -> Value {
     let mut state = harness::sim::example_state();
     let waba_template = state["wabas"][0].clone();
     let number_template = waba_template["phone_numbers"]
@@ -127,6 +177,7 @@ fn sim_state(accounts: usize, per_account: usize) -> Value {
                     v
                 })
                 .collect();
+            waba["message_templates"] = (0..templates).map(|t| sim_template(a, t)).collect();
             waba
         })
         .collect();
@@ -364,6 +415,12 @@ fn channel_ready(ch: &WhatsAppChannel) -> bool {
         .is_some_and(|s| condition_is_true(&s.conditions, condition::READY))
 }
 
+fn template_ready(t: &WhatsAppMessageTemplate) -> bool {
+    t.status
+        .as_ref()
+        .is_some_and(|s| condition_is_true(&s.conditions, condition::READY))
+}
+
 fn account_ready(acc: &WhatsAppBusinessAccount) -> bool {
     acc.status
         .as_ref()
@@ -409,6 +466,7 @@ async fn cached_object_sizes(api: &Api<WhatsAppChannel>) -> (usize, usize) {
 struct Sizes {
     accounts: usize,
     per_account: usize,
+    templates_per_account: usize,
     steady: Duration,
     timeout: Duration,
 }
@@ -417,6 +475,7 @@ fn main() {
     let sizes = Sizes {
         accounts: env_or("WAO_BENCH_ACCOUNTS", 1000) as usize,
         per_account: env_or("WAO_BENCH_CHANNELS_PER_ACCOUNT", 10) as usize,
+        templates_per_account: env_or("WAO_BENCH_TEMPLATES_PER_ACCOUNT", 20) as usize,
         steady: Duration::from_secs(env_or("WAO_BENCH_STEADY_SECONDS", 30)),
         timeout: Duration::from_secs(env_or("WAO_BENCH_TIMEOUT_SECONDS", 900)),
     };
@@ -431,18 +490,21 @@ async fn bench(sizes: Sizes) {
     let Sizes {
         accounts,
         per_account,
+        templates_per_account,
         ..
     } = sizes;
     let total = accounts * per_account;
+    let total_templates = accounts * templates_per_account;
     println!(
-        "cold_start: {total} channels in {accounts} accounts ({per_account} per account), \
+        "cold_start: {total} channels and {total_templates} templates in {accounts} accounts \
+         ({per_account} channels, {templates_per_account} templates per account), \
          operator concurrency {OPERATOR_CONCURRENCY} per controller"
     );
     let client = harness::control_plane().client();
     harness::install_crds(&client).await;
     let ns_a = harness::fresh_namespace(&client, "bench-cold-start").await;
     let ns_b = harness::fresh_namespace(&client, "bench-baseline").await;
-    let sim = Sim::start_with(&sim_state(accounts, per_account));
+    let sim = Sim::start_with(&sim_state(accounts, per_account, templates_per_account));
 
     let numbers: Vec<Number> = (0..accounts)
         .flat_map(|a| (0..per_account).map(move |n| Number::new(a, n, per_account)))
@@ -463,11 +525,17 @@ async fn bench(sizes: Sizes) {
     create_all(&account_api, (0..accounts).map(account_object).collect()).await;
     let channel_api: Api<WhatsAppChannel> = Api::namespaced(client.clone(), &ns_a);
     create_all(&channel_api, numbers.iter().map(channel_object).collect()).await;
+    let template_api: Api<WhatsAppMessageTemplate> = Api::namespaced(client.clone(), &ns_a);
+    let template_objects = (0..accounts)
+        .flat_map(|a| (0..templates_per_account).map(move |t| template_object(a, t)))
+        .collect();
+    create_all(&template_api, template_objects).await;
     let created_a = started.elapsed();
     println!(
-        "  created {accounts} accounts + {total} channels in {} ({:.0} objects/s)",
+        "  created {accounts} accounts + {total} channels + {total_templates} templates in {} \
+         ({:.0} objects/s)",
         secs(created_a),
-        (accounts + total) as f64 / created_a.as_secs_f64()
+        (accounts + total + total_templates) as f64 / created_a.as_secs_f64()
     );
 
     // 2. Baseline: the same channels where no operator looks, and a bare client applying status.
@@ -498,6 +566,9 @@ async fn bench(sizes: Sizes) {
     );
     let mut account_events =
         primed_watch(account_api.clone(), &mut accounts_ready, account_ready).await;
+    let mut templates = ReadySet::default();
+    let mut template_events =
+        primed_watch(template_api.clone(), &mut templates, template_ready).await;
     let started = Instant::now();
     let log_filter =
         std::env::var("WAO_BENCH_OPERATOR_LOG").unwrap_or_else(|_| OPERATOR_LOG_FILTER.into());
@@ -511,6 +582,7 @@ async fn bench(sizes: Sizes) {
     let mut half_ready = None;
     let mut all_channels_ready = None;
     let mut all_accounts_ready = None;
+    let mut all_templates_ready = None;
     let mut graph_at_ready = None;
     let mut changes_at_ready = 0;
     let mut steady_until = None;
@@ -525,6 +597,14 @@ async fn bench(sizes: Sizes) {
                     channels.changes += 1;
                     let status = ch.status.as_ref().map(|s| json!(s));
                     channels.observe(&ch, channel_ready(&ch), status);
+                }
+            }
+            ev = template_events.next() => {
+                if let watcher::Event::Apply(t) | watcher::Event::InitApply(t) =
+                    ev.expect("watch ended").expect("watch")
+                {
+                    templates.changes += 1;
+                    templates.observe(&t, template_ready(&t), None);
                 }
             }
             ev = account_events.next() => {
@@ -550,10 +630,12 @@ async fn bench(sizes: Sizes) {
                 if last_progress.elapsed() >= PROGRESS_PERIOD {
                     last_progress = Instant::now();
                     println!(
-                        "    t={:>6}: accounts Ready {}/{accounts}, channels Ready {}/{total}, RSS {}",
+                        "    t={:>6}: accounts Ready {}/{accounts}, channels Ready {}/{total}, \
+                         templates Ready {}/{total_templates}, RSS {}",
                         secs(started.elapsed()),
                         accounts_ready.ready.len(),
                         channels.ready.len(),
+                        templates.ready.len(),
                         rss_kib(pid).map_or_else(|| "?".into(), |(r, _)| mib(r))
                     );
                 }
@@ -572,10 +654,17 @@ async fn bench(sizes: Sizes) {
         if all_accounts_ready.is_none() && accounts_ready.ready.len() == accounts {
             all_accounts_ready = Some(elapsed);
         }
-        if steady_until.is_none() && all_channels_ready.is_some() && all_accounts_ready.is_some() {
+        if all_templates_ready.is_none() && templates.ready.len() == total_templates {
+            all_templates_ready = Some(elapsed);
+        }
+        if steady_until.is_none()
+            && all_channels_ready.is_some()
+            && all_accounts_ready.is_some()
+            && all_templates_ready.is_some()
+        {
             rss_at_ready = rss_kib(pid);
             graph_at_ready = Some(sim.graph_requests().await);
-            changes_at_ready = channels.changes + accounts_ready.changes;
+            changes_at_ready = channels.changes + accounts_ready.changes + templates.changes;
             steady_until = Some(Instant::now() + sizes.steady);
             println!(
                 "    t={:>6}: everything Ready; watching {} of steady state",
@@ -585,9 +674,16 @@ async fn bench(sizes: Sizes) {
         }
     }
     let steady_rss = rss_kib(pid);
-    let steady_writes = steady_until
-        .map(|_| (channels.changes + accounts_ready.changes).saturating_sub(changes_at_ready));
+    let steady_writes = steady_until.map(|_| {
+        (channels.changes + accounts_ready.changes + templates.changes)
+            .saturating_sub(changes_at_ready)
+    });
     let graph_total = sim.graph_requests().await;
+    let meta_writes = sim.writes().await;
+    let template_writes = meta_writes
+        .iter()
+        .filter(|c| c.path.contains("message_templates") || c.path.contains("/50000"))
+        .count();
     let cached = cached_object_sizes(&channel_api).await;
     let metrics = operator.metrics().await;
     let log = operator.log_text();
@@ -598,8 +694,8 @@ async fn bench(sizes: Sizes) {
 
     let (peak_hwm, steady_kib) = steady_rss.map_or((None, None), |(r, h)| (Some(h), Some(r)));
     let peak = peak_hwm.unwrap_or(rss_peak_sampled).max(rss_peak_sampled);
-    let all_ready = match (all_channels_ready, all_accounts_ready) {
-        (Some(c), Some(a)) => Some(c.max(a)),
+    let all_ready = match (all_channels_ready, all_accounts_ready, all_templates_ready) {
+        (Some(c), Some(a), Some(t)) => Some(c.max(a).max(t)),
         _ => None,
     };
     let opt = |d: Option<Duration>| d.map_or_else(|| "never".to_string(), secs);
@@ -612,11 +708,13 @@ async fn bench(sizes: Sizes) {
     );
     println!("  baseline SSA of {total} statuses:     {}", secs(base));
     println!(
-        "  operator: first channel Ready {}, half {}, all channels {}, all accounts {}",
+        "  operator: first channel Ready {}, half {}, all channels {}, all accounts {}, \
+         all {total_templates} templates {}",
         opt(first_channel_ready),
         opt(half_ready),
         opt(all_channels_ready),
-        opt(all_accounts_ready)
+        opt(all_accounts_ready),
+        opt(all_templates_ready)
     );
     match all_ready {
         Some(t) => {
@@ -656,6 +754,10 @@ async fn bench(sizes: Sizes) {
     println!(
         "  Graph requests: {} until all Ready, {graph_total} in total ({accounts} accounts)",
         graph_at_ready.map_or_else(|| "?".into(), |n| n.to_string())
+    );
+    println!(
+        "  writes to Meta: {} ({template_writes} of them to templates; adoption budget 0)",
+        meta_writes.len()
     );
     println!(
         "  writes seen during steady state: {}; status size: operator {} bytes, \

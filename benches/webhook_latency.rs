@@ -34,6 +34,13 @@
 //!   delivery within `--webhook-min-read-spacing-seconds` (5 s) of the last read does not make.
 //!   The row times the notice reaching `factTimes.review`.
 //!
+//! - `message_template_status_update` on an adopted (ObserveOnly) template: PAUSED and
+//!   APPROVED (`UNPAUSED`) in turn, until `status.status` reads it with the delivery's time in
+//!   `factTimes["template/status"]`.
+//! - `message_template_quality_update`: RED and GREEN in turn (`qualityScore`).
+//! - `template_category_update`: an applied change (with `previous_category`) to MARKETING and
+//!   back to UTILITY in turn (`category`).
+//!
 //! The bench prints one row per field (with the median acknowledgement of its deliveries) and
 //! ends with a one-line summary: the acknowledgement figures and the status row nearest its
 //! budget ("worst"), each against its budget. It measures every field first and exits non-zero
@@ -62,7 +69,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use whatsapp_operator::crd::{
     WebhookRecord, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus, WhatsAppChannel,
-    WhatsAppChannelStatus, condition_is_true,
+    WhatsAppChannelStatus, WhatsAppMessageTemplate, WhatsAppMessageTemplateStatus,
+    condition_is_true,
 };
 
 const PATH: &str = "/webhooks/meta";
@@ -75,6 +83,10 @@ const BRASIL_DIGITS: &str = "5511987654321";
 const SHOW_WITHIN: Duration = Duration::from_secs(10);
 /// Misses after which a row stops: the operator is not applying that field.
 const MAX_MISSES: usize = 3;
+
+/// The adopted template: Meta's name and language, and the resource's name.
+const TEMPLATE_NAME: &str = "bench_order_ready";
+const TEMPLATE_OBJECT: &str = "bench-order-ready";
 
 const ACK_MEDIAN_BUDGET: Duration = Duration::from_millis(10);
 const ACK_P99_BUDGET: Duration = Duration::from_millis(250);
@@ -289,10 +301,34 @@ impl Deliveries {
     }
 }
 
-/// The account, its two adopted channels and the webhook Secret in a fresh namespace, the
-/// operator with its receiver, all Ready; returns the namespace, the receiver's URL and the
-/// operator and simulator, which must live as long as the bench.
-async fn setup(client: &kube::Client) -> (String, String, Operator, Sim) {
+/// A template made in WhatsApp Manager and its ObserveOnly resource; returns Meta's id.
+async fn adopt_template(client: &kube::Client, ns: &str, sim: &Sim) -> String {
+    let id = sim
+        .add_template(
+            WABA,
+            json!({"name": TEMPLATE_NAME, "language": "en_US", "category": "UTILITY",
+                "status": "APPROVED", "components": [{"type": "BODY",
+                "text": "Your order {{1}} is ready.", "example": {"body_text": [["A-1"]]}}]}),
+        )
+        .await;
+    let yaml = format!(
+        "apiVersion: whatsapp-operator.io/v1alpha1\nkind: WhatsAppMessageTemplate\n\
+         metadata: {{name: {TEMPLATE_OBJECT}}}\nspec:\n  accountRef: {{name: acme}}\n  \
+         name: {TEMPLATE_NAME}\n  language: en_US\n  category: UTILITY\n  \
+         management: ObserveOnly\n  components:\n    body:\n      \
+         text: \"Your order {{{{1}}}} is ready.\"\n      examples: [\"A-1\"]\n"
+    );
+    harness::apply_yaml(client, ns, &yaml)
+        .await
+        .expect("apply the template");
+    id
+}
+
+/// The account, its two adopted channels, an adopted template and the webhook Secret in a
+/// fresh namespace, the operator with its receiver, all Ready; returns the namespace, the
+/// receiver's URL, Meta's template id and the operator and simulator, which must live as long
+/// as the bench.
+async fn setup(client: &kube::Client) -> (String, String, String, Operator, Sim) {
     harness::install_crds(client).await;
     let ns = harness::fresh_namespace(client, "bench-webhook").await;
     let root = harness::repo_root();
@@ -317,6 +353,7 @@ async fn setup(client: &kube::Client) -> (String, String, Operator, Sim) {
     // A name under review, so both of Meta's decisions show in acme-brasil's status.
     sim.update_number(BRASIL_ID, json!({"name_status": "PENDING_REVIEW"}))
         .await;
+    let template_id = adopt_template(client, &ns, &sim).await;
     let addr = format!("127.0.0.1:{port}");
     let operator = Operator::start(
         &ns,
@@ -345,6 +382,15 @@ async fn setup(client: &kube::Client) -> (String, String, Operator, Sim) {
         )
         .await;
     }
+    let templates: Api<WhatsAppMessageTemplate> = Api::namespaced(client.clone(), &ns);
+    eventually("the template Ready", Duration::from_secs(120), || async {
+        let t = templates.get(TEMPLATE_OBJECT).await.ok()?;
+        t.status
+            .as_ref()
+            .is_some_and(|s| condition_is_true(&s.conditions, "Ready"))
+            .then_some(())
+    })
+    .await;
 
     let url = format!("http://{addr}{PATH}");
     let http = reqwest::Client::new();
@@ -360,7 +406,7 @@ async fn setup(client: &kube::Client) -> (String, String, Operator, Sim) {
         r.status().is_success().then_some(())
     })
     .await;
-    (ns, url, operator, sim)
+    (ns, url, template_id, operator, sim)
 }
 
 fn channel_status(ch: &WhatsAppChannel) -> Option<&WhatsAppChannelStatus> {
@@ -371,18 +417,111 @@ fn account_status(acc: &WhatsAppBusinessAccount) -> Option<&WhatsAppBusinessAcco
     acc.status.as_ref()
 }
 
+fn template_status(t: &WhatsAppMessageTemplate) -> Option<&WhatsAppMessageTemplateStatus> {
+    t.status.as_ref()
+}
+
+/// The three template rows: status, quality and category notices in turn, each until the
+/// template's status shows the delivered value with the delivery's time.
+async fn template_rows(
+    d: &mut Deliveries,
+    per_field: usize,
+    id: &str,
+    template: &mut watch::Receiver<Option<WhatsAppMessageTemplate>>,
+) -> Vec<Row> {
+    let names = json!({"message_template_id": id.parse::<u64>().unwrap_or_default(),
+        "message_template_name": TEMPLATE_NAME, "message_template_language": "en_US"});
+    let with_names = |extra: Value| {
+        let mut v = names.clone();
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+            v.extend(extra.clone());
+        }
+        v
+    };
+    let mut status = Row::new("message_template_status_update", FACT_BUDGET);
+    let mut quality = Row::new("message_template_quality_update", FACT_BUDGET);
+    let mut category = Row::new("template_category_update", FACT_BUDGET);
+    for i in 0..per_field {
+        let even = i.is_multiple_of(2);
+        if !status.stopped() {
+            let (event, expected) = if even {
+                ("PAUSED", "PAUSED")
+            } else {
+                ("UNPAUSED", "APPROVED")
+            };
+            let at = d.time();
+            let value = with_names(json!({"event": event, "reason": "NONE"}));
+            let outcome = d
+                .deliver("message_template_status_update", value, at, template, |t| {
+                    template_status(t).is_some_and(|s| {
+                        s.status.as_deref() == Some(expected)
+                            && fact_time(&s.webhook, "template/status") == Some(at)
+                    })
+                })
+                .await;
+            status.record(outcome);
+        }
+        if !quality.stopped() {
+            let (new, previous) = if even {
+                ("RED", "GREEN")
+            } else {
+                ("GREEN", "RED")
+            };
+            let at = d.time();
+            let value =
+                with_names(json!({"new_quality_score": new, "previous_quality_score": previous}));
+            let outcome = d
+                .deliver(
+                    "message_template_quality_update",
+                    value,
+                    at,
+                    template,
+                    |t| {
+                        template_status(t).is_some_and(|s| {
+                            s.quality_score.as_deref() == Some(new)
+                                && fact_time(&s.webhook, "template/quality") == Some(at)
+                        })
+                    },
+                )
+                .await;
+            quality.record(outcome);
+        }
+        if !category.stopped() {
+            let (new, previous) = if even {
+                ("MARKETING", "UTILITY")
+            } else {
+                ("UTILITY", "MARKETING")
+            };
+            let at = d.time();
+            let value = with_names(json!({"new_category": new, "previous_category": previous}));
+            let outcome = d
+                .deliver("template_category_update", value, at, template, |t| {
+                    template_status(t).is_some_and(|s| {
+                        s.category.as_deref() == Some(new)
+                            && fact_time(&s.webhook, "template/category") == Some(at)
+                    })
+                })
+                .await;
+            category.record(outcome);
+        }
+    }
+    vec![status, quality, category]
+}
+
 async fn bench(quality_deliveries: usize, per_field: usize) -> bool {
     let client = harness::control_plane().client();
-    let (ns, url, _operator, _sim) = setup(&client).await;
+    let (ns, url, template_id, _operator, _sim) = setup(&client).await;
     let channels: Api<WhatsAppChannel> = Api::namespaced(client.clone(), &ns);
     let accounts: Api<WhatsAppBusinessAccount> = Api::namespaced(client.clone(), &ns);
     let mut support = follow(channels.clone(), "acme-support");
     let mut brasil = follow(channels, "acme-brasil");
     let mut account = follow(accounts, "acme");
+    let templates: Api<WhatsAppMessageTemplate> = Api::namespaced(client.clone(), &ns);
+    let mut template = follow(templates, TEMPLATE_OBJECT);
 
     // Delivery times in the recent past, one second apart.
     let now = jiff::Timestamp::now().as_second();
-    let total = quality_deliveries + 8 * per_field;
+    let total = quality_deliveries + 11 * per_field;
     let mut d = Deliveries {
         http: reqwest::Client::new(),
         url,
@@ -614,6 +753,7 @@ async fn bench(quality_deliveries: usize, per_field: usize) -> bool {
         review.record(outcome);
     }
     rows.push(review);
+    rows.extend(template_rows(&mut d, per_field, &template_id, &mut template).await);
 
     report(&mut rows, &mut d)
 }

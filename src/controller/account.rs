@@ -8,7 +8,7 @@ use tracing::{Instrument, info_span};
 use super::last_sync;
 use super::memory::Memory;
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, Measure, apply, inbox, token_info, webhooks};
+use super::{Context, Error, Measure, apply, events, inbox, webhooks};
 use crate::crd::{
     RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount, WhatsAppBusinessAccountStatus,
     WhatsAppChannel, WhatsAppMessageTemplate,
@@ -122,7 +122,7 @@ async fn decide_sync(
             .restore_account_facts(&namespace, &name, facts);
         return Err(err);
     }
-    publish(ctx, acc, &plan.decision).await;
+    share(ctx, acc, &plan.decision);
     inbox::clear(ctx, acc, &facts).await;
     Ok(plan.decision)
 }
@@ -143,7 +143,7 @@ async fn without_meta(
     applied?;
     let decision = plan.decision;
     let changed = previous.as_ref() != Some(&decision.status);
-    publish(ctx, acc, &decision).await;
+    share(ctx, acc, &decision);
     if changed {
         ctx.model
             .snapshots
@@ -185,6 +185,9 @@ async fn decide_and_apply(
             api_version: (version, &standing),
             now,
         });
+        // Events go out before the status that records their transition (see `events`).
+        let basis = current.status.as_ref().map(without_history);
+        events::publish(ctx, &*current, basis.as_ref(), &plan.decision.events).await;
         match apply_account_status(ctx, &current, &plan.decision.status).await {
             Err(Error::Conflict { .. }) if tries < CONFLICT_RETRIES => {
                 tries += 1;
@@ -223,13 +226,15 @@ async fn apply_account_status(
     acc: &WhatsAppBusinessAccount,
     decided: &WhatsAppBusinessAccountStatus,
 ) -> Result<bool, Error> {
-    let without_history = |s: &WhatsAppBusinessAccountStatus| {
-        let mut s = s.clone();
-        s.registration_history.clear();
-        s
-    };
     let previous = acc.status.as_ref().map(without_history);
     apply::apply_status(ctx, acc, previous.as_ref(), &without_history(decided)).await
+}
+
+/// The status without `registrationHistory`, the channel controller's part of it.
+fn without_history(s: &WhatsAppBusinessAccountStatus) -> WhatsAppBusinessAccountStatus {
+    let mut s = s.clone();
+    s.registration_history.clear();
+    s
 }
 
 /// An account stalled on rejected credentials re-reads its Secret at least every
@@ -372,14 +377,13 @@ async fn hand_to_channels(
     }
 }
 
-/// Events and the decided status for the account's channels.
-async fn publish(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
+/// The decided status for the account's channels (its events are out already).
+fn share(ctx: &Context, acc: &WhatsAppBusinessAccount, decision: &decide::AccountDecision) {
     let namespace = acc.namespace().unwrap_or_default();
     let name = acc.name_any();
     ctx.model
         .account_statuses
         .put(&namespace, &name, decision.status.clone());
-    apply::publish_events(ctx, acc, &decision.events).await;
     ctx.model.webhooks.set_standing(
         &namespace,
         &name,
@@ -427,19 +431,15 @@ async fn observe(
         Ok(waba) => {
             ctx.forget_rejected_credentials(&uid);
             let webhook_subscribed =
-                webhooks::subscription(ctx, acc, namespace, &session, &token.version, requested)
-                    .await;
+                webhooks::subscription(ctx, acc, namespace, &session, requested).await;
             AccountObservation::Synced {
                 waba,
                 webhook_subscribed,
-                token_expires_at: token_info::get(
-                    &ctx.model.memory,
-                    &uid,
-                    &token.version,
-                    &session,
-                )
-                .await
-                .and_then(|info| info.expires()),
+                token_expires_at: ctx
+                    .tokens
+                    .get(&session)
+                    .await
+                    .and_then(|info| info.expires()),
             }
         }
         Err(err) => {

@@ -1,12 +1,9 @@
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tracing::{info, warn};
 
 use super::{Context, Error, FIELD_MANAGER};
-use crate::decide::EventSpec;
 
 /// Applies `status` with server-side apply unless it equals what the object already has, on
 /// condition that the object is still at the resourceVersion it was read at: a status decided on
@@ -69,7 +66,7 @@ where
 /// The status as the controllers apply it: without the webhook inbox, which belongs to the
 /// receiver's field manager (applying a copy of it would take it over, or bring back notices
 /// already removed).
-fn serialize<K, S>(obj: &K, status: &S) -> Result<serde_json::Value, Error>
+pub(super) fn serialize<K, S>(obj: &K, status: &S) -> Result<serde_json::Value, Error>
 where
     K: Resource<DynamicType = ()>,
     S: Serialize,
@@ -135,44 +132,4 @@ where
             source: Box::new(source),
         }),
     }
-}
-
-/// Publishes decided events. A failure to publish is logged, not retried: the status that
-/// carries the transition is already written, so a retry would duplicate nothing but lose order.
-pub async fn publish_events<K>(ctx: &Context, obj: &K, events: &[EventSpec])
-where
-    K: Resource<DynamicType = ()>,
-{
-    let reference = obj.object_ref(&());
-    for ev in events {
-        let label = match ev.type_ {
-            EventType::Normal => "Normal",
-            EventType::Warning => "Warning",
-        };
-        let event = Event {
-            type_: ev.type_,
-            reason: ev.reason.to_string(),
-            note: Some(truncate(&ev.note, 1000)),
-            action: ev.reason.to_string(),
-            secondary: None,
-        };
-        match ctx.recorder.publish(&event, &reference).await {
-            Ok(()) => {
-                ctx.metrics.event_published(ev.reason, label);
-                info!(reason = ev.reason, note = %ev.note, "event published");
-            }
-            Err(err) => warn!(reason = ev.reason, error = %err, "cannot publish event"),
-        }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }

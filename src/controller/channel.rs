@@ -7,7 +7,9 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::{Context, Error, Measure, apply, cleanup, history, inbox, registration, webhooks};
+use super::{
+    Context, Error, Measure, apply, cleanup, events, history, inbox, registration, webhooks,
+};
 use crate::crd::{
     CHANNEL_FINALIZER, DeletionPolicy, Management, RECONCILE_REQUESTED_AT, WhatsAppBusinessAccount,
     WhatsAppChannel, is_paused,
@@ -131,8 +133,15 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
         registration: secrets.as_ref().map(|s| s.state.clone()),
         now,
     });
+    // Events go out before the status that records their transition (see `events`).
+    let decided = plan.decision.events.len();
+    events::publish(ctx, ch, ch.status.as_ref(), &plan.decision.events).await;
     let applied = async {
-        if registration::act(ctx, ch, account, secrets, &mut plan, now).await? {
+        let wrote = registration::act(ctx, ch, account, secrets, &mut plan, now).await?;
+        if plan.decision.events.len() > decided {
+            events::publish(ctx, ch, ch.status.as_ref(), &plan.decision.events).await;
+        }
+        if wrote {
             apply::apply_outcome(ctx, ch, &plan.decision.status).await
         } else {
             apply::apply_status(ctx, ch, ch.status.as_ref(), &plan.decision.status)
@@ -146,7 +155,6 @@ async fn reconcile_inner(ch: &WhatsAppChannel, ctx: &Context) -> Result<Action, 
             .restore_channel_facts(&namespace, &name, facts);
         return Err(err);
     }
-    apply::publish_events(ctx, ch, &plan.decision.events).await;
     inbox::clear(ctx, ch, &facts).await;
     Ok(Action::requeue(plan.decision.requeue_after))
 }
@@ -181,8 +189,8 @@ async fn without_meta(
         now: jiff::Timestamp::now(),
     });
     let decision = plan.decision;
+    events::publish(ctx, ch, ch.status.as_ref(), &decision.events).await;
     apply::apply_status(ctx, ch, ch.status.as_ref(), &decision.status).await?;
-    apply::publish_events(ctx, ch, &decision.events).await;
     if paused {
         return Ok(Action::await_change());
     }

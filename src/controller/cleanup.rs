@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, apply, history};
+use super::{Context, Error, apply, events, history};
 use crate::crd::{
     DeletionPolicy, Management, Phase, RegistrationProgress, WhatsAppBusinessAccount,
     WhatsAppChannel, condition,
@@ -97,7 +97,7 @@ async fn deregister(
             info!(phone_number_id, "deregistered");
             let note = format!("Deregistered {} from the Cloud API", ch.spec.phone_number);
             let event = decide::EventSpec::normal(reason::DEREGISTERED, note);
-            apply::publish_events(ctx, ch, &[event]).await;
+            events::publish(ctx, ch, ch.status.as_ref(), &[event]).await;
             Ok(Action::await_change())
         }
         // A number already gone at Meta counts as deregistered.
@@ -218,7 +218,7 @@ async fn let_go(ctx: &Context, ch: &WhatsAppChannel, why: &str) -> Result<Action
     let note = format!("{} was not deregistered: {why}", ch.spec.phone_number);
     tracing::warn!(%note, "deregistration skipped");
     let event = decide::EventSpec::warning(reason::DEREGISTRATION_SKIPPED, note);
-    apply::publish_events(ctx, ch, &[event]).await;
+    events::publish(ctx, ch, ch.status.as_ref(), &[event]).await;
     Ok(Action::await_change())
 }
 

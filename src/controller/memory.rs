@@ -1,6 +1,6 @@
 //! What this process remembers between reconciles, per resource UID, in one map: every entry
 //! is an optimisation or a wait that status cannot hold without a write (a sync that changed
-//! nothing, a Secret version Meta refused, the token's expiry, when the profile was compared).
+//! nothing, a Secret version Meta refused, when the profile was compared).
 //! Losing it all (a restart, another replica) costs at most a repeated read, never a write to
 //! Meta. It is forgotten with the resource (see `forget`).
 
@@ -9,8 +9,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-
-use crate::meta::model::TokenInfo;
 
 /// One resource's memory; accounts use the account fields, channels the channel ones.
 #[derive(Debug, Default)]
@@ -23,8 +21,6 @@ pub struct Entry {
     pub last_sync: Option<Time>,
     /// The Secret resourceVersion Meta rejected: no Graph call until it changes.
     pub rejected_credentials: Option<String>,
-    /// `debug_token`'s answer for a Secret version (None: asked and failed).
-    pub token: Option<(String, Option<TokenInfo>)>,
     /// The channel's generation and when its business profile was last compared with Meta.
     pub profile_check: Option<(Option<i64>, Instant)>,
     /// The account's last Graph read (webhook-forced syncs right after one reuse it).

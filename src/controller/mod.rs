@@ -10,6 +10,7 @@ mod channel;
 mod claims;
 mod cleanup;
 mod error;
+mod events;
 mod executor;
 mod forget;
 mod history;
@@ -38,7 +39,6 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client};
@@ -61,7 +61,9 @@ pub struct Context {
     /// The only writer to Meta.
     pub executor: SharedExecutor,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    pub reporter: events::Reporter,
+    /// Meta's inspection of each distinct access token, for every scope of the process.
+    pub tokens: Arc<token_info::TokenInspections>,
     pub stores: Stores,
     pub model: Model,
     /// Who owns each WABA id and number, across every scope of the process.
@@ -137,19 +139,17 @@ pub async fn run(
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "whatsapp-operator".into(),
-            instance: Some(config.instance.clone()),
-        },
-    );
+    let reporter = events::Reporter {
+        controller: "whatsapp-operator".into(),
+        instance: config.instance.clone(),
+    };
     let shared = Shared {
         client,
         graph,
         executor,
         metrics,
-        recorder,
+        reporter,
+        tokens: Arc::default(),
         claims: Arc::default(),
     };
     let mut scope_senders = Vec::new();
@@ -192,7 +192,8 @@ struct Shared {
     graph: GraphClient,
     executor: SharedExecutor,
     metrics: Arc<Metrics>,
-    recorder: Recorder,
+    reporter: events::Reporter,
+    tokens: Arc<token_info::TokenInspections>,
     claims: Arc<claims::Claims>,
 }
 
@@ -258,7 +259,8 @@ impl Scope {
             graph: shared.graph,
             executor: shared.executor,
             metrics: shared.metrics,
-            recorder: shared.recorder,
+            reporter: shared.reporter,
+            tokens: shared.tokens,
             stores: Stores {
                 namespace: ns.map(str::to_string),
                 accounts: accounts.store(),

@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, Creation, SecretLookup};
-use super::{Context, Error, apply, history};
+use super::{Context, Error, apply, events, history};
 use crate::crd::{
     Management, SecretKeyRef, WhatsAppBusinessAccount, WhatsAppChannel, WhatsAppChannelStatus,
 };
@@ -189,8 +189,11 @@ pub async fn act(
     apply::apply_intent(ctx, ch, status).await?;
     history::record(ctx, account, ch, status.registration.as_ref()).await?;
     let result = execute(ctx, account, token, &step, &action, &id).await;
+    // Published before the outcome is applied, on the intent as stored: decided again after a
+    // kill, the same outcome finds its events there.
+    let intent = status.clone();
     let events = decide::record_outcome(&input, &step, result.as_ref().map(|_| ()), status);
-    plan.decision.events.extend(events);
+    events::publish(ctx, ch, Some(&intent), &events).await;
     // The channel plans its next step on a read that follows this write; asking for it before
     // such a read can exist would only spend Graph budget.
     let delay = decide::snapshot_fresh_from(&plan.decision.status)

@@ -14,7 +14,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::executor::{MetaAction, Target};
 use super::secrets::{self, SecretLookup};
-use super::{Context, Error, Measure, apply, inbox};
+use super::{Context, Error, Measure, apply, events, inbox};
 use crate::crd::{
     CHANNEL_FINALIZER, Management, TemplateDeletionPolicy, WhatsAppBusinessAccount,
     WhatsAppMessageTemplate, is_paused,
@@ -237,6 +237,8 @@ async fn reconcile_inner(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<A
         resource_version = ?t.metadata.resource_version,
         "template decided"
     );
+    // Events go out before the status that records their transition (see `events`).
+    events::publish(ctx, t, t.status.as_ref(), &plan.events).await;
     let applied = act_and_apply(ctx, t, account.as_deref(), &plan, now).await;
     if let Err(err) = applied {
         ctx.model
@@ -244,7 +246,6 @@ async fn reconcile_inner(t: &WhatsAppMessageTemplate, ctx: &Context) -> Result<A
             .restore_template_facts(&namespace, &name, facts);
         return Err(err);
     }
-    apply::publish_events(ctx, t, &plan.events).await;
     inbox::clear(ctx, t, &facts).await;
     if let Some(account) = account.as_deref()
         && (plan.needs_read || plan.write.is_some())
@@ -289,11 +290,12 @@ async fn act_and_apply(
         Err(err) => warn!(action = write.action(), error = %err, "template write failed"),
     }
     let answered = jiff::Timestamp::now();
-    let before = status.clone();
+    let intent = status.clone();
     record_outcome(&mut status, write, &result, answered);
+    // On the intent as stored: decided again after a kill, the outcome finds its events there.
+    let outcome = crate::decide::template::outcome_events(&intent, &status);
+    events::publish(ctx, t, Some(&intent), &outcome).await;
     apply::apply_outcome(ctx, t, &status).await?;
-    let events = crate::decide::template::outcome_events(&before, &status);
-    apply::publish_events(ctx, t, &events).await;
     Ok(())
 }
 
@@ -444,7 +446,7 @@ async fn let_go(
     event: Option<EventSpec>,
 ) -> Result<Action, Error> {
     if let Some(event) = event {
-        apply::publish_events(ctx, t, &[event]).await;
+        events::publish(ctx, t, t.status.as_ref(), &[event]).await;
     }
     Ok(Action::await_change())
 }

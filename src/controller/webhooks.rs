@@ -418,7 +418,6 @@ pub async fn subscription(
     acc: &WhatsAppBusinessAccount,
     namespace: &str,
     session: &WabaSession,
-    token_version: &str,
     requested: bool,
 ) -> Option<bool> {
     let webhooks = acc.spec.webhooks.as_ref().filter(|w| w.enabled)?;
@@ -428,7 +427,7 @@ pub async fn subscription(
         return known;
     }
     ctx.subscription_checked(&uid);
-    let app_id = match app_id(ctx, &uid, session, token_version).await {
+    let app_id = match app_id(ctx, session).await {
         Some(id) => id,
         None => return known,
     };
@@ -521,16 +520,9 @@ async fn verify_token(
     }
 }
 
-/// The app of the account's token, from `debug_token` once per Secret version.
-async fn app_id(
-    ctx: &Context,
-    uid: &str,
-    session: &WabaSession,
-    token_version: &str,
-) -> Option<String> {
-    super::token_info::get(&ctx.model.memory, uid, token_version, session)
-        .await?
-        .app_id
+/// The app of the account's token, from `debug_token` once per distinct token.
+async fn app_id(ctx: &Context, session: &WabaSession) -> Option<String> {
+    ctx.tokens.get(session).await?.app_id
 }
 
 /// The standing a channel of `account` sees: this process's latest decision, else the
