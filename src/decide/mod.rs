@@ -20,6 +20,7 @@ pub mod facts;
 mod health;
 mod pause;
 mod profile;
+mod quality;
 mod registration;
 pub mod template;
 mod time;
