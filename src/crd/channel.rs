@@ -357,6 +357,12 @@ pub struct WhatsAppChannelStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_rating: Option<String>,
 
+    /// Meta's insights behind the quality rating (quality_score): the reasons it gives, verbatim,
+    /// and when it calculated the score. The QualityDegraded event and the Ready message say the
+    /// reasons in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_insights: Option<QualityInsights>,
+
     /// Messaging limit of the business portfolio (TIER_250, TIER_2K... TIER_UNLIMITED), falling
     /// back to the legacy per-number tier when Meta does not report the portfolio limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,6 +443,19 @@ pub struct WhatsAppChannelStatus {
     /// Webhook notices waiting and the delivery times of those applied.
     #[serde(default, flatten)]
     pub webhook: super::WebhookRecord,
+}
+
+/// Meta's quality_score of the number beyond the rating itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityInsights {
+    /// Meta's reason codes (quality_score.reasons), verbatim: Meta does not document their
+    /// values, so unknown ones are kept as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// When Meta calculated the score (quality_score.date, RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scored_at: Option<Time>,
 }
 
 /// A phone_number_quality_update webhook as Meta sent it.

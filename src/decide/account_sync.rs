@@ -69,6 +69,14 @@ pub fn plan_account(input: AccountInput<'_>) -> AccountPlan {
         input.previous,
         &decision.status,
     ));
+    decision
+        .events
+        .extend(super::guidance::apply_account_guidance(
+            &mut decision.status,
+            input.previous,
+            input.generation,
+            input.now,
+        ));
     set_version_condition(&mut decision.status, &input);
     let synced_at = matches!(input.observation, AccountObservation::Synced { .. })
         .then(|| decision.status.sync.last_sync_time.clone())

@@ -11,6 +11,7 @@ use super::conditions::{
 };
 use super::events::{EventSpec, reason};
 use super::health::{self, HealthChange};
+use super::quality;
 use super::time::status_time;
 use crate::crd::{
     Management, PAUSED_ANNOTATION, Phase, WhatsAppBusinessAccount, WhatsAppChannelSpec,
@@ -405,6 +406,7 @@ fn mirror(status: &mut WhatsAppChannelStatus, n: &PhoneNumber) {
         .as_ref()
         .or(n.quality_score.as_ref().map(|q| &q.score))
         .map(|q| q.as_str().to_string());
+    status.quality_insights = n.quality_score.as_ref().and_then(quality::insights);
     status.messaging_limit = n
         .whatsapp_business_manager_messaging_limit
         .as_ref()
@@ -474,6 +476,24 @@ pub fn is_registered(s: &WhatsAppChannelStatus) -> bool {
 }
 
 fn ready_from_mirror(s: &WhatsAppChannelStatus, number: &str) -> (ConditionStatus, String, String) {
+    let (status, reason, message) = ready_from_state(s, number);
+    (status, reason, with_quality_insights(message, s))
+}
+
+/// The message with Meta's reasons for a rating below GREEN, when it gives any.
+fn with_quality_insights(message: String, s: &WhatsAppChannelStatus) -> String {
+    let low = matches!(quality(s), Some(QualityRating::Yellow | QualityRating::Red));
+    match quality::explain(s.quality_insights.as_ref()).filter(|_| low) {
+        Some(why) => format!(
+            "{message}; quality is {} because {why} ({})",
+            s.quality_rating.as_deref().unwrap_or_default(),
+            quality::ADVICE
+        ),
+        None => message,
+    }
+}
+
+fn ready_from_state(s: &WhatsAppChannelStatus, number: &str) -> (ConditionStatus, String, String) {
     let health = s.health.as_ref();
     match (health, health::overall(health), number_status(s)) {
         (Some(h), Some(CanSendMessage::Blocked), _) => (
@@ -681,11 +701,14 @@ fn quality_event(
     else {
         return;
     };
+    let why = quality::explain(current.quality_insights.as_ref())
+        .map(|w| format!(": {w}"))
+        .unwrap_or_default();
     match (before, before_rank) {
         (Some(before), Some(before_rank)) if after_rank < before_rank => {
             events.push(EventSpec::warning(
                 reason::QUALITY_DEGRADED,
-                format!("Quality rating dropped from {before} to {after}"),
+                format!("Quality rating dropped from {before} to {after}{why}"),
             ));
         }
         (Some(before), Some(before_rank)) if after_rank > before_rank => {
@@ -698,7 +721,7 @@ fn quality_event(
         (_, None) if after != QualityRating::Green => {
             events.push(EventSpec::warning(
                 reason::QUALITY_DEGRADED,
-                format!("Quality rating is {after}"),
+                format!("Quality rating is {after}{why}"),
             ));
         }
         _ => {}

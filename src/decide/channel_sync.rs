@@ -12,6 +12,7 @@ use super::backoff::keep_sync_time_when_unchanged;
 use super::channel::{ChannelDecision, decide_channel};
 use super::events::reason;
 use super::facts::{self, AccountStanding};
+use super::guidance;
 use super::registration::{
     RegistrationInput, RegistrationPlan, SecretState, Step, drop_announced_registration,
     plan_registration,
@@ -210,6 +211,26 @@ fn with_standing(input: &ChannelInput<'_>, decision: &mut ChannelDecision) {
     decision
         .events
         .extend(facts::number_fact_events(input.previous, &decision.status));
+    if matches!(input.observation, ChannelObservation::Number { .. }) {
+        add_guidance(input, &mut decision.status);
+    }
+}
+
+/// The account's payment and verification problems at the end of the Ready message, which was
+/// just decided from the number (so it never carries them twice).
+fn add_guidance(input: &ChannelInput<'_>, status: &mut WhatsAppChannelStatus) {
+    let account = &input.spec.account_ref.name;
+    let Some(extra) = guidance::channel_guidance(account, &input.standing.guidance) else {
+        return;
+    };
+    if let Some(ready) = status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == crate::crd::condition::READY)
+        && !ready.message.contains(&extra)
+    {
+        ready.message = format!("{}. {extra}", ready.message);
+    }
 }
 
 /// The operator already announced a registration it made; the mirror turning CONNECTED on the
@@ -373,6 +394,50 @@ mod tests {
         // Without registration state (ObserveOnly, no account yet) nothing is created.
         i.registration = None;
         assert_eq!(plan_channel(i).create_code_secret, None);
+    }
+
+    #[test]
+    fn the_accounts_payment_problem_is_in_the_ready_message_once() {
+        let spec = channel_spec(Management::Managed);
+        let standing = AccountStanding {
+            guidance: crate::decide::GuidanceStanding {
+                payment_problem: Some("WABA 1: 141006 There is an error".into()),
+                verification_hold: None,
+            },
+            ..AccountStanding::default()
+        };
+        let first = plan_channel(input(&spec, None, &[], &standing, "2026-01-01T00:00:00Z"));
+        let status = first.decision.status;
+        let ready = crate::crd::find_condition(&status.conditions, "Ready").unwrap();
+        assert!(
+            ready
+                .message
+                .contains("WhatsAppBusinessAccount acme has a payment problem (WABA 1: 141006"),
+            "{}",
+            ready.message
+        );
+        assert!(
+            ready.message.contains("Payment methods"),
+            "{}",
+            ready.message
+        );
+        let again = plan_channel(input(
+            &spec,
+            Some(&status),
+            &[],
+            &standing,
+            "2026-01-01T00:10:00Z",
+        ));
+        assert_eq!(again.decision.status, status, "said once, nothing to write");
+        let fixed = plan_channel(input(
+            &spec,
+            Some(&status),
+            &[],
+            &AccountStanding::default(),
+            "2026-01-01T00:20:00Z",
+        ));
+        let ready = crate::crd::find_condition(&fixed.decision.status.conditions, "Ready").unwrap();
+        assert!(!ready.message.contains("payment"), "{}", ready.message);
     }
 
     #[test]

@@ -1442,3 +1442,90 @@ mod properties {
         }
     }
 }
+
+fn rated(rating: QualityRating, reasons: &[&str]) -> PhoneNumber {
+    with(|n| {
+        n.quality_rating = Some(rating.clone());
+        n.quality_score = Some(QualityScore {
+            score: rating,
+            date: Some(1_763_856_000),
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        });
+    })
+}
+
+#[test]
+fn quality_reasons_reach_status_the_event_and_the_ready_message_in_words() {
+    let events = transition(
+        rated(QualityRating::Green, &[]),
+        rated(
+            QualityRating::Yellow,
+            &["USER_BLOCKS", "NEW_CODE_FROM_META"],
+        ),
+    );
+    let degraded = events
+        .iter()
+        .find(|e| e.reason == reason::QUALITY_DEGRADED)
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(
+        degraded.note,
+        "Quality rating dropped from GREEN to YELLOW: people blocked the number; NEW_CODE_FROM_META"
+    );
+    let s = decide(
+        None,
+        &found(rated(
+            QualityRating::Yellow,
+            &["USER_BLOCKS", "NEW_CODE_FROM_META"],
+        )),
+        T0,
+    )
+    .status;
+    let insights = s.quality_insights.as_ref().unwrap();
+    assert_eq!(insights.reasons, ["USER_BLOCKS", "NEW_CODE_FROM_META"]);
+    assert_eq!(
+        insights.scored_at.as_ref().map(|t| t.0.as_second()),
+        Some(1_763_856_000)
+    );
+    let ready = cond(&s, condition::READY);
+    assert_eq!(ready.status, "True");
+    assert!(
+        ready
+            .message
+            .contains("quality is YELLOW because people blocked the number; NEW_CODE_FROM_META"),
+        "{}",
+        ready.message
+    );
+}
+
+#[test]
+fn a_green_number_keeps_its_plain_ready_message_and_reasons_without_a_drop_raise_nothing() {
+    let s = decide(
+        None,
+        &found(rated(QualityRating::Green, &["USER_BLOCKS"])),
+        T0,
+    )
+    .status;
+    assert_eq!(
+        cond(&s, condition::READY).message,
+        "number +5511987654321 is CONNECTED and can send messages"
+    );
+    // Meta changing its reasons while the rating holds is status, not news.
+    let events = transition(
+        rated(QualityRating::Yellow, &["USER_BLOCKS"]),
+        rated(QualityRating::Yellow, &["USER_REPORTS"]),
+    );
+    assert!(
+        !events.iter().any(|e| e.reason == reason::QUALITY_DEGRADED),
+        "{events:?}"
+    );
+    // Without reasons the event reads as before.
+    let events = transition(
+        rated(QualityRating::Green, &[]),
+        rated(QualityRating::Red, &[]),
+    );
+    let degraded = events
+        .iter()
+        .find(|e| e.reason == reason::QUALITY_DEGRADED)
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(degraded.note, "Quality rating dropped from GREEN to RED");
+}

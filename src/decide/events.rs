@@ -201,6 +201,17 @@ pub mod reason {
     /// Warning: Meta reported a policy or terms violation of the WABA (account_update
     /// ACCOUNT_VIOLATION); once per violation type.
     pub const ACCOUNT_VIOLATION: &str = "AccountViolation";
+    // Account: what a person must do in Business Manager (BillingReady, BusinessVerified).
+    /// Warning: Meta reports a missing or failing payment method; the note says where to add one.
+    pub const PAYMENT_METHOD_REQUIRED: &str = "PaymentMethodRequired";
+    /// Normal: Meta no longer reports a payment problem.
+    pub const PAYMENT_METHOD_RESTORED: &str = "PaymentMethodRestored";
+    /// Warning: the messaging limit is held at its starting tier until the business portfolio
+    /// is verified; the note says how.
+    pub const BUSINESS_VERIFICATION_REQUIRED: &str = "BusinessVerificationRequired";
+    /// Normal: the messaging limit is no longer held back by business verification.
+    pub const MESSAGING_LIMIT_RELEASED: &str = "MessagingLimitReleased";
+
     /// Normal: business_capability_update raised the business portfolio's messaging limit.
     pub const PORTFOLIO_LIMIT_INCREASED: &str = "PortfolioLimitIncreased";
     /// Warning: business_capability_update lowered the business portfolio's messaging limit.

@@ -543,11 +543,13 @@ pub fn settle_pin(
     }
 }
 
-/// Where a WABA stands with Meta, as its account's status records it from webhooks.
+/// Where a WABA stands with Meta, as its account's status records it from webhooks and reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountStanding {
     pub ban_state: Option<String>,
     pub restrictions: Vec<AccountRestriction>,
+    /// What a person must do in Business Manager (payment method, business verification).
+    pub guidance: super::guidance::GuidanceStanding,
 }
 
 impl AccountStanding {
@@ -555,6 +557,7 @@ impl AccountStanding {
         Self {
             ban_state: status.ban_state.clone(),
             restrictions: status.restrictions.clone(),
+            guidance: super::guidance::GuidanceStanding::of(status),
         }
     }
 }

@@ -375,6 +375,7 @@ fn standing(ban: Option<&str>, restrictions: &[(&str, Option<&str>)]) -> Account
                 expiration: e.map(at),
             })
             .collect(),
+        ..AccountStanding::default()
     }
 }
 

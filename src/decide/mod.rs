@@ -17,9 +17,11 @@ mod duration;
 mod events;
 mod fact_records;
 pub mod facts;
+mod guidance;
 mod health;
 mod pause;
 mod profile;
+mod quality;
 mod registration;
 pub mod template;
 mod time;
@@ -49,6 +51,7 @@ pub use channel_sync::{ChannelInput, ChannelPlan, RegistrationState, plan_channe
 pub use conditions::{ConditionStatus, condition_reason, set_condition};
 pub use duration::{DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, sync_interval};
 pub use events::{EventSpec, EventType, reason};
+pub use guidance::{GuidanceStanding, guidance_condition, guidance_reason};
 pub use profile::profile_drift;
 pub use registration::{
     RegistrationInput, RegistrationPlan, SecretState, Step, code_secret_created,

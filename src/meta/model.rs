@@ -353,14 +353,49 @@ impl HealthStatus {
     }
 }
 
-/// `quality_score`.
+/// `quality_score`. Meta documents `reasons` without its values or their shape, and `date` only
+/// as a timestamp, so both are read leniently: an odd shape never fails the number's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QualityScore {
     pub score: QualityRating,
-    #[serde(default)]
+    /// When Meta calculated the score (Unix seconds).
+    #[serde(default, deserialize_with = "lenient_seconds")]
     pub date: Option<i64>,
-    #[serde(default)]
+    /// Meta's reason codes, verbatim.
+    #[serde(default, deserialize_with = "lenient_reasons")]
     pub reasons: Vec<String>,
+}
+
+/// Unix seconds as a number or a numeric string; anything else is absent.
+fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// Reason codes as strings, or objects naming one (`reason`, `code`, `type` or `name`); other
+/// entries and shapes are skipped.
+fn lenient_reasons<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let entries = match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(entries) => entries,
+        serde_json::Value::String(s) => vec![serde_json::Value::String(s)],
+        _ => Vec::new(),
+    };
+    Ok(entries.iter().filter_map(reason_text).collect())
+}
+
+fn reason_text(entry: &serde_json::Value) -> Option<String> {
+    let text = match entry {
+        serde_json::Value::String(s) => Some(s.as_str()),
+        serde_json::Value::Object(o) => ["reason", "code", "type", "name"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(serde_json::Value::as_str)),
+        _ => None,
+    }?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// `throughput`.
@@ -721,6 +756,33 @@ mod tests {
         for t in &tiers {
             assert_eq!(&MessagingLimit::parse(t).canonical(), t);
         }
+    }
+
+    #[test]
+    fn quality_reasons_and_date_of_any_shape_never_fail_the_number() {
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "id": "1", "quality_score": { "score": "YELLOW", "date": "1763856000",
+                 "reasons": ["USER_BLOCKS", {"reason": "SPAM"}, {"code": " "}, 7, null] } }"#,
+        )
+        .unwrap();
+        let q = n.quality_score.unwrap();
+        assert_eq!(q.score, QualityRating::Yellow);
+        assert_eq!(q.date, Some(1_763_856_000));
+        assert_eq!(q.reasons, ["USER_BLOCKS", "SPAM"]);
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "id": "1", "quality_score": { "score": "RED", "date": {"t": 1}, "reasons": "USER_REPORTS" } }"#,
+        )
+        .unwrap();
+        let q = n.quality_score.unwrap();
+        assert_eq!(
+            (q.date, q.reasons),
+            (None, vec!["USER_REPORTS".to_string()])
+        );
+        let n: PhoneNumber = serde_json::from_str(
+            r#"{ "id": "1", "quality_score": { "score": "GREEN", "reasons": {"x": 1} } }"#,
+        )
+        .unwrap();
+        assert!(n.quality_score.unwrap().reasons.is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod crd_admission;
 mod crd_drift;
 mod graph_client;
 mod leader;
+mod parity;
 mod pipeline;
 mod registration;
 mod sync;

@@ -347,6 +347,20 @@ impl Sim {
             .await;
     }
 
+    /// The number's rating and Meta's `quality_score` behind it: `score`, the `reasons` given
+    /// and the date it was calculated (the sim clock's now), as Meta serves them.
+    pub async fn set_quality_score(&self, id: &str, score: &str, reasons: &[&str]) {
+        let date = self.now().await;
+        self.update_number(
+            id,
+            json!({
+                "quality_rating": score,
+                "quality_score": { "score": score, "date": date, "reasons": reasons },
+            }),
+        )
+        .await;
+    }
+
     /// The number's Meta `status` (`CONNECTED`, `FLAGGED`, `BANNED`, …).
     pub async fn set_number_status(&self, id: &str, status: &str) {
         self.update_number(id, json!({ "status": status })).await;
