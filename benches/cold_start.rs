@@ -131,7 +131,11 @@ fn sim_template(account: usize, t: usize) -> Value {
 /// (adopted without an edit), the odd ones ObserveOnly.
 fn template_object(account: usize, t: usize) -> WhatsAppMessageTemplate {
     let (name, object) = template_names(account, t);
-    let management = if t.is_multiple_of(2) { "Managed" } else { "ObserveOnly" };
+    let management = if t.is_multiple_of(2) {
+        "Managed"
+    } else {
+        "ObserveOnly"
+    };
     serde_json::from_value(json!({
         "apiVersion": "whatsapp-operator.io/v1alpha1",
         "kind": "WhatsAppMessageTemplate",
