@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use harness::{World, example, example_with};
+use harness::{World, example};
 use serde_json::json;
 use whatsapp_operator::crd::{
     WhatsAppBusinessAccountStatus, WhatsAppChannelStatus, condition_is_true, find_condition,
@@ -11,24 +11,11 @@ use whatsapp_operator::crd::{
 
 const WABA: &str = "102290129340398";
 const SUPPORT: &str = "106540352242922";
-const WAIT: Duration = Duration::from_secs(120);
 
 /// The account (syncing hourly: every read comes from a forced sync, a write or a webhook) and
 /// the operator with its webhook receiver.
 async fn world(prefix: &str) -> World {
-    let (w, url) = World::with_webhook_receiver(prefix).await;
-    let mut w = w.with_timeout(WAIT);
-    w.apply(&example_with(
-        "account.yaml",
-        &[("syncInterval: 10m", "syncInterval: 1h")],
-    ))
-    .await;
-    w.start_operator_with_receiver(&url, &[]).await;
-    w.wait_account("acme", "Ready", |s| {
-        condition_is_true(&s.conditions, "Ready")
-    })
-    .await;
-    w
+    super::templates::receiving_world(prefix, None).await
 }
 
 fn account_condition<'a>(

@@ -18,9 +18,17 @@ const TEMPLATES: &str = "/message_templates";
 /// webhook), the webhook Secret, and the operator with its receiver. Templates are reviewed by
 /// the simulator `review_after` seconds after each submission.
 async fn world(prefix: &str, reviews: Value) -> World {
+    receiving_world(prefix, Some(reviews)).await
+}
+
+/// The account syncing hourly, the operator with its webhook receiver, and the simulator's
+/// template reviews when given; shared with the other scenarios that need the receiver.
+pub(super) async fn receiving_world(prefix: &str, reviews: Option<Value>) -> World {
     let (w, url) = World::with_webhook_receiver(prefix).await;
     let mut w = w.with_timeout(WAIT);
-    w.sim.set_reviews(json!({ "templates": reviews })).await;
+    if let Some(reviews) = reviews {
+        w.sim.set_reviews(json!({ "templates": reviews })).await;
+    }
     w.apply(&example_with(
         "account.yaml",
         &[("syncInterval: 10m", "syncInterval: 1h")],
