@@ -386,6 +386,7 @@ impl Planner<'_, '_> {
     }
 
     fn registered(&mut self) {
+        self.adopt_display_name();
         let progress = self.progress();
         let Some(pin) = self.input.pin.fingerprint() else {
             return;
@@ -671,6 +672,12 @@ pub fn code_secret_created(namespace: &str, r: &SecretKeyRef) -> EventSpec {
 /// started within that second may predate the write.
 pub fn snapshot_fresh_from(status: &WhatsAppChannelStatus) -> Option<Timestamp> {
     let p = status.registration.as_ref()?;
+    // A name request counts too: a read from before it still shows the previous review's
+    // verdict, which must not pass for the new name's.
+    let name_requested = status
+        .display_name
+        .as_ref()
+        .and_then(|d| d.requested_at.as_ref());
     let last = [
         p.number_added_at.as_ref(),
         p.code_requested_at.as_ref(),
@@ -678,6 +685,7 @@ pub fn snapshot_fresh_from(status: &WhatsAppChannelStatus) -> Option<Timestamp> 
         p.attempts.last(),
         p.verified_at.as_ref(),
         p.registered_at.as_ref(),
+        name_requested,
     ]
     .into_iter()
     .flatten()
@@ -793,6 +801,9 @@ pub fn record_outcome(
             let event = record_success(input, step, &mut p, &number);
             status.registration = Some(p);
             let mut events = vec![event];
+            if matches!(step, Step::Register { .. } | Step::SetPin { .. }) {
+                display_name::adopt(status, input.spec);
+            }
             if matches!(step, Step::Register { .. })
                 && let Some(change) = status.display_name.as_mut()
                 && display_name::record_applied(change, input.now)

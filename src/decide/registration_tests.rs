@@ -765,6 +765,26 @@ fn renamable(name: &str) -> World {
     w
 }
 
+/// A rename made right after the PIN is set, before any other reconcile, is a change of name:
+/// the name the number carries was noted with the PIN.
+#[test]
+fn a_rename_right_after_the_pin_is_set_is_requested() {
+    let mut spec = managed();
+    spec.display_name = Some("Acme Store".into());
+    let mut w = World::new(spec);
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert!(matches!(step, Some(Step::SetPin { .. })), "{step:?}");
+    w.spec.display_name = Some("Acme Shop".into());
+    w.later(60);
+    let (step, _) = w.run(&num(number()), Ok(()));
+    assert_eq!(
+        step,
+        Some(Step::RequestName {
+            name: "Acme Shop".into()
+        })
+    );
+}
+
 fn reviewed(status: NameStatus) -> PhoneNumber {
     let mut n = number();
     n.new_name_status = Some(status);
@@ -819,6 +839,41 @@ fn a_display_name_change_is_requested_reviewed_and_applied_by_registering_again(
     w.later(60);
     let (step, _) = w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
     assert_eq!(step, None);
+}
+
+/// A second rename while Graph still shows the first review's APPROVED: a read from before the
+/// new request is no verdict on it, so nothing is registered until a later read says so.
+#[test]
+fn a_read_from_before_a_name_request_is_no_verdict_on_it() {
+    let mut w = renamable("Acme Store");
+    w.spec.display_name = Some("Acme Shop".into());
+    w.later(60);
+    w.run(&num(number()), Ok(()));
+    w.later(60);
+    w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
+    w.spec.display_name = Some("Cheap Deals".into());
+    w.later(60);
+    let (step, _) = w.run(&num(reviewed(NameStatus::Approved)), Ok(()));
+    assert!(matches!(step, Some(Step::RequestName { .. })), "{step:?}");
+    let stale = w.now;
+    w.later(2);
+    let (plan, status) = w.plan_at(&num(reviewed(NameStatus::Approved)), stale);
+    assert_eq!(plan.step, None, "the stale APPROVED registers nothing");
+    let reviewed_state = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition::NAME_REVIEWED)
+        .map(|c| (c.status.clone(), c.reason.clone()));
+    assert_eq!(
+        reviewed_state,
+        Some(("Unknown".into(), rr::NEW_NAME_IN_REVIEW.into()))
+    );
+    let (plan, _) = w.plan(&num(reviewed(NameStatus::Approved)));
+    assert!(
+        matches!(plan.step, Some(Step::Register { .. })),
+        "a fresh read's approval applies the name: {:?}",
+        plan.step
+    );
 }
 
 /// A rejected name stalls with Meta's reason, writes nothing, and a new name in the spec asks

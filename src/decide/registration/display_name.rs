@@ -4,10 +4,10 @@
 //! name takes effect; a rejection stalls with Meta's reason until the spec changes.
 
 use super::{Planner, Step, rr};
-use crate::crd::{DisplayNameChange, condition};
+use crate::crd::{DisplayNameChange, WhatsAppChannelSpec, WhatsAppChannelStatus, condition};
 use crate::decide::conditions::ConditionStatus;
 use crate::decide::events::{EventSpec, reason};
-use crate::decide::time::{format_time, status_time, until};
+use crate::decide::time::{add, format_time, parse_time, status_time, until};
 use crate::meta::model::NameStatus;
 
 /// Where Meta's review of the requested name stands.
@@ -18,16 +18,19 @@ enum Review {
 }
 
 impl Planner<'_, '_> {
+    /// First sight of a registered number: the name it carries is the spec's, whatever Meta
+    /// shows; only a later change of the spec asks Meta for another. Noted before any other
+    /// step, so a rename right after the PIN is set is a change, not the first sight.
+    pub(super) fn adopt_display_name(&mut self) {
+        adopt(self.status, self.input.spec);
+    }
+
     pub(super) fn keep_display_name(&mut self) {
         let Some(wanted) = self.input.spec.display_name.clone() else {
             return;
         };
-        let mut change = self.status.display_name.clone().unwrap_or_default();
+        let change = self.status.display_name.clone().unwrap_or_default();
         let Some(current) = change.current.clone() else {
-            // First sight of a registered number: the name it carries is the spec's, whatever
-            // Meta shows; only a later change of the spec asks Meta for another.
-            change.current = Some(wanted);
-            self.status.display_name = Some(change);
             return;
         };
         if current == wanted {
@@ -50,22 +53,43 @@ impl Planner<'_, '_> {
     /// Meta's decision: Graph's `new_name_status` (overlaid with a webhook's rejection), a
     /// webhook's approval, or Graph already showing the new name.
     fn review(&self, change: &DisplayNameChange, wanted: &str) -> Review {
+        if !self.read_follows(change) {
+            // Graph's fields still describe the review before this request.
+            return match change.decision.as_deref() {
+                Some("REJECTED") => Review::Rejected(self.rejection_reason()),
+                Some("APPROVED") => Review::Approved,
+                _ => Review::Pending,
+            };
+        }
         let graph = self
             .status
             .new_name_status
             .as_deref()
             .map(NameStatus::parse);
-        let reason = self
-            .status
-            .name_rejection_reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
+        let reason = self.rejection_reason();
         match (graph, change.decision.as_deref()) {
             (Some(NameStatus::Declined), _) | (_, Some("REJECTED")) => Review::Rejected(reason),
             (Some(NameStatus::Approved), _) | (_, Some("APPROVED")) => Review::Approved,
             _ if self.status.verified_name.as_deref() == Some(wanted) => Review::Approved,
             _ => Review::Pending,
         }
+    }
+
+    /// Whether the Graph read was taken after the name was requested (times in status are cut
+    /// to whole seconds, so a read within that second may predate it).
+    fn read_follows(&self, change: &DisplayNameChange) -> bool {
+        let Some(requested) = change.requested_at.as_ref().and_then(parse_time) else {
+            return true;
+        };
+        let fresh_from = add(requested, std::time::Duration::from_secs(1));
+        self.input.snapshot_at.is_some_and(|at| at >= fresh_from)
+    }
+
+    fn rejection_reason(&self) -> String {
+        self.status
+            .name_rejection_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into())
     }
 
     fn name_reviewed(&mut self, state: ConditionStatus, why: &str, message: &str) {
@@ -114,6 +138,17 @@ impl Planner<'_, '_> {
             let pin = pin.to_string();
             self.write(Step::Register { pin });
         }
+    }
+}
+
+/// Notes the spec's name as the one a just-registered number carries, unless one is noted.
+pub(super) fn adopt(status: &mut WhatsAppChannelStatus, spec: &WhatsAppChannelSpec) {
+    let Some(wanted) = spec.display_name.clone() else {
+        return;
+    };
+    let change = status.display_name.get_or_insert_with(Default::default);
+    if change.current.is_none() {
+        change.current = Some(wanted);
     }
 }
 
