@@ -119,7 +119,10 @@ where
         )
         .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(written) => {
+            ctx.own_writes.record(&written);
+            Ok(())
+        }
         Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::Conflict {
             kind,
             namespace,

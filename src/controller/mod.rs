@@ -9,6 +9,7 @@ mod apply;
 mod channel;
 mod claims;
 mod cleanup;
+mod echoes;
 mod error;
 mod events;
 mod executor;
@@ -64,6 +65,8 @@ pub struct Context {
     pub reporter: events::Reporter,
     /// Meta's inspection of each distinct access token, for every scope of the process.
     pub tokens: Arc<token_info::TokenInspections>,
+    /// The controllers' own status writes, whose watch events reconcile nothing.
+    pub own_writes: Arc<echoes::OwnWrites>,
     pub stores: Stores,
     pub model: Model,
     /// Who owns each WABA id and number, across every scope of the process.
@@ -150,6 +153,7 @@ pub async fn run(
         metrics,
         reporter,
         tokens: Arc::default(),
+        own_writes: Arc::default(),
         claims: Arc::default(),
     };
     let mut scope_senders = Vec::new();
@@ -194,6 +198,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     reporter: events::Reporter,
     tokens: Arc<token_info::TokenInspections>,
+    own_writes: Arc<echoes::OwnWrites>,
     claims: Arc<claims::Claims>,
 }
 
@@ -221,6 +226,7 @@ impl Scope {
         let by_waba = accounts_by_waba.clone();
         let (accounts, accounts_ready) = stores::controller(
             api_for::<WhatsAppBusinessAccount>(&shared.client, ns),
+            shared.own_writes.clone(),
             wc.clone(),
             gone_tx.clone(),
             move |event| by_waba.observe(event, claims::waba_claim_entry),
@@ -231,12 +237,14 @@ impl Scope {
         let by_account_t = templates_by_account.clone();
         let (templates, templates_ready) = stores::controller(
             api_for::<WhatsAppMessageTemplate>(&shared.client, ns),
+            shared.own_writes.clone(),
             wc.clone(),
             gone_tx.clone(),
             move |event| by_account_t.observe(event, index::template_entry),
         );
         let (channels, channels_ready) = stores::controller(
             api_for::<WhatsAppChannel>(&shared.client, ns),
+            shared.own_writes.clone(),
             wc,
             gone_tx,
             move |event| {
@@ -261,6 +269,7 @@ impl Scope {
             metrics: shared.metrics,
             reporter: shared.reporter,
             tokens: shared.tokens,
+            own_writes: shared.own_writes.clone(),
             stores: Stores {
                 namespace: ns.map(str::to_string),
                 accounts: accounts.store(),

@@ -8,14 +8,17 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
-use futures::TryStreamExt;
 use futures::channel::mpsc;
+use futures::{TryStreamExt, future};
 use kube::runtime::controller::Controller;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
+
+use super::echoes::OwnWrites;
 
 /// Whether a store has received its first complete listing.
 #[derive(Clone)]
@@ -57,9 +60,11 @@ pub enum Gone {
 }
 
 /// A controller over `api` and the readiness of its store. Every watch event is shown to
-/// `index` once the store applied it; deletions and relistings are told to `gone`.
+/// `index` once the store applied it; deletions and relistings are told to `gone`; the echoes
+/// of the controllers' own status writes reach the store but reconcile nothing.
 pub fn controller<K>(
     api: Api<K>,
+    echoes: Arc<OwnWrites>,
     wc: watcher::Config,
     gone: mpsc::UnboundedSender<Gone>,
     index: impl Fn(&watcher::Event<K>) + Send + 'static,
@@ -70,6 +75,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let (ready_tx, readiness) = Readiness::channel();
+    let forget = echoes.clone();
     let objects = watcher(api, wc)
         .default_backoff()
         // Nothing here reads managedFields and they are close to half of each cached object.
@@ -85,12 +91,15 @@ where
                     let _ = gone.unbounded_send(Gone::Relisted);
                 }
                 watcher::Event::Delete(obj) => {
-                    let _ = gone.unbounded_send(Gone::Deleted(deleted(obj)));
+                    let gone_obj = deleted(obj);
+                    forget.forget(&gone_obj.uid);
+                    let _ = gone.unbounded_send(Gone::Deleted(gone_obj));
                 }
                 _ => {}
             }
         })
-        .applied_objects();
+        .applied_objects()
+        .try_filter(move |obj| future::ready(!echoes.is_echo(obj)));
     (Controller::for_stream(objects, reader), readiness)
 }
 
