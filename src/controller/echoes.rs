@@ -69,7 +69,8 @@ impl OwnWrites {
     }
 
     /// Objects with a write whose echo has not arrived.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.written.lock().map(|w| w.len()).unwrap_or_default()
     }
 }

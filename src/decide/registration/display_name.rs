@@ -53,24 +53,24 @@ impl Planner<'_, '_> {
     /// Meta's decision: Graph's `new_name_status` (overlaid with a webhook's rejection), a
     /// webhook's approval, or Graph already showing the new name.
     fn review(&self, change: &DisplayNameChange, wanted: &str) -> Review {
-        if !self.read_follows(change) {
-            // Graph's fields still describe the review before this request.
-            return match change.decision.as_deref() {
-                Some("REJECTED") => Review::Rejected(self.rejection_reason()),
-                Some("APPROVED") => Review::Approved,
-                _ => Review::Pending,
-            };
-        }
+        // A read from before this request still describes the previous review: only the
+        // webhook's decision (reset with each request) counts then.
+        let fresh = self.read_follows(change);
         let graph = self
             .status
             .new_name_status
             .as_deref()
-            .map(NameStatus::parse);
-        let reason = self.rejection_reason();
+            .map(NameStatus::parse)
+            .filter(|_| fresh);
+        let reason = self
+            .status
+            .name_rejection_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
         match (graph, change.decision.as_deref()) {
             (Some(NameStatus::Declined), _) | (_, Some("REJECTED")) => Review::Rejected(reason),
             (Some(NameStatus::Approved), _) | (_, Some("APPROVED")) => Review::Approved,
-            _ if self.status.verified_name.as_deref() == Some(wanted) => Review::Approved,
+            _ if fresh && self.status.verified_name.as_deref() == Some(wanted) => Review::Approved,
             _ => Review::Pending,
         }
     }
@@ -83,13 +83,6 @@ impl Planner<'_, '_> {
         };
         let fresh_from = add(requested, std::time::Duration::from_secs(1));
         self.input.snapshot_at.is_some_and(|at| at >= fresh_from)
-    }
-
-    fn rejection_reason(&self) -> String {
-        self.status
-            .name_rejection_reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into())
     }
 
     fn name_reviewed(&mut self, state: ConditionStatus, why: &str, message: &str) {
